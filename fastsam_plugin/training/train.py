@@ -1,0 +1,110 @@
+"""Train or fine-tune a class-agnostic FastSAM-style (YOLOv8-seg) model."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .._ultralytics import ultralytics
+from .synthetic import make_scene
+from .yolo_dataset import Sample, write_data_yaml, write_split
+
+# FastSAM-s is the YOLOv8-seg architecture at scale "s" with one class; FastSAM-x at scale "x".
+ARCHITECTURES = {"FastSAM-s": "yolov8s-seg.yaml", "FastSAM-x": "yolov8x-seg.yaml", "demo": "yolov8n-seg.yaml"}
+
+
+def synthetic_dataset(out_dir: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 320) -> Path:
+    """Generate a synthetic shapes dataset in Ultralytics layout; return ``data.yaml``.
+
+    Train scenes use seeds ``seed .. seed + n_train - 1``; validation scenes
+    start at ``seed + 1_000_000`` so the splits never share a scene.
+    """
+
+    def samples(first: int, n: int, prefix: str):
+        for k in range(first, first + n):
+            scene = make_scene(k, (size, size))
+            yield Sample(f"{prefix}{k:07d}", scene.image, scene.masks)
+
+    write_split(samples(seed, n_train, "syn"), out_dir, "train")
+    write_split(samples(seed + 1_000_000, n_val, "syn"), out_dir, "val")
+    return write_data_yaml(out_dir)
+
+
+def resolve_architecture(model: str, reg_max: int | None, work_dir: Path) -> str:
+    """Map a FastSAM name to its YOLOv8-seg config; write a copy with ``nc: 1`` and ``reg_max``."""
+    cfg = ARCHITECTURES.get(model, model)
+    if not str(cfg).endswith((".yaml", ".yml")):
+        return cfg  # a checkpoint path: fine-tune it as is
+    ultralytics()
+    from ultralytics.nn.tasks import yaml_model_load
+
+    d = dict(yaml_model_load(cfg))
+    d["nc"] = 1
+    if reg_max is not None:
+        d["reg_max"] = int(reg_max)
+    # keep the scale letter in the file name so Ultralytics picks the right width/depth
+    out = work_dir / Path(str(cfg)).name
+    out.write_text(yaml.safe_dump({k: v for k, v in d.items() if k != "yaml_file"}))
+    return str(out)
+
+
+def train(
+    data: str | Path,
+    model: str = "demo",
+    *,
+    epochs: int = 30,
+    imgsz: int = 320,
+    batch: int = 16,
+    device: str = "cpu",
+    project: str | Path = "runs/fastsam",
+    name: str = "train",
+    reg_max: int | None = None,
+    seed: int = 0,
+    plots: bool = True,
+    **overrides,
+) -> Path:
+    """Train a single-class segmentation model with Ultralytics.
+
+    Parameters
+    ----------
+    data : path
+        An Ultralytics ``data.yaml`` (see :mod:`fastsam_plugin.training.convert`
+        for COCO, SA-1B, label-image folders and BSDS500).
+    model : str
+        ``"demo"`` (YOLOv8n-seg), ``"FastSAM-s"``, ``"FastSAM-x"``, a model YAML,
+        or a checkpoint path to fine-tune.
+    reg_max : int, optional
+        DFL bins of the box head (FastSAM keeps Ultralytics' 16); only for
+        architectures built from a config.
+    overrides
+        Any other Ultralytics train argument (``lr0``, ``mosaic``, ...).
+
+    Returns
+    -------
+    Path
+        The best checkpoint, ``<project>/<name>/weights/best.pt``.
+    """
+    ul = ultralytics()
+    with tempfile.TemporaryDirectory() as tmp:
+        arch = resolve_architecture(model, reg_max, Path(tmp))
+        yolo = ul.YOLO(arch, task="segment")
+        yolo.train(
+            data=str(data),
+            epochs=epochs,
+            imgsz=imgsz,
+            batch=batch,
+            device=device,
+            project=str(Path(project).resolve()),
+            name=name,
+            exist_ok=True,
+            single_cls=True,
+            seed=seed,
+            deterministic=True,
+            plots=plots,
+            amp=device != "cpu",
+            **overrides,
+        )
+    best = Path(yolo.trainer.best)
+    return best if best.exists() else Path(yolo.trainer.last)

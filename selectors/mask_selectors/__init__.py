@@ -1,0 +1,44 @@
+"""Pure functions that pick FastSAM masks from prompts.
+
+Everything here works on numpy arrays: ``masks`` are ``(N, H, W)`` bool (or
+0/1 integers), images ``(H, W, 3)`` uint8, points ``(x, y)`` and boxes
+``(x0, y0, x1, y1)`` in image pixel coordinates (``x`` = column, ``y`` = row).
+No torch, no napari: reuse the selection rules anywhere.
+"""
+
+from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
+from .masks import (
+    EMPTY_BOX,
+    contour_box,
+    contour_boxes,
+    mask_areas,
+    masks_to_labels,
+    paint_order,
+    smooth_mask,
+)
+from .points import masks_containing_points, point_actions, select_by_points
+from .text import DEFAULT_MIN_AREA, MaskCrops, TextMatches, mask_crops, select_by_text, text_similarity
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MIN_AREA",
+    "EMPTY_BOX",
+    "MaskCrops",
+    "TextMatches",
+    "box_mask_iou",
+    "contour_box",
+    "contour_boxes",
+    "mask_areas",
+    "mask_crops",
+    "masks_containing_points",
+    "masks_to_labels",
+    "normalize_boxes",
+    "paint_order",
+    "point_actions",
+    "select_by_boxes",
+    "select_by_points",
+    "select_by_text",
+    "smooth_mask",
+    "text_similarity",
+]

@@ -1,0 +1,149 @@
+"""Argument checks shared by the selection rules.
+
+Every public function validates its inputs here so that a caller gets a
+``ValueError``/``TypeError`` that names the argument and what was expected,
+instead of an ``IndexError`` from deep inside numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_masks(masks: object, name: str = "masks") -> np.ndarray:
+    """Return ``masks`` as a ``(N, H, W)`` bool array without copying bool input.
+
+    Accepts bool arrays and integer arrays holding only 0 and 1.
+    """
+    arr = np.asarray(masks)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (N, H, W) (one 2D mask per object); "
+            f"got an array with {arr.ndim} dimension(s), shape {arr.shape}. "
+            "Stack single masks with numpy.stack or add an axis with mask[None]."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} is empty (N = 0): there is nothing to select from. "
+            "Run everything-mode segmentation first or check that it found objects."
+        )
+    if arr.dtype == bool:
+        return arr
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(
+            f"{name} must be bool, or an integer array of 0/1 values; got dtype {arr.dtype}. "
+            "Threshold probability maps first, e.g. masks > 0.5."
+        )
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(
+            f"{name} holds values other than 0 and 1 (min {arr.min()}, max {arr.max()}); "
+            "a label image must be split into one mask per id first."
+        )
+    return arr.astype(bool)
+
+
+def as_mask(mask: object, name: str = "mask") -> np.ndarray:
+    """Return a single ``(H, W)`` mask as bool (same rules as :func:`as_masks`)."""
+    arr = np.asarray(mask)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (H, W); got shape {arr.shape}.")
+    return as_masks(arr[None], name)[0]
+
+
+def as_image(image: object, hw: tuple[int, int], name: str = "image") -> np.ndarray:
+    """Return an ``(H, W, 3)`` uint8 image whose height and width equal ``hw``."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(
+            f"{name} must be an RGB array of shape (H, W, 3); got shape {arr.shape}. "
+            "Convert gray images with numpy.stack([img] * 3, axis=-1)."
+        )
+    if arr.dtype != np.uint8:
+        raise TypeError(
+            f"{name} must be uint8; got {arr.dtype}. Normalise scientific images to 8 bit first."
+        )
+    if arr.shape[:2] != tuple(hw):
+        raise ValueError(
+            f"{name} has height and width {arr.shape[:2]} but the masks are {tuple(hw)}; "
+            "they must describe the same pixel grid."
+        )
+    return arr
+
+
+def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.ndarray:
+    """Return ``(P, 2)`` integer ``(x, y)`` pixel indices, checked to lie in the image.
+
+    Coordinates are rounded to the nearest pixel centre (pixel ``i`` covers
+    ``[i - 0.5, i + 0.5)``, as in napari).
+    """
+    arr = np.asarray(points, dtype=float)
+    if arr.ndim == 1 and arr.shape == (2,):
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (P, 2) holding (x, y) pairs; got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: give at least one (x, y) point.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite coordinates: {arr[~np.isfinite(arr).all(1)].tolist()}.")
+    xy = np.floor(arr + 0.5).astype(np.int64)
+    h, w = hw
+    outside = (xy[:, 0] < 0) | (xy[:, 0] >= w) | (xy[:, 1] < 0) | (xy[:, 1] >= h)
+    if outside.any():
+        bad = arr[outside].tolist()
+        raise ValueError(
+            f"{name} {bad} lie outside the image (x must be in [0, {w - 1}], y in [0, {h - 1}]). "
+            "Points are (x, y) = (column, row); napari gives (row, column), so swap the axes."
+        )
+    return xy
+
+
+def as_labels(labels: object, n_points: int, name: str = "labels") -> np.ndarray:
+    """Return ``(P,)`` bool polarity: True for foreground (1), False for background (0)."""
+    if labels is None:
+        return np.ones(n_points, dtype=bool)
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.shape != (n_points,):
+        raise ValueError(f"{name} must have one entry per point, shape ({n_points},); got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if not np.all(np.isin(arr, (0, 1))):
+            raise ValueError(f"{name} must be 1 (foreground) or 0 (background); got {np.unique(arr).tolist()}.")
+        arr = arr.astype(bool)
+    return arr
+
+
+def as_areas(areas: object, masks: np.ndarray, name: str = "areas") -> np.ndarray:
+    """Return precomputed per-mask pixel counts, or compute them when ``areas`` is None."""
+    if areas is None:
+        return masks.sum(axis=(1, 2), dtype=np.int64)
+    arr = np.asarray(areas)
+    if arr.shape != (masks.shape[0],):
+        raise ValueError(f"{name} must have one value per mask, shape ({masks.shape[0]},); got shape {arr.shape}.")
+    return arr
+
+
+def as_boxes(boxes: object, name: str = "boxes") -> np.ndarray:
+    """Return ``(B, 4)`` float ``(x0, y0, x1, y1)`` boxes, checked to be finite."""
+    arr = np.asarray(boxes, dtype=float)
+    if arr.ndim == 1 and arr.shape == (4,):
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{name} must have shape (B, 4) holding (x0, y0, x1, y1); got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: give at least one (x0, y0, x1, y1) box.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite coordinates.")
+    return arr
+
+
+def as_embeddings(values: object, name: str) -> np.ndarray:
+    """Return a finite 2D float embedding matrix; a single vector becomes one row."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (M, D) or (D,) with M, D > 0; got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite values.")
+    return arr

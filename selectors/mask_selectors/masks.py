@@ -1,0 +1,157 @@
+"""Per-mask geometry, smoothing and label painting.
+
+Coordinates follow image conventions: ``x`` is the column, ``y`` the row.
+Boxes are ``(x0, y0, x1, y1)`` in pixel-edge coordinates, so ``x1``/``y1`` are
+exclusive: a single pixel at column 3, row 5 has the box ``(3, 5, 4, 6)``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ._validation import as_areas, as_mask, as_masks
+
+EMPTY_BOX = (0, 0, 0, 0)
+
+
+def mask_areas(masks: np.ndarray) -> np.ndarray:
+    """Pixel count of each mask.
+
+    Parameters
+    ----------
+    masks : (N, H, W) bool or 0/1 integer array
+
+    Returns
+    -------
+    areas : (N,) int64
+    """
+    return as_masks(masks).sum(axis=(1, 2), dtype=np.int64)
+
+
+def contour_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Box around a mask's external contours, merged into one rectangle.
+
+    Each external contour found by OpenCV gets its bounding rectangle; the
+    union of those rectangles is returned, so a mask made of several parts
+    gets one box around all of them.
+
+    Parameters
+    ----------
+    mask : (H, W) bool or 0/1 integer array
+
+    Returns
+    -------
+    box : tuple of 4 int
+        ``(x0, y0, x1, y1)`` with exclusive ``x1, y1``. An empty mask returns
+        :data:`EMPTY_BOX` ``(0, 0, 0, 0)``, a box with zero area (no real mask
+        has one).
+    """
+    m = as_mask(mask).astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return EMPTY_BOX
+    rects = np.array([cv2.boundingRect(c) for c in contours])  # x, y, w, h
+    x0, y0 = rects[:, 0].min(), rects[:, 1].min()
+    x1 = (rects[:, 0] + rects[:, 2]).max()
+    y1 = (rects[:, 1] + rects[:, 3]).max()
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def contour_boxes(masks: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`contour_box` for a stack of masks.
+
+    The union of the external contours' rectangles equals the extent of the
+    mask's pixels, so it is computed from row and column projections for all
+    masks at once instead of tracing contours one mask at a time.
+
+    Parameters
+    ----------
+    masks : (N, H, W) bool or 0/1 integer array
+
+    Returns
+    -------
+    boxes : (N, 4) int64
+        ``(x0, y0, x1, y1)`` per mask, exclusive ``x1, y1``; empty masks get
+        ``(0, 0, 0, 0)``.
+    """
+    m = as_masks(masks)
+    rows = m.any(axis=2)  # (N, H)
+    cols = m.any(axis=1)  # (N, W)
+    h, w = m.shape[1:]
+    nonempty = rows.any(axis=1)
+    y0 = rows.argmax(axis=1)
+    y1 = h - rows[:, ::-1].argmax(axis=1)
+    x0 = cols.argmax(axis=1)
+    x1 = w - cols[:, ::-1].argmax(axis=1)
+    boxes = np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
+    boxes[~nonempty] = 0
+    return boxes
+
+
+def smooth_mask(mask: np.ndarray, close_size: int = 3, open_size: int = 8) -> np.ndarray:
+    """Morphological close, then open, as FastSAM smooths merged prompt results.
+
+    Closing fills pinholes and narrow gaps between merged masks; opening then
+    removes specks and thin spurs narrower than ``open_size``.
+
+    Parameters
+    ----------
+    mask : (H, W) bool or 0/1 integer array
+    close_size, open_size : int
+        Side of the square structuring elements in pixels (FastSAM uses 3 and
+        8). ``0`` or ``1`` skips that step.
+
+    Returns
+    -------
+    smoothed : (H, W) bool
+        A new array; ``mask`` is not modified.
+    """
+    m = as_mask(mask).astype(np.uint8)
+    for size, op, name in ((close_size, cv2.MORPH_CLOSE, "close_size"), (open_size, cv2.MORPH_OPEN, "open_size")):
+        if int(size) != size or size < 0:
+            raise ValueError(f"{name} must be a non-negative integer; got {size!r}.")
+        if size > 1:
+            m = cv2.morphologyEx(m, op, np.ones((int(size), int(size)), np.uint8))
+    return m.astype(bool)
+
+
+def paint_order(areas: np.ndarray) -> np.ndarray:
+    """Mask indices from the largest area to the smallest; ties keep input order.
+
+    Parameters
+    ----------
+    areas : (N,) int
+
+    Returns
+    -------
+    order : (N,) int64
+    """
+    return np.argsort(-np.asarray(areas), kind="stable")
+
+
+def masks_to_labels(masks: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
+    """Paint masks into one label image, smaller objects on top.
+
+    Mask ``i`` gets the id ``i + 1``. Masks are painted from the largest area
+    to the smallest (ties: lower index first), so a small object lying on a
+    larger one stays visible. A mask covered entirely by masks painted after it,
+    and an empty mask, leave no pixel with their id.
+
+    Parameters
+    ----------
+    masks : (N, H, W) bool or 0/1 integer array
+    areas : (N,) int, optional
+        Precomputed :func:`mask_areas`, to skip recounting.
+
+    Returns
+    -------
+    labels : (H, W) int32
+        0 is background.
+    """
+    m = as_masks(masks)
+    a = as_areas(areas, m)
+    labels = np.zeros(m.shape[1:], dtype=np.int32)
+    for i in paint_order(a):
+        labels[m[i]] = i + 1
+    return labels

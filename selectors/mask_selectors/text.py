@@ -1,0 +1,158 @@
+"""Text prompts, split so that no model is needed here.
+
+1. :func:`mask_crops` cuts one picture per mask for an image encoder (CLIP).
+2. The caller embeds the crops and the text with any model.
+3. :func:`select_by_text` ranks the masks by cosine similarity to the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_areas, as_embeddings, as_image, as_masks
+from .masks import contour_boxes
+
+DEFAULT_MIN_AREA = 100  # masks of at most this many pixels are skipped, as in FastSAM
+
+
+@dataclass(frozen=True)
+class MaskCrops:
+    """Crops of an image, one per kept mask.
+
+    Attributes
+    ----------
+    crops : list of (h_i, w_i, 3) uint8
+        The mask's bounding box cut from the image.
+    indices : (M,) int64
+        ``crops[j]`` comes from ``masks[indices[j]]``.
+    """
+
+    crops: list[np.ndarray]
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+
+@dataclass(frozen=True)
+class TextMatches:
+    """Masks ranked for each text, best first.
+
+    Attributes
+    ----------
+    indices : (T, k) int64
+        Original mask indices.
+    scores : (T, k) float64
+        Cosine similarity between the mask's crop and the text, in [-1, 1].
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+
+
+def mask_crops(
+    image: np.ndarray,
+    masks: np.ndarray,
+    *,
+    min_area: int = DEFAULT_MIN_AREA,
+    fill_background: bool = True,
+    areas: np.ndarray | None = None,
+    boxes: np.ndarray | None = None,
+) -> MaskCrops:
+    """Cut the picture an image encoder sees for each mask.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8
+    masks : (N, H, W) bool or 0/1 integer array
+    min_area : int
+        Masks with at most this many pixels are skipped (default 100).
+    fill_background : bool
+        Paint the pixels outside the mask white (FastSAM's choice), so the
+        encoder sees the object alone. ``False`` keeps the surroundings.
+    areas : (N,) int, optional
+        Precomputed pixel counts.
+    boxes : (N, 4) int, optional
+        Precomputed :func:`mask_selectors.contour_boxes`.
+
+    Returns
+    -------
+    MaskCrops
+        May hold no crop when every mask is too small.
+    """
+    m = as_masks(masks)
+    img = as_image(image, m.shape[1:])
+    a = as_areas(areas, m)
+    b = contour_boxes(m) if boxes is None else np.asarray(boxes, dtype=np.int64)
+    crops, kept = [], []
+    for i in np.flatnonzero(a > min_area):
+        x0, y0, x1, y1 = b[i]
+        crop = img[y0:y1, x0:x1].copy()
+        if fill_background:
+            crop[~m[i, y0:y1, x0:x1]] = 255
+        crops.append(crop)
+        kept.append(i)
+    return MaskCrops(crops=crops, indices=np.asarray(kept, dtype=np.int64))
+
+
+def text_similarity(crop_embeddings: np.ndarray, text_embeddings: np.ndarray) -> np.ndarray:
+    """Cosine similarity between every text and every crop.
+
+    Parameters
+    ----------
+    crop_embeddings : (M, D) float
+    text_embeddings : (T, D) or (D,) float
+
+    Returns
+    -------
+    similarity : (T, M) float64
+    """
+    crops = as_embeddings(crop_embeddings, "crop_embeddings")
+    texts = as_embeddings(text_embeddings, "text_embeddings")
+    if crops.shape[1] != texts.shape[1]:
+        raise ValueError(
+            f"crop_embeddings have dimension {crops.shape[1]} but text_embeddings {texts.shape[1]}; "
+            "embed crops and text with the same model."
+        )
+    crops = crops / np.maximum(np.linalg.norm(crops, axis=1, keepdims=True), 1e-12)
+    texts = texts / np.maximum(np.linalg.norm(texts, axis=1, keepdims=True), 1e-12)
+    return texts @ crops.T
+
+
+def select_by_text(
+    crop_embeddings: np.ndarray,
+    text_embeddings: np.ndarray,
+    crop_indices: np.ndarray,
+    *,
+    top_k: int = 1,
+) -> TextMatches:
+    """Rank masks by how well their crop matches each text.
+
+    Parameters
+    ----------
+    crop_embeddings : (M, D) float
+        One embedding per crop of :func:`mask_crops`.
+    text_embeddings : (T, D) or (D,) float
+    crop_indices : (M,) int
+        ``MaskCrops.indices``: the mask each crop came from.
+    top_k : int
+        How many masks to return per text (at most M).
+
+    Returns
+    -------
+    TextMatches
+        ``indices`` and ``scores`` of shape (T, min(top_k, M)).
+    """
+    sim = text_similarity(crop_embeddings, text_embeddings)
+    idx = np.asarray(crop_indices, dtype=np.int64)
+    if idx.shape != (sim.shape[1],):
+        raise ValueError(
+            f"crop_indices must have one entry per crop embedding, shape ({sim.shape[1]},); got {idx.shape}."
+        )
+    if int(top_k) != top_k or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer; got {top_k!r}.")
+    k = min(int(top_k), sim.shape[1])
+    order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    return TextMatches(indices=idx[order], scores=np.take_along_axis(sim, order, axis=1))
