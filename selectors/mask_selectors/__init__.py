@@ -6,11 +6,13 @@ Everything here works on numpy arrays: ``masks`` are ``(N, H, W)`` bool (or
 No torch, no napari: reuse the selection rules anywhere.
 """
 
+from ._validation import as_points as check_points
 from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
 from .masks import (
     EMPTY_BOX,
     contour_box,
     contour_boxes,
+    crops_to_labels,
     mask_areas,
     masks_to_labels,
     paint_order,
@@ -27,8 +29,10 @@ __all__ = [
     "MaskCrops",
     "TextMatches",
     "box_mask_iou",
+    "check_points",
     "contour_box",
     "contour_boxes",
+    "crops_to_labels",
     "mask_areas",
     "mask_crops",
     "masks_containing_points",

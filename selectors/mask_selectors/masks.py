@@ -150,8 +150,45 @@ def masks_to_labels(masks: np.ndarray, areas: np.ndarray | None = None) -> np.nd
         0 is background.
     """
     m = as_masks(masks)
-    a = as_areas(areas, m)
-    labels = np.zeros(m.shape[1:], dtype=np.int32)
+    h, w = m.shape[1:]
+    whole = np.tile(np.array([0, 0, w, h], np.int64), (len(m), 1))
+    return crops_to_labels(list(m), whole, (h, w), areas=as_areas(areas, m))
+
+
+def crops_to_labels(
+    crops: list[np.ndarray], boxes: np.ndarray, hw: tuple[int, int], areas: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`masks_to_labels` for masks stored cropped to their boxes.
+
+    Large images produce many small objects; keeping each mask only inside its
+    box bounds memory by the objects' size, not N x H x W.
+
+    Parameters
+    ----------
+    crops : list of (h_i, w_i) bool
+        ``crops[i]`` covers ``boxes[i]``.
+    boxes : (N, 4) int
+        ``(x0, y0, x1, y1)``, exclusive ends, with ``y1 - y0 == h_i`` and
+        ``x1 - x0 == w_i``.
+    hw : (int, int)
+        Height and width of the label image.
+    areas : (N,) int, optional
+        Pixel counts; computed from the crops when omitted.
+
+    Returns
+    -------
+    labels : (H, W) int32
+        Mask ``i`` has id ``i + 1``; larger masks are painted first.
+    """
+    b = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    if len(crops) != len(b):
+        raise ValueError(f"crops and boxes must have the same length; got {len(crops)} and {len(b)}.")
+    for i, (c, (x0, y0, x1, y1)) in enumerate(zip(crops, b)):
+        if np.shape(c) != (y1 - y0, x1 - x0):
+            raise ValueError(f"crop {i} has shape {np.shape(c)} but its box {b[i].tolist()} needs {(y1 - y0, x1 - x0)}.")
+    a = np.array([np.count_nonzero(c) for c in crops]) if areas is None else np.asarray(areas)
+    labels = np.zeros(tuple(hw), dtype=np.int32)
     for i in paint_order(a):
-        labels[m[i]] = i + 1
+        x0, y0, x1, y1 = b[i]
+        labels[y0:y1, x0:x1][np.asarray(crops[i], dtype=bool)] = i + 1
     return labels

@@ -1,0 +1,132 @@
+"""Turn any scientific image into the 8-bit RGB picture the model expects.
+
+Rules (each overridable):
+
+* ``(H, W)``: gray, copied to the three channels.
+* ``(H, W, 3)`` / ``(H, W, 4)``: RGB / RGBA (alpha dropped) when ``rgb`` is
+  True or left ``None``.
+* ``(H, W, C)`` otherwise, or with ``rgb=False``: multi-channel. ``channels``
+  picks up to three channels, mapped to red, green, blue in that order (one
+  channel is shown gray). Without ``channels``: C <= 3 uses every channel,
+  C > 3 uses the maximum over channels as a gray composite.
+* uint8 RGB/gray passes through unchanged unless ``percentiles`` is given.
+  Every other dtype (uint16, int, float, bool) is contrast-stretched between
+  the ``percentiles`` (default 1 and 99.8) of its finite values, per channel
+  for multi-channel data and jointly for RGB. NaN and inf are ignored for the
+  percentiles and painted black.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from skimage import exposure
+
+DEFAULT_PERCENTILES = (1.0, 99.8)
+
+
+class ImageError(ValueError):
+    """An image that cannot be turned into model input; the message says why and what to do."""
+
+
+def _stretch(data: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
+    """Map the percentile range of the finite values to 0..255 uint8."""
+    values = data.astype(np.float64, copy=False)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(data.shape, np.uint8)
+    lo, hi = np.percentile(values[finite], percentiles)
+    if hi <= lo:  # (nearly) constant: only values above the plateau stay bright
+        return np.where(finite & (values > lo), 255, 0).astype(np.uint8)
+    clean = np.where(finite, values, lo)
+    return exposure.rescale_intensity(clean, in_range=(lo, hi), out_range=(0, 255)).astype(np.uint8)
+
+
+def normalize_image(
+    image: np.ndarray,
+    *,
+    rgb: bool | None = None,
+    channels: Sequence[int] | None = None,
+    percentiles: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Convert a 2D image of any dtype and channel layout to model input.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array, any numeric or bool dtype
+        Channels last.
+    rgb : bool, optional
+        Whether a 3- or 4-channel image is RGB(A). ``None`` guesses yes.
+    channels : sequence of int, optional
+        Up to three channel indices to show as red, green, blue.
+    percentiles : (float, float), optional
+        Contrast-stretch limits in percent. ``None`` means the default
+        (1, 99.8) for non-uint8 data and no stretch for uint8.
+
+    Returns
+    -------
+    rgb : (H, W, 3) uint8
+        A new array with the input's height and width.
+    """
+    arr = np.asarray(image)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ImageError(f"image dtype {arr.dtype} is not numeric; give an integer, float or bool array.")
+    if arr.ndim not in (2, 3):
+        raise ImageError(
+            f"image has shape {arr.shape}; one 2D image (H, W) or (H, W, C) was expected. "
+            "For stacks (Z, H, W) use segment_stack, or pick one slice."
+        )
+    if min(arr.shape[:2]) < 8:
+        raise ImageError(f"image is only {arr.shape[0]} x {arr.shape[1]} pixels; at least 8 x 8 is needed.")
+    if percentiles is not None:
+        lo, hi = percentiles
+        if not 0 <= lo < hi <= 100:
+            raise ImageError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
+
+    if arr.ndim == 2:
+        planes, joint = arr[..., None], True
+    else:
+        n = arr.shape[2]
+        is_rgb = n in (3, 4) and channels is None and rgb is not False
+        if rgb and n not in (3, 4):
+            raise ImageError(f"rgb=True needs 3 or 4 channels; this image has {n}.")
+        if is_rgb:
+            planes, joint = arr[..., :3], True
+        else:
+            planes, joint = _pick_channels(arr, channels), False
+
+    if arr.dtype == np.uint8 and percentiles is None:
+        out = planes
+    else:
+        pct = percentiles or DEFAULT_PERCENTILES
+        if joint:
+            out = _stretch(planes, pct)
+        else:
+            out = np.stack([_stretch(planes[..., c], pct) for c in range(planes.shape[2])], axis=-1)
+    return _to_rgb(out)
+
+
+def _pick_channels(arr: np.ndarray, channels: Sequence[int] | None) -> np.ndarray:
+    n = arr.shape[2]
+    if channels is None:
+        return arr if n <= 3 else arr.max(axis=2, keepdims=True)
+    chosen = [int(c) for c in channels]
+    if not 1 <= len(chosen) <= 3:
+        raise ImageError(f"choose one to three channels; got {len(chosen)}: {chosen}.")
+    bad = [c for c in chosen if not -n <= c < n]
+    if bad:
+        raise ImageError(f"channel(s) {bad} do not exist; this image has channels 0..{n - 1}.")
+    return arr[..., chosen]
+
+
+def _to_rgb(planes: np.ndarray) -> np.ndarray:
+    """(H, W, 1|2|3) uint8 to (H, W, 3): one plane becomes gray, two fill red and green."""
+    k = planes.shape[2]
+    if k == 1:
+        return np.repeat(planes, 3, axis=2)
+    if k == 2:
+        return np.concatenate([planes, np.zeros_like(planes[..., :1])], axis=2)
+    return np.ascontiguousarray(planes)

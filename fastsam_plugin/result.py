@@ -1,0 +1,107 @@
+"""The everything-mode result: every object's mask, box and score.
+
+Masks are stored cropped to their pixel boxes, so a 8192 x 8192 image with
+thousands of small objects costs memory in proportion to the objects, not to
+N x H x W. Full-size views are built on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from mask_selectors import contour_boxes, crops_to_labels
+
+_ids = itertools.count()
+
+
+@dataclass
+class SegmentationResult:
+    """Everything-mode output for one 2D image.
+
+    Attributes
+    ----------
+    crops : list of (h_i, w_i) bool
+        Mask ``i`` inside ``pixel_boxes[i]``.
+    pixel_boxes : (N, 4) int64
+        Tight ``(x0, y0, x1, y1)`` pixel boxes of the masks, exclusive ends.
+    boxes : (N, 4) float32
+        The model's ``(x0, y0, x1, y1)`` boxes in image pixels.
+    scores : (N,) float32
+        Confidence of each object.
+    shape : (int, int)
+        Image height and width.
+    image : (H, W, 3) uint8, optional
+        The normalised picture the model saw (used for text prompts).
+    uid : int
+        Unique per result in this process (a cache key for embeddings).
+    """
+
+    crops: list[np.ndarray]
+    pixel_boxes: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    shape: tuple[int, int]
+    image: np.ndarray | None = field(default=None, repr=False)
+    uid: int = field(default_factory=lambda: next(_ids), compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.crops)
+        self.pixel_boxes = np.asarray(self.pixel_boxes, np.int64).reshape(n, 4)
+        self.boxes = np.asarray(self.boxes, np.float32).reshape(n, 4)
+        self.scores = np.asarray(self.scores, np.float32).reshape(n)
+        self.shape = (int(self.shape[0]), int(self.shape[1]))
+
+    @classmethod
+    def from_masks(
+        cls, masks: np.ndarray, boxes: np.ndarray, scores: np.ndarray, image: np.ndarray | None = None
+    ) -> SegmentationResult:
+        """Build a result from full-size ``(N, H, W)`` bool masks; empty masks are dropped."""
+        masks = np.asarray(masks, bool)
+        keep = masks.reshape(len(masks), -1).any(axis=1) if len(masks) else np.zeros(0, bool)
+        masks = masks[keep]
+        pix = contour_boxes(masks) if len(masks) else np.zeros((0, 4), np.int64)
+        crops = [m[y0:y1, x0:x1].copy() for m, (x0, y0, x1, y1) in zip(masks, pix)]
+        return cls(crops, pix, np.asarray(boxes)[keep], np.asarray(scores)[keep], masks.shape[1:], image)
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        """(N,) int64 pixel counts, computed once."""
+        return np.array([np.count_nonzero(c) for c in self.crops], dtype=np.int64)
+
+    @property
+    def masks(self) -> np.ndarray:
+        """(N, H, W) bool full-size masks (allocates N x H x W; prefer :meth:`window`)."""
+        return self.window(np.arange(len(self)), (0, 0, self.shape[1], self.shape[0]))
+
+    def window(self, indices: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """Masks ``indices`` cut to the pixel window ``box = (x0, y0, x1, y1)``.
+
+        Returns
+        -------
+        masks : (K, y1 - y0, x1 - x0) bool
+        """
+        x0, y0, x1, y1 = (int(v) for v in box)
+        out = np.zeros((len(indices), y1 - y0, x1 - x0), bool)
+        for k, i in enumerate(indices):
+            bx0, by0, bx1, by1 = self.pixel_boxes[i]
+            ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
+            if ix1 > ix0 and iy1 > iy0:
+                out[k, iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = self.crops[i][iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+        return out
+
+    def labels(self) -> np.ndarray:
+        """(H, W) int32 label image; object ``i`` has id ``i + 1``, small objects on top."""
+        return crops_to_labels(self.crops, self.pixel_boxes, self.shape, self.areas)
+
+    def subset(self, indices: np.ndarray) -> SegmentationResult:
+        """A result holding only the objects ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return SegmentationResult(
+            [self.crops[i] for i in idx], self.pixel_boxes[idx], self.boxes[idx], self.scores[idx], self.shape, self.image
+        )
