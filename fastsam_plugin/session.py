@@ -224,7 +224,7 @@ class Session:
             win = _union_box(np.vstack([b[cands], box[None]]))
             local_box = box - np.array([win[0], win[1], win[0], win[1]])
             best = select_by_boxes(result.window(cands, win), local_box[None], areas=result.areas[cands])[0]
-            out[k] = cands[best]
+            out[k] = cands[best] if best >= 0 else -1
         return out
 
     def select_text(self, result: SegmentationResult, text: str | list[str], *, top_k: int = 1) -> TextMatches:

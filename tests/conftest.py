@@ -35,3 +35,36 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: _refuse(address))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Weights cache and Ultralytics settings in a temporary folder, never the user's home."""
+    monkeypatch.setenv("NAPARI_FASTSAM_CACHE", str(tmp_path / "weights-cache"))
+    monkeypatch.delenv("NAPARI_FASTSAM_WEIGHTS", raising=False)
+
+
+@pytest.fixture(scope="session")
+def fastsam_s_checkpoint(tmp_path_factory):
+    """An untrained FastSAM-s (YOLOv8s-seg, one class) saved in Ultralytics' checkpoint layout."""
+    from fastsam_plugin.training.train import save_architecture_checkpoint
+
+    return save_architecture_checkpoint("FastSAM-s", tmp_path_factory.mktemp("ckpt") / "FastSAM-s-untrained.pt")
+
+
+@pytest.fixture(scope="session")
+def detect_checkpoint(tmp_path_factory):
+    """A detection-only YOLOv8n checkpoint: loadable, but not a segmentation model."""
+    from fastsam_plugin._ultralytics import ultralytics
+
+    path = tmp_path_factory.mktemp("ckpt") / "yolov8n-detect.pt"
+    ultralytics().YOLO("yolov8n.yaml", task="detect").save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_session():
+    """Session on the bundled demo segmenter and demo CLIP (CPU)."""
+    from fastsam_plugin.demo import demo_session as make
+
+    return make("cpu")

@@ -38,6 +38,11 @@ def test_corners_in_any_order_and_clipping():
     assert normalize_boxes([[2.2, 3.7, 9.1, 8.0]], (40, 60)).tolist() == [[2, 3, 10, 8]]
 
 
+def test_box_touching_no_mask_selects_nothing():
+    m = three_masks()[1:]
+    assert select_by_boxes(m, [[40, 0, 60, 10], [5, 5, 25, 15]]).tolist() == [-1, 0]
+
+
 def test_degenerate_boxes_are_errors():
     m = three_masks()
     with pytest.raises(ValueError, match="no area"):

@@ -108,3 +108,28 @@ def train(
         )
     best = Path(yolo.trainer.best)
     return best if best.exists() else Path(yolo.trainer.last)
+
+
+def save_architecture_checkpoint(model: str, path: str | Path, seed: int = 0) -> Path:
+    """Build an untrained single-class model from its config and save it in Ultralytics' checkpoint layout.
+
+    Useful as a starting point for training from scratch, and to test the
+    production loading path without pretrained weights.
+
+    Parameters
+    ----------
+    model : str
+        ``"FastSAM-s"``, ``"FastSAM-x"``, ``"demo"`` or a model YAML.
+    path : path
+        Where to write the ``.pt`` file.
+    """
+    import torch
+
+    ul = ultralytics()
+    torch.manual_seed(seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        yolo = ul.YOLO(resolve_architecture(model, None, Path(tmp)), task="segment")
+    yolo.save(str(path))
+    return path

@@ -96,6 +96,8 @@ def select_by_boxes(masks: np.ndarray, boxes: np.ndarray, *, areas: np.ndarray |
     Returns
     -------
     indices : (B,) int64
-        Ties go to the lower mask index.
+        Ties go to the lower mask index; ``-1`` where no mask overlaps the box
+        at all (every IoU is 0).
     """
-    return box_mask_iou(masks, boxes, areas=areas).argmax(axis=1).astype(np.int64)
+    iou = box_mask_iou(masks, boxes, areas=areas)
+    return np.where(iou.max(axis=1) > 0, iou.argmax(axis=1), -1).astype(np.int64)

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastsam_plugin.pipeline import ImageOptions
+from fastsam_plugin.session import PromptError, Session
+from mask_selectors import select_by_boxes, select_by_points
+
+from .components_backend import ComponentsSegmenter
+
+
+def blobs(seed):
+    rng = np.random.default_rng(seed)
+    img = np.zeros((120, 160, 3), np.uint8)
+    for _ in range(6):
+        y, x = rng.integers(10, 110), rng.integers(10, 150)
+        r = rng.integers(4, 25)
+        yy, xx = np.ogrid[:120, :160]
+        img[(yy - y) ** 2 + (xx - x) ** 2 <= r * r] = rng.integers(30, 255, 3)
+    return img
+
+
+@pytest.fixture
+def session():
+    return Session(segmenter=ComponentsSegmenter())
+
+
+def test_results_are_cached_per_key_and_settings(session):
+    img = blobs(0)
+    a = session.segment(img, key="layer-1")
+    assert session.segment(img, key="layer-1") is a
+    assert session.segmenter.calls == 1
+    session.image_options = ImageOptions(percentiles=(0, 100))
+    session.segment(img, key="layer-1")
+    assert session.segmenter.calls == 2
+    session.invalidate("layer-1")
+    assert session.cached("layer-1") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), data=st.data())
+def test_windowed_prompts_equal_the_rules_on_full_masks(seed, data):
+    session = Session(segmenter=ComponentsSegmenter())
+    result = session.segment(blobs(seed))
+    if len(result) == 0:
+        return
+    p = data.draw(st.integers(1, 4))
+    pts = np.array([[data.draw(st.integers(0, 159)), data.draw(st.integers(0, 119))] for _ in range(p)])
+    labels = np.array([data.draw(st.integers(0, 1)) for _ in range(p)])
+    np.testing.assert_array_equal(session.select_points(result, pts, labels), select_by_points(result.masks, pts, labels))
+    x0, x1 = sorted(data.draw(st.lists(st.integers(0, 160), min_size=2, max_size=2, unique=True)))
+    y0, y1 = sorted(data.draw(st.lists(st.integers(0, 120), min_size=2, max_size=2, unique=True)))
+    got = session.select_boxes(result, [[x0, y0, x1, y1]])[0]
+    assert got == select_by_boxes(result.masks, [[x0, y0, x1, y1]])[0]
+
+
+def test_point_outside_image_and_text_without_image(session):
+    result = session.segment(blobs(1))
+    with pytest.raises(ValueError, match="outside the image"):
+        session.select_points(result, [[500, 5]], [1])
+    result.image = None
+    with pytest.raises(PromptError, match="holds no image"):
+        session.select_text(result, "a cat")
+
+
+def test_union_and_smoothing(session):
+    result = session.segment(blobs(2))
+    u = session.union_mask(result, [0, -1])
+    np.testing.assert_array_equal(u, result.masks[0])
+    assert not session.union_mask(result, []).any()
