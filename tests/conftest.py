@@ -68,3 +68,15 @@ def demo_session():
     from fastsam_plugin.demo import demo_session as make
 
     return make("cpu")
+
+
+def pytest_collection_modifyitems(config, items):
+    """napari tests need a display: without one (and without pytest-xvfb) they are skipped with the reason."""
+    import os
+
+    if os.environ.get("DISPLAY") or config.pluginmanager.hasplugin("xvfb"):
+        return
+    skip = pytest.mark.skip(reason="no X display: install Xvfb and pytest-xvfb (make test does both)")
+    for item in items:
+        if "make_napari_viewer" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)

@@ -1,0 +1,35 @@
+# Two commands for a newcomer (see README):  make demo   |   make test
+# Each does its own set-up: a virtual environment in .venv with both distributions.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system-deps demo test bench screenshots clean
+
+$(STAMP): pyproject.toml selectors/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./selectors -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+system-deps:
+	bash scripts/system_deps.sh
+
+# Main job: the bundled demo models on a generated scene, offline; writes demo_out/*.png and *.tif
+demo: setup
+	$(VENV)/bin/napari-fastsam demo --out demo_out
+
+# The whole test suite (napari tests run under Xvfb through pytest-xvfb)
+test: setup system-deps
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run_all.py
+
+screenshots: setup system-deps
+	$(PY) scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""napari faces: small panels and the layer helpers they share."""

@@ -1,0 +1,60 @@
+"""Layers the plugin owns, recognised by metadata, never by name alone.
+
+Every layer the plugin creates carries ``metadata["fastsam"] = {"role": ...,
+"source": <image layer uid>}``. Results are only ever written into such
+layers; a layer the user made is never overwritten or removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEY = "fastsam"
+
+
+def layer_uid(layer) -> str:
+    """A stable identity for a layer during a session."""
+    return str(getattr(layer, "unique_id", id(layer)))
+
+
+def owned(layer, role: str | None = None, source: str | None = None) -> bool:
+    """Whether ``layer`` was made by the plugin (optionally for ``role`` and ``source``)."""
+    info = getattr(layer, "metadata", {}).get(KEY)
+    if not isinstance(info, dict):
+        return False
+    return (role is None or info.get("role") == role) and (source is None or info.get("source") == source)
+
+
+def find_owned(viewer, role: str, source: str):
+    """The plugin's layer with this role for this image layer, if any."""
+    return next((ly for ly in viewer.layers if owned(ly, role, source)), None)
+
+
+def spatial_geometry(image_layer) -> dict:
+    """``scale``/``translate`` of an image layer's spatial axes (RGB channel excluded)."""
+    n = image_layer.ndim
+    return {"scale": tuple(image_layer.scale[:n]), "translate": tuple(image_layer.translate[:n])}
+
+
+def spatial_shape(image_layer) -> tuple[int, ...]:
+    """Shape of an image layer without the RGB axis (level 0 of multiscale data)."""
+    data = image_layer.data[0] if image_layer.multiscale else image_layer.data
+    return tuple(data.shape[:-1]) if image_layer.rgb else tuple(data.shape)
+
+
+def ensure_labels(viewer, role: str, image_layer, name: str, **kwargs):
+    """Return the plugin's Labels layer for ``role``, creating it with the image's shape and geometry."""
+    source = layer_uid(image_layer)
+    shape = spatial_shape(image_layer)
+    layer = find_owned(viewer, role, source)
+    if layer is not None and layer.data.shape == shape:
+        return layer
+    if layer is not None:  # image changed shape: retire our own stale layer
+        viewer.layers.remove(layer)
+    return viewer.add_labels(
+        np.zeros(shape, np.int32),
+        name=name,
+        metadata={KEY: {"role": role, "source": source}},
+        **spatial_geometry(image_layer),
+        **kwargs,
+    )
