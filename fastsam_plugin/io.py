@@ -9,6 +9,7 @@ import numpy as np
 import tifffile
 from pycocotools import mask as mask_utils
 
+from .imaging import ImageError
 from .result import SegmentationResult
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
@@ -23,11 +24,14 @@ def read_image(path: str | Path) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no image file at {p}.")
-    if p.suffix.lower() in (".tif", ".tiff"):
-        return tifffile.imread(p)
-    from skimage import io as skio
+    try:
+        if p.suffix.lower() in (".tif", ".tiff"):
+            return tifffile.imread(p)
+        from skimage import io as skio
 
-    return skio.imread(p)
+        return skio.imread(p)
+    except Exception as exc:  # truncated or foreign files: any reader error means the same to the user
+        raise ImageError(f"could not read {p.name} as an image ({type(exc).__name__}); is the file complete?") from None
 
 
 def _check_writable(path: Path, overwrite: bool) -> None:
