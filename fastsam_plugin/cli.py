@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import tifffile
 
 from .imaging import ImageError
-from .io import IMAGE_SUFFIXES, OutputExistsError, read_image, result_to_coco, write_json, write_labels
+from .io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
 from .model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, EverythingParams, ModelLoadError
 from .pipeline import ImageOptions, TileOptions
 from .weights import WeightsNotFoundError
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--tile-size", type=int, default=1024)
     seg.add_argument("--smooth", action="store_true", help="close/open prompt selections")
     seg.add_argument("--coco", action="store_true", help="also write COCO JSON with RLE masks and box proposals")
+    seg.add_argument("--edges", action="store_true", help="also write the edge map (<name>_edges.tif)")
     seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     demo = sub.add_parser("demo", help="run the bundled demo models on a generated scene (offline)")
@@ -110,7 +112,37 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--workdir", type=Path, default=Path("runs/fastsam"))
     train.add_argument("--name", default="train")
+    ev = sub.add_parser("eval", help="class-agnostic AR with pycocotools; BSDS500 boundary ODS/OIS")
+    src = ev.add_mutually_exclusive_group(required=True)
+    src.add_argument("--gt", type=Path, metavar="JSON", help="COCO ground truth (with --images)")
+    src.add_argument("--bsds", type=Path, metavar="ROOT", help="BSDS500 root: region AR and boundary ODS/OIS")
+    ev.add_argument("--images", type=Path, help="image folder for --gt")
+    ev.add_argument("--predictions", type=Path, help="score this COCO results JSON instead of running a model")
+    ev.add_argument("--box-prompts", action="store_true", help="also ground-truth boxes as prompts -> AP")
+    ev.add_argument("--split", default="val")
+    ev.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
+    _add_model_args(ev, None)
     return parser
+
+
+def cmd_eval(args) -> int:
+    from .eval_runner import evaluate_bsds, evaluate_coco
+    from .session import Session
+
+    session = Session(args.weights, args.device, params=EverythingParams(args.imgsz, args.conf, args.iou),
+                      tiling=TileOptions(enabled=False))
+    if args.bsds:
+        scores = evaluate_bsds(session, args.bsds, split=args.split, limit=args.limit)
+    else:
+        if args.images is None and args.predictions is None:
+            print("error: --gt needs --images (or --predictions)", file=sys.stderr)
+            return 2
+        scores = evaluate_coco(session, args.gt, args.images, predictions=args.predictions,
+                               box_prompts=args.box_prompts, limit=args.limit)
+    width = max(len(k) for k in scores)
+    for key, value in scores.items():
+        print(f"{key:<{width}}  {value:.4f}")
+    return 0
 
 
 def _selection_outputs(session, result, args) -> dict[str, np.ndarray]:
@@ -184,6 +216,11 @@ def _segment_one(session, path: Path, args) -> None:
     write_labels(f"{stem}_labels.tif", result.labels(), overwrite=args.overwrite)
     if args.coco:
         write_json(f"{stem}_proposals.json", result_to_coco(result, file_name=path.name), overwrite=args.overwrite)
+    if args.edges:
+        from .edges import edge_map
+
+        check_free(Path(f"{stem}_edges.tif"), args.overwrite)
+        tifffile.imwrite(f"{stem}_edges.tif", edge_map(result))
     for name, lab in _selection_outputs(session, result, args).items():
         write_labels(f"{stem}_{name}.tif", lab, overwrite=args.overwrite)
 
@@ -228,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "eval":
+            return cmd_eval(args)
     except (WeightsNotFoundError, ModelLoadError, ImageError, OutputExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -34,7 +34,8 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"could not read {p.name} as an image ({type(exc).__name__}); is the file complete?") from None
 
 
-def _check_writable(path: Path, overwrite: bool) -> None:
+def check_free(path: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing file unless ``overwrite``; create the parent folder."""
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +44,7 @@ def _check_writable(path: Path, overwrite: bool) -> None:
 def write_labels(path: str | Path, labels: np.ndarray, *, overwrite: bool = False) -> Path:
     """Write a label image or volume as a compressed int32 TIFF."""
     p = Path(path)
-    _check_writable(p, overwrite)
+    check_free(p, overwrite)
     tifffile.imwrite(p, np.asarray(labels, np.int32), compression="zlib")
     return p
 
@@ -128,7 +129,7 @@ def labels_to_coco(labels: np.ndarray, *, image_id: int = 1, file_name: str = ""
 def write_json(path: str | Path, data: dict, *, overwrite: bool = False) -> Path:
     """Write JSON, refusing to replace an existing file unless asked."""
     p = Path(path)
-    _check_writable(p, overwrite)
+    check_free(p, overwrite)
     p.write_text(json.dumps(data))
     return p
 

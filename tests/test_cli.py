@@ -79,3 +79,33 @@ def test_demo_writes_overlays_and_labels(tmp_path, capsys):
     for name in ("scene.png", "everything.png", "point.png", "box.png", "text.png", "everything_labels.tif"):
         assert (tmp_path / "demo" / name).exists()
     assert "text prompt: IoU" in capsys.readouterr().out
+
+
+def test_edges_output_and_eval_on_own_ground_truth(tmp_path, capsys):
+    import json
+
+    from fastsam_plugin.io import labels_to_coco
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scene = make_scene(11)
+    cv2.imwrite(str(folder / "s.png"), scene.image[..., ::-1])
+    assert main(["segment", str(folder), "--out", str(tmp_path / "o"), *DEMO, "--edges"]) == 0
+    edges = tifffile.imread(tmp_path / "o" / "s_edges.tif")
+    assert edges.shape == (320, 320) and edges.max() == 1.0
+    lab = np.zeros((320, 320), np.int32)
+    for i, m in enumerate(scene.masks, start=1):
+        lab[m] = i
+    gt = labels_to_coco(lab, file_name="s.png")
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    capsys.readouterr()
+    assert main(["eval", "--gt", str(tmp_path / "gt.json"), "--images", str(folder), *DEMO, "--box-prompts"]) == 0
+    out = capsys.readouterr().out
+    assert "mask AR@100" in out and "box-prompted AP" in out
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data (BSDS500) is not present on this machine")
+def test_eval_bsds_two_images(capsys):
+    assert main(["eval", "--bsds", str(SHARED / "bsds500"), "--limit", "2", *DEMO]) == 0
+    out = capsys.readouterr().out
+    assert "ODS" in out and "mask AR@100" in out
