@@ -25,11 +25,11 @@ demo: setup
 test: setup system-deps
 	$(PY) -m pytest
 
-bench: setup
-	$(PY) bench/run_all.py
+bench: setup system-deps
+	if [ -n "$$DISPLAY" ]; then $(PY) bench/run_all.py; else xvfb-run -a $(PY) bench/run_all.py; fi
 
 screenshots: setup system-deps
-	$(PY) scripts/screenshots.py
+	if [ -n "$$DISPLAY" ]; then $(PY) scripts/screenshots.py; else xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py; fi
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

@@ -57,6 +57,7 @@ class FastSAMWidget(Container):
         self.show_boxes = CheckBox(text="object boxes as Shapes", value=False)
         self.run_button = PushButton(text="Segment everything")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.edges_button = PushButton(text="Edge map")
         self.add_points = PushButton(text="Point prompts")
         self.background = CheckBox(text="next points are background (B)", value=False)
         self.add_boxes = PushButton(text="Box prompts")
@@ -68,9 +69,11 @@ class FastSAMWidget(Container):
         self.accept = PushButton(text="Accept selection")
         self.undo = PushButton(text="Undo accept")
         self.status = Label(value="")
+        self.status.native.setWordWrap(True)  # long messages (e.g. where to put weights) must stay readable
         super().__init__(
             widgets=[
                 self.model, self.image, self.all_slices, self.show_boxes, self.run_button, self.cancel_button,
+                self.edges_button,
                 self.add_points, self.background, self.add_boxes, self.smooth, self.text, self.top_k, self.find,
                 self.target, self.accept, self.undo, self.status,
             ]
@@ -87,6 +90,7 @@ class FastSAMWidget(Container):
 
         self.run_button.changed.connect(self.run_everything)
         self.cancel_button.changed.connect(self.cancel)
+        self.edges_button.changed.connect(self.show_edges)
         self.add_points.changed.connect(self.new_points_layer)
         self.add_boxes.changed.connect(self.new_boxes_layer)
         self.background.changed.connect(self._set_polarity)
@@ -255,6 +259,28 @@ class FastSAMWidget(Container):
                 name=f"{image_layer.name} FastSAM boxes", features={"score": result.scores},
                 metadata={KEY: {"role": "proposals", "source": source}}, **spatial_geometry(image_layer),
             )
+
+    def show_edges(self, _=None) -> None:
+        """Show the thinned object boundaries of the displayed slice as an Image layer."""
+        from .edges import edge_map
+
+        image, result = self.image.value, self.current_result()
+        if image is None or result is None:
+            self._error("Run 'Segment everything' first: edges come from its objects.")
+            return
+        index = self._slice_index(image)
+        source = layer_uid(image)
+        layer = next((ly for ly in self.viewer.layers if owned(ly, "edges", source)), None)
+        if layer is None or layer.data.shape != spatial_shape(image):
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            layer = self.viewer.add_image(
+                np.zeros(spatial_shape(image), np.float32), name=f"{image.name} FastSAM edges", colormap="magma",
+                blending="additive", contrast_limits=(0, 1), metadata={KEY: {"role": "edges", "source": source}},
+                **spatial_geometry(image),
+            )
+        layer.data[index if index else ...] = edge_map(result)
+        layer.refresh()
 
     def current_result(self):
         """The cached result of the displayed slice, or None before segmentation."""

@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--workdir", type=Path, default=Path("runs/fastsam"))
     train.add_argument("--name", default="train")
+    clip = sub.add_parser("train-demo-clip", help="train the small demo CLIP on synthetic shape crops")
+    clip.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
+    clip.add_argument("--scenes", type=int, default=2000)
+    clip.add_argument("--steps", type=int, default=800)
+    clip.add_argument("--batch", type=int, default=256)
+    clip.add_argument("--seed", type=int, default=0)
+
     ev = sub.add_parser("eval", help="class-agnostic AR with pycocotools; BSDS500 boundary ODS/OIS")
     src = ev.add_mutually_exclusive_group(required=True)
     src.add_argument("--gt", type=Path, metavar="JSON", help="COCO ground truth (with --images)")
@@ -267,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "train-demo-clip":
+            from .training.clip_demo import train_demo_clip
+
+            path = train_demo_clip(args.out, n_scenes=args.scenes, steps=args.steps, batch=args.batch, seed=args.seed)
+            print(f"demo CLIP checkpoint: {path}")
+            return 0
     except (WeightsNotFoundError, ModelLoadError, ImageError, OutputExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -167,3 +167,15 @@ def test_image_edit_invalidates_the_cached_result(widget, qtbot):
     assert widget.current_result() is not None
     image.data = image.data[::-1].copy()
     assert widget.current_result() is None
+
+
+def test_edge_map_layer(widget, qtbot):
+    image = add_scene(widget.viewer)
+    widget.image.value = image
+    widget.show_edges()
+    assert "Segment everything" in widget.status.value
+    widget.run_everything()
+    wait(qtbot, widget)
+    widget.show_edges()
+    edges = next(ly for ly in widget.viewer.layers if owned(ly, "edges"))
+    assert edges.data.shape == image.data.shape[:2] and edges.data.max() == 1.0

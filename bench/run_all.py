@@ -1,0 +1,48 @@
+"""Run every benchmark and write docs/benchmarks.md (``make bench``; ``--quick`` for a short run)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_everything  # noqa: E402
+import bench_prompts  # noqa: E402
+import bench_selectors  # noqa: E402
+import bench_tiling  # noqa: E402
+from _common import machine, table  # noqa: E402
+
+
+def main() -> None:
+    import torch
+    import ultralytics
+
+    quick = "--quick" in sys.argv
+    parts = [f"# Benchmarks\n\nMeasured {datetime.date.today()} on {machine()}, torch {torch.__version__}, "
+             f"Ultralytics {ultralytics.__version__}, device {'cuda' if torch.cuda.is_available() else 'cpu'}. "
+             "Rerun with `make bench` (writes this file). Ratios are measured side by side in one run.\n"]
+    sections = [
+        ("Selectors (`mask_selectors`)", bench_selectors.run, bench_selectors.HEADER),
+        ("Prompt latency", bench_prompts.run, bench_prompts.HEADER),
+        ("Everything mode", bench_everything.run, bench_everything.HEADER),
+        ("Tiling and stacks", bench_tiling.run, bench_tiling.HEADER),
+    ]
+    for title, fn, header in sections:
+        print(f"== {title}", flush=True)
+        rows = fn(quick)
+        if title == "Prompt latency" and os.environ.get("DISPLAY"):
+            rows += bench_prompts.napari_latency()
+        text = table(rows, header)
+        print(text, flush=True)
+        parts.append(f"## {title}\n\n{text}\n")
+    doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    notes = (Path(__file__).parent / "NOTES.md").read_text() if (Path(__file__).parent / "NOTES.md").exists() else ""
+    doc.write_text("\n".join(parts) + ("\n" + notes if notes else ""))
+    print(f"wrote {doc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Regenerate the documentation screenshots (``make screenshots``; needs a display or Xvfb).
+
+Opens a real napari window with the FastSAM dock widget on the sample data,
+runs the demo models and saves ``docs/images/*.png``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def wait_for(app, widget, timeout_s: float = 300) -> None:
+    import time
+
+    t0 = time.time()
+    while widget.busy and time.time() - t0 < timeout_s:
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(20):
+        app.processEvents()
+
+
+def main() -> None:
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from fastsam_plugin._sample_data import nuclei_stack, shapes_scene
+    from fastsam_plugin._widget import FastSAMWidget
+    from fastsam_plugin.widgets.layers import owned
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    viewer = napari.Viewer(title="napari-fastsam", show=True)
+    viewer.window.resize(1400, 900)
+    app = QApplication.instance()
+    data, meta = shapes_scene()[0]
+    image = viewer.add_image(data, **meta)
+    widget = FastSAMWidget(viewer)
+    widget.model.use_demo()
+    widget.model.device.value = "cpu"
+    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
+    widget.image.value = image
+    widget.show_boxes.value = True
+    widget.run_everything()
+    wait_for(app, widget)
+    viewer.screenshot(str(OUT / "everything.png"), canvas_only=False)
+
+    result = widget.current_result()
+    for ly in [ly for ly in viewer.layers if owned(ly, "everything") or owned(ly, "proposals")]:
+        ly.visible = False
+    order = np.argsort(-result.areas)
+    points = widget.new_points_layer()
+    for i in order[:2]:
+        ys, xs = np.nonzero(result.crops[i])
+        k = len(ys) // 2
+        points.add([ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]])
+    widget.accept_selection()
+    viewer.screenshot(str(OUT / "widget_points.png"), canvas_only=False)
+
+    points.visible = False
+    widget.text.value = "the red circle" if len(sys.argv) < 2 else sys.argv[1]
+    widget.top_k.value = 1
+    widget.find_text()
+    wait_for(app, widget)
+    viewer.screenshot(str(OUT / "text_prompt.png"), canvas_only=False)
+
+    viewer.layers.clear()
+    stack, smeta = nuclei_stack()[0]
+    image = viewer.add_image(stack, **smeta)
+    widget.image.value = image
+    widget.all_slices.value = True
+    widget.run_everything()
+    wait_for(app, widget)
+    viewer.dims.set_current_step(0, 2)
+    viewer.screenshot(str(OUT / "stack.png"), canvas_only=False)
+    viewer.close()
+    print(f"wrote screenshots to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
