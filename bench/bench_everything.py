@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from _common import best_of, table
 
@@ -40,10 +39,10 @@ def run(quick: bool = False, arch: str = "FastSAM-s", sizes=(640, 1024), conf: f
 
             params = EverythingParams(imgsz=imgsz, conf=conf, iou=0.9)
 
-            def run_ours():
+            def run_ours(params=params):
                 return segment_image(ours, image, params=params)
 
-            def run_theirs():
+            def run_theirs(imgsz=imgsz):
                 return theirs(image[..., ::-1].copy(), retina_masks=True, imgsz=imgsz, conf=conf, iou=0.9,
                               device=ours.device, verbose=False)
 

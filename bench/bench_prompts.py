@@ -39,7 +39,7 @@ def run(quick: bool = False) -> list[tuple]:
     rng = np.random.default_rng(2)
     pts = [(np.array([[rng.integers(1024), rng.integers(1024)]]), np.array([1])) for _ in range(10)]
     boxes = [result.pixel_boxes[i] for i in rng.choice(len(result), 10, replace=False)]
-    t_points = best_of(lambda: [session.select_points(result, p, l) for p, l in pts], 3) / 10
+    t_points = best_of(lambda: [session.select_points(result, p, lb) for p, lb in pts], 3) / 10
     t_boxes = best_of(lambda: [session.select_boxes(result, b[None]) for b in boxes], 3) / 10
 
     emb = session.embedder

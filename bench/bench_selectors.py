@@ -65,8 +65,8 @@ def run(quick: bool = False) -> list[tuple]:
     assert select_by_boxes(masks, box_prompts, areas=areas).tolist() == reference_boxes(masks, box_prompts)
 
     repeat = 2 if quick else 5
-    ours_p = best_of(lambda: [select_by_points(masks, p, l, areas=areas, boxes=boxes_px) for p, l in point_sets], repeat)
-    ref_p = best_of(lambda: [reference_points(masks_list, p, l) for p, l in point_sets], max(1, repeat // 2))
+    ours_p = best_of(lambda: [select_by_points(masks, p, lb, areas=areas, boxes=boxes_px) for p, lb in point_sets], repeat)
+    ref_p = best_of(lambda: [reference_points(masks_list, p, lb) for p, lb in point_sets], max(1, repeat // 2))
     ours_b = best_of(lambda: [select_by_boxes(masks, b[None], areas=areas) for b in box_prompts], repeat)
     ref_b = best_of(lambda: reference_boxes(masks, box_prompts), max(1, repeat // 2))
     rows = [

@@ -195,7 +195,7 @@ def cmd_segment(args) -> int:
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
     )
     try:
-        session.segmenter  # fail once, early, on missing weights
+        _ = session.segmenter  # fail once, early, on missing weights
     except (WeightsNotFoundError, ModelLoadError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

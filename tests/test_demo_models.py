@@ -1,7 +1,6 @@
 """The shipped demo models, end to end: their documented quality holds."""
 
 import numpy as np
-import pytest
 
 from fastsam_plugin.clip import ClipEmbedder
 from fastsam_plugin.training.clip_demo import text_prompt_accuracy

@@ -22,8 +22,8 @@ def fastsam_reference(masks, points, labels):
     order = sorted(range(len(masks)), key=lambda i: -masks[i].sum())
     out = np.zeros(masks.shape[1:], bool)
     for i in order:
-        hit_fg = any(masks[i][y, x] and l == 1 for (x, y), l in zip(points, labels))
-        hit_bg = any(masks[i][y, x] and l == 0 for (x, y), l in zip(points, labels))
+        hit_fg = any(masks[i][y, x] and lab == 1 for (x, y), lab in zip(points, labels))
+        hit_bg = any(masks[i][y, x] and lab == 0 for (x, y), lab in zip(points, labels))
         if hit_bg:
             out[masks[i]] = False
         elif hit_fg:

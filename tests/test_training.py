@@ -84,7 +84,7 @@ def test_coco_and_sa1b_sources_build_a_dataset(tmp_path):
         scene = make_scene(k)
         cv2.imwrite(str(images / f"s{k}.png"), scene.image[..., ::-1])
         imgs.append({"id": k + 1, "file_name": f"s{k}.png", "height": 320, "width": 320})
-        for j, m in enumerate(scene.masks):
+        for m in scene.masks:
             ys, xs = np.nonzero(m)
             anns.append({"id": len(anns) + 1, "image_id": k + 1, "category_id": 1, "iscrowd": 0, "area": int(m.sum()),
                          "bbox": [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1],
