@@ -76,9 +76,10 @@ def run_demo(out: str | Path = "demo_out", *, seed: int = 2026, device: str = "a
     write_labels(out / "box_labels.tif", sel.astype(np.int32), overwrite=True)
     report["box_iou"] = _iou(sel, scene.masks[target])
 
-    # text: an object whose colour and shape are unique in the scene
+    # text: an object whose colour and shape are unique in the scene; not a white one, which
+    # disappears into the white background FastSAM paints around each crop (see docs/models.md)
     pairs = [(o.colour, o.shape) for o in scene.objects]
-    target = next((i for i in order if pairs.count(pairs[i]) == 1), order[0])
+    target = next((i for i in order if pairs.count(pairs[i]) == 1 and pairs[i][0] != "white"), order[0])
     text = f"the {pairs[target][0]} {pairs[target][1]}"
     match = session.select_text(result, text)
     sel = session.union_mask(result, match.indices[0, :1])

@@ -66,3 +66,21 @@ def test_widget_opens_from_the_plugins_menu(make_napari_viewer):
     viewer = make_napari_viewer()
     dock, widget = viewer.window.add_plugin_dock_widget("napari-fastsam", "FastSAM")
     assert type(widget).__name__ == "FastSAMWidget"
+
+
+def test_built_wheel_ships_manifest_models_and_entry_point(tmp_path):
+    """A non-editable install gets the manifest and demo models from the wheel."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("napari_fastsam-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+        manifest = z.read("fastsam_plugin/napari.yaml").decode()
+    assert {"fastsam_plugin/models/fastsam-demo-n.pt", "fastsam_plugin/models/fastsam-demo-clip.pt"} <= names
+    assert manifest == (ROOT / "napari.yaml").read_text()
+    assert "napari-fastsam = fastsam_plugin:napari.yaml" in entry_points
