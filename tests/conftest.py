@@ -6,6 +6,12 @@ import socket
 
 import pytest
 
+# Import the torch stack before any test opens a napari viewer: software OpenGL (Xvfb) maps Mesa's
+# libLLVM, and triton (imported by torchvision) crashes when loaded after it. The plugin guards
+# against this itself (fastsam_plugin._gl_guard, tested in test_gl_guard.py); the suite should not
+# depend on test order.
+import torchvision  # noqa: E402,F401
+
 
 class NetworkAccessError(RuntimeError):
     pass
