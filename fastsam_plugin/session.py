@@ -81,6 +81,8 @@ class Session:
         self.params, self.image_options, self.tiling = params, image_options, tiling
         self._segmenter, self._embedder = segmenter, embedder
         self._cache: OrderedDict[Hashable, SegmentationResult] = OrderedDict()
+        # crop embeddings per result: a second text query runs only the text encoder
+        self._crop_embeddings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
 
     # -- backends ---------------------------------------------------------
@@ -230,23 +232,27 @@ class Session:
     def select_text(self, result: SegmentationResult, text: str | list[str], *, top_k: int = 1) -> TextMatches:
         """Rank objects by CLIP similarity of their crop to ``text``.
 
-        Crop embeddings are cached per result, so a second query runs only
-        the text encoder.
+        Crop embeddings are cached per result (by ``result.uid``), so a second
+        query runs only the text encoder.
         """
         if result.image is None:
             raise PromptError("this result holds no image; text prompts need the picture the model saw.")
-        crops, indices = [], []
-        for i in range(len(result)):
-            x0, y0, x1, y1 = result.pixel_boxes[i]
-            one = mask_crops(result.image[y0:y1, x0:x1], result.crops[i][None], areas=result.areas[i : i + 1])
-            if len(one):
-                crops.append(one.crops[0])
-                indices.append(i)
-        if not crops:
-            raise PromptError("no object is large enough (more than 100 pixels) to match against text.")
-        emb = self.embedder.encode_images(crops, key=("crops", result.uid))
+        if result.uid not in self._crop_embeddings:
+            crops, indices = [], []
+            for i in range(len(result)):
+                x0, y0, x1, y1 = result.pixel_boxes[i]
+                one = mask_crops(result.image[y0:y1, x0:x1], result.crops[i][None], areas=result.areas[i : i + 1])
+                if len(one):
+                    crops.append(one.crops[0])
+                    indices.append(i)
+            if not crops:
+                raise PromptError("no object is large enough (more than 100 pixels) to match against text.")
+            self._crop_embeddings[result.uid] = (self.embedder.encode_images(crops), np.asarray(indices))
+            while len(self._crop_embeddings) > self._cache_size:
+                self._crop_embeddings.popitem(last=False)
+        emb, indices = self._crop_embeddings[result.uid]
         texts = [text] if isinstance(text, str) else list(text)
-        return select_by_text(emb, self.embedder.encode_text(texts), np.asarray(indices), top_k=top_k)
+        return select_by_text(emb, self.embedder.encode_text(texts), indices, top_k=top_k)
 
     @staticmethod
     def union_mask(result: SegmentationResult, indices: np.ndarray, *, smooth: bool = False) -> np.ndarray:

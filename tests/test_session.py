@@ -69,3 +69,27 @@ def test_union_and_smoothing(session):
     u = session.union_mask(result, [0, -1])
     np.testing.assert_array_equal(u, result.masks[0])
     assert not session.union_mask(result, []).any()
+
+
+def test_second_text_query_reuses_crop_embeddings():
+    class CountingEmbedder:
+        def __init__(self):
+            self.image_calls = 0
+
+        def encode_images(self, crops, key=None):
+            self.image_calls += 1
+            return np.array([[c[..., 0].mean(), c[..., 2].mean()] for c in crops], float)
+
+        def encode_text(self, texts):
+            return np.array([[1.0, 0.0] if "red" in t else [0.0, 1.0] for t in texts])
+
+    img = np.zeros((80, 80, 3), np.uint8)
+    img[5:30, 5:30] = (250, 0, 0)
+    img[40:70, 40:70] = (0, 0, 250)
+    emb = CountingEmbedder()
+    session = Session(segmenter=ComponentsSegmenter(), embedder=emb)
+    result = session.segment(img)
+    red = session.select_text(result, "red")
+    blue = session.select_text(result, "blue")
+    assert emb.image_calls == 1
+    assert result.masks[red.indices[0, 0]][10, 10] and result.masks[blue.indices[0, 0]][50, 50]
