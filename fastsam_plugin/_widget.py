@@ -99,6 +99,8 @@ class FastSAMWidget(Container):
         self.undo.changed.connect(self.undo_accept)
         self.viewer.layers.events.inserted.connect(self._refresh_choices)
         self.viewer.layers.events.removed.connect(self._refresh_choices)
+        for layer in self._image_choices():  # images opened before the widget
+            self._watch(layer)
         self.viewer.dims.events.current_step.connect(lambda e=None: self.update_prompts())
 
     # -- layer choices ----------------------------------------------------
@@ -115,7 +117,11 @@ class FastSAMWidget(Container):
         self.target.reset_choices()
         layer = getattr(event, "value", None)
         if isinstance(layer, Image) and not owned(layer):
-            layer.events.data.connect(lambda e, ly=layer: self._image_changed(ly))
+            self._watch(layer)
+
+    def _watch(self, layer) -> None:
+        """Invalidate cached results when the image data changes."""
+        layer.events.data.connect(lambda e=None, ly=layer: self._image_changed(ly))
 
     @property
     def busy(self) -> bool:
@@ -296,25 +302,32 @@ class FastSAMWidget(Container):
             return None
         return next((ly for ly in self.viewer.layers if owned(ly, role, layer_uid(layer))), None)
 
-    def new_points_layer(self, _=None):
-        """Add the Points layer for prompts; polarity is the point feature ``positive``."""
+    def _ensure_prompt_layer(self, role: str, add_layer, mode: str):
+        """The plugin's prompt layer for ``role`` on the chosen image, created by ``add_layer(image, meta)``."""
         image = self.image.value
         if image is None:
             self._error("Open or add an image layer first.")
             return None
-        layer = self._prompt_layer("points")
+        layer = self._prompt_layer(role)
         if layer is None:
-            layer = self.viewer.add_points(
-                ndim=len(spatial_shape(image)), name=f"{image.name} FastSAM points", size=8,
-                features={POSITIVE: np.zeros(0, bool)}, metadata={KEY: {"role": "points", "source": layer_uid(image)}},
-                **spatial_geometry(image),
-            )
-            layer.feature_defaults[POSITIVE] = not self.background.value
-            layer.events.data.connect(lambda e=None: self.update_prompts("points"))
-            layer.bind_key("b", lambda ly: self._toggle_background(), overwrite=True)
-        layer.mode = "add"
+            meta = {"metadata": {KEY: {"role": role, "source": layer_uid(image)}}, **spatial_geometry(image)}
+            layer = add_layer(image, meta)
+            layer.events.data.connect(lambda e=None: self.update_prompts(role))
+        layer.mode = mode
         self.viewer.layers.selection.active = layer
         return layer
+
+    def new_points_layer(self, _=None):
+        """Add the Points layer for prompts; polarity is the point feature ``positive``."""
+
+        def add(image, meta):
+            layer = self.viewer.add_points(ndim=len(spatial_shape(image)), name=f"{image.name} FastSAM points",
+                                           size=8, features={POSITIVE: np.zeros(0, bool)}, **meta)
+            layer.feature_defaults[POSITIVE] = not self.background.value
+            layer.bind_key("b", lambda ly: self._toggle_background(), overwrite=True)
+            return layer
+
+        return self._ensure_prompt_layer("points", add, "add")
 
     def _toggle_background(self) -> None:
         self.background.value = not self.background.value
@@ -326,21 +339,12 @@ class FastSAMWidget(Container):
 
     def new_boxes_layer(self, _=None):
         """Add the Shapes layer for box prompts (draw rectangles)."""
-        image = self.image.value
-        if image is None:
-            self._error("Open or add an image layer first.")
-            return None
-        layer = self._prompt_layer("boxes")
-        if layer is None:
-            layer = self.viewer.add_shapes(
-                ndim=len(spatial_shape(image)), name=f"{image.name} FastSAM boxes prompts", edge_color="cyan",
-                face_color="transparent", edge_width=2, metadata={KEY: {"role": "boxes", "source": layer_uid(image)}},
-                **spatial_geometry(image),
-            )
-            layer.events.data.connect(lambda e=None: self.update_prompts("boxes"))
-        layer.mode = "add_rectangle"
-        self.viewer.layers.selection.active = layer
-        return layer
+
+        def add(image, meta):
+            return self.viewer.add_shapes(ndim=len(spatial_shape(image)), name=f"{image.name} FastSAM box prompts",
+                                          edge_color="cyan", face_color="transparent", edge_width=2, **meta)
+
+        return self._ensure_prompt_layer("boxes", add, "add_rectangle")
 
     def _to_image_rows_cols(self, prompt_layer, coords: np.ndarray) -> np.ndarray:
         """Prompt-layer data coordinates to (..., row, col) of the image layer's data."""

@@ -179,3 +179,17 @@ def test_edge_map_layer(widget, qtbot):
     widget.show_edges()
     edges = next(ly for ly in widget.viewer.layers if owned(ly, "edges"))
     assert edges.data.shape == image.data.shape[:2] and edges.data.max() == 1.0
+
+
+def test_images_opened_before_the_widget_are_watched(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image = add_scene(viewer)
+    w = FastSAMWidget(viewer)
+    w.model.use_demo()
+    w.model.device.value = "cpu"
+    w.image.value = image
+    w.run_everything()
+    wait(qtbot, w)
+    assert w.current_result() is not None
+    image.data = image.data[:, ::-1].copy()
+    assert w.current_result() is None
