@@ -130,11 +130,15 @@ def segment_tiled(
         x0, y0, x1, y1 = rect
         part = segment(np.ascontiguousarray(image[y0:y1, x0:x1]))
         shift = np.array([x0, y0, x0, y0])
+        # only objects reaching into this tile can be the same as one found in it
+        boxes = np.array([o.box for o in objects]).reshape(-1, 4)
+        near = [objects[k] for k in np.flatnonzero(
+            (boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))]
         for i in range(len(part)):
             obj = _Object(
                 part.crops[i], part.pixel_boxes[i] + shift, part.boxes[i] + shift, float(part.scores[i]), [rect]
             )
-            candidates = [o for o in objects if _intersect(tuple(o.box), tuple(obj.box))]
+            candidates = [o for o in near if _intersect(tuple(o.box), tuple(obj.box))]
             match = next((o for o in candidates if _same_object(obj, o, rect, merge_iou)), None)
             if match is None:
                 objects.append(obj)
