@@ -15,7 +15,7 @@ import tifffile
 
 from .imaging import ImageError
 from .io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
-from .model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, EverythingParams, ModelLoadError
+from .model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, EverythingParams, ModelLoadError
 from .pipeline import ImageOptions, TileOptions
 from .weights import WeightsNotFoundError
 
@@ -61,6 +61,7 @@ def _add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> 
     p.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ)
     p.add_argument("--conf", type=float, default=DEFAULT_CONF)
     p.add_argument("--iou", type=float, default=DEFAULT_IOU)
+    p.add_argument("--max-det", type=int, default=DEFAULT_MAX_DET, help="most objects per image (proposals: up to 1000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +137,7 @@ def cmd_eval(args) -> int:
     from .eval_runner import evaluate_bsds, evaluate_coco
     from .session import Session
 
-    session = Session(args.weights, args.device, params=EverythingParams(args.imgsz, args.conf, args.iou),
+    session = Session(args.weights, args.device, params=EverythingParams(args.imgsz, args.conf, args.iou, args.max_det),
                       tiling=TileOptions(enabled=False))
     if args.bsds:
         scores = evaluate_bsds(session, args.bsds, split=args.split, limit=args.limit)
@@ -190,7 +191,7 @@ def cmd_segment(args) -> int:
         args.device,
         clip_model=args.clip_model,
         clip_pretrained=args.clip_pretrained,
-        params=EverythingParams(args.imgsz, args.conf, args.iou),
+        params=EverythingParams(args.imgsz, args.conf, args.iou, args.max_det),
         image_options=ImageOptions(channels=args.channels, percentiles=args.percentiles),
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
     )

@@ -36,6 +36,7 @@ class ModelPanel(Container):
         self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32, value=1024)
         self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=0.4)
         self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=0.9)
+        self.max_det = SpinBox(label="max objects", min=1, max=1000, value=300)
         self.channels = LineEdit(label="channels", value="", tooltip="e.g. 0,2 (empty: automatic)")
         self.low = FloatSpinBox(label="contrast low %", min=0.0, max=50.0, step=0.5, value=DEFAULT_PERCENTILES[0])
         self.high = FloatSpinBox(label="contrast high %", min=50.0, max=100.0, step=0.1, value=DEFAULT_PERCENTILES[1])
@@ -43,7 +44,7 @@ class ModelPanel(Container):
         self.tile_size = SpinBox(label="tile size", min=256, max=4096, step=128, value=1024)
         super().__init__(
             widgets=[self.weights, self.weights_file, self.device, self.text_model, self.text_file, self.imgsz,
-                     self.conf, self.iou, self.channels, self.low, self.high, self.tiling, self.tile_size],
+                     self.conf, self.iou, self.max_det, self.channels, self.low, self.high, self.tiling, self.tile_size],
             label="Model",
         )
         self.weights.changed.connect(lambda v: setattr(self.weights_file, "visible", v == "file"))
@@ -66,7 +67,8 @@ class ModelPanel(Container):
         return ModelSettings(weights, self.device.value, clip, pretrained)
 
     def params(self) -> EverythingParams:
-        return EverythingParams(int(self.imgsz.value), float(self.conf.value), float(self.iou.value))
+        return EverythingParams(int(self.imgsz.value), float(self.conf.value), float(self.iou.value),
+                                int(self.max_det.value))
 
     def image_options(self) -> ImageOptions:
         text = self.channels.value.strip()
