@@ -21,7 +21,8 @@ from .session import Session
 from .training.synthetic import make_scene
 
 DEMO_SIZE = (320, 320)
-DEMO_PARAMS = EverythingParams(imgsz=320, conf=0.4, iou=0.9)
+# the demo segmenter's measured operating point (docs/models.md); FastSAM's own defaults stay 1024 / 0.4
+DEMO_PARAMS = EverythingParams(imgsz=416, conf=0.25, iou=0.9)
 
 
 def demo_session(device: str = "auto") -> Session:

@@ -51,10 +51,13 @@ class ModelPanel(Container):
         self.text_model.changed.connect(lambda v: setattr(self.text_file, "visible", v == "file"))
 
     def use_demo(self) -> None:
-        """Switch to the bundled demo models and their input size."""
+        """Switch to the bundled demo models and their operating point."""
+        from ..demo import DEMO_PARAMS
+
         self.weights.value = "demo"
         self.text_model.value = "demo"
-        self.imgsz.value = 320
+        self.imgsz.value = DEMO_PARAMS.imgsz
+        self.conf.value = DEMO_PARAMS.conf
 
     def model_settings(self) -> ModelSettings:
         weights = str(self.weights_file.value) if self.weights.value == "file" else self.weights.value
