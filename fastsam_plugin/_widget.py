@@ -70,13 +70,15 @@ class FastSAMWidget(Container):
         self.undo = PushButton(text="Undo accept")
         self.status = Label(value="")
         self.status.native.setWordWrap(True)  # long messages (e.g. where to put weights) must stay readable
+        self.status.native.setMinimumSize(260, 44)  # room for two or three full-width lines
         super().__init__(
             widgets=[
+                # the status line sits by the run buttons so it stays visible on short screens
                 self.model, self.image, self.all_slices, self.show_boxes, self.run_button, self.cancel_button,
-                self.edges_button,
+                self.status, self.edges_button,
                 self.add_points, self.background, self.add_boxes, self.smooth, self.text, self.top_k, self.find,
-                self.target, self.accept, self.undo, self.status,
-            ]
+                self.target, self.accept, self.undo,
+            ],
         )
         self._session: Session | None = None
         self._settings: ModelSettings | None = None

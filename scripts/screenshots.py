@@ -29,13 +29,14 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from fastsam_plugin._sample_data import nuclei_stack, shapes_scene
+    from fastsam_plugin._sample_data import shapes_scene
+    from fastsam_plugin.training.synthetic import make_scene
     from fastsam_plugin._widget import FastSAMWidget
     from fastsam_plugin.widgets.layers import owned
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-fastsam", show=True)
-    viewer.window.resize(1400, 900)
+    viewer.window.resize(1400, 1040)
     app = QApplication.instance()
     data, meta = shapes_scene()[0]
     image = viewer.add_image(data, **meta)
@@ -62,15 +63,18 @@ def main() -> None:
     viewer.screenshot(str(OUT / "widget_points.png"), canvas_only=False)
 
     points.visible = False
-    widget.text.value = "the red circle" if len(sys.argv) < 2 else sys.argv[1]
+    for ly in [ly for ly in viewer.layers if owned(ly, "annotation")]:
+        ly.visible = False
+    widget.text.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
     widget.top_k.value = 1
     widget.find_text()
     wait_for(app, widget)
     viewer.screenshot(str(OUT / "text_prompt.png"), canvas_only=False)
 
     viewer.layers.clear()
-    stack, smeta = nuclei_stack()[0]
-    image = viewer.add_image(stack, **smeta)
+    # a time series of shape scenes: the demo model knows shapes only (nuclei need FastSAM weights)
+    stack = np.stack([make_scene(s, (320, 320)).image for s in range(40, 44)])
+    image = viewer.add_image(stack, rgb=True, name="shapes series")
     widget.image.value = image
     widget.all_slices.value = True
     widget.run_everything()
