@@ -36,6 +36,21 @@ def _mosaic(size: int):
     return image, truth
 
 
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process in GB.
+
+    ``VmHWM`` belongs to the address space created at exec, unlike ``ru_maxrss``,
+    which keeps the parent's peak from before the fork.
+    """
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2  # kB -> GB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
 def one_size(size: int) -> dict:
     from fastsam_plugin.model import EverythingParams
     from fastsam_plugin.pipeline import TileOptions
@@ -57,7 +72,7 @@ def one_size(size: int) -> dict:
             union = (pred | m).sum(axis=(1, 2))
             found += int(len(cand) > 0 and (inter / np.maximum(union, 1)).max() >= 0.5)
             total += 1
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB -> GB
+    rss = peak_rss_gb()
     return {"size": size, "seconds": elapsed, "objects": len(result), "recall50": found / total, "rss_gb": rss}
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from .errors import USER_ERRORS
 from .imaging import ImageError
 from .io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
 from .model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, EverythingParams, ModelLoadError
-from .pipeline import ImageOptions, TileOptions
+from .pipeline import ImageOptions, TileOptions, stack_labels
 from .weights import WeightsNotFoundError
 
-USER_ERRORS = (ImageError, ValueError, FileNotFoundError, ModelLoadError, RuntimeError, LookupError)
+# one file's failure (bad input, or a runtime error such as out-of-memory) is reported; the batch goes on
+PER_FILE_ERRORS = (*USER_ERRORS, RuntimeError)
 
 
 def _floats(text: str, n: int | tuple[int, ...], what: str) -> list[float]:
@@ -206,7 +208,7 @@ def cmd_segment(args) -> int:
             _segment_one(session, path, args)
         except OutputExistsError as exc:
             tqdm.write(f"skipped {path.name}: {exc}")
-        except USER_ERRORS as exc:
+        except PER_FILE_ERRORS as exc:
             failed += 1
             tqdm.write(f"failed {path}: {exc}")
     print(f"{len(files) - failed} of {len(files)} image(s) done; outputs in {args.out}")
@@ -218,7 +220,7 @@ def _segment_one(session, path: Path, args) -> None:
     stem = args.out / path.stem
     if args.stack and image.ndim >= 3 and not (image.ndim == 3 and image.shape[-1] in (3, 4)):
         results = session.segment_stack(image)
-        write_labels(f"{stem}_labels.tif", np.stack([r.labels() for r in results]), overwrite=args.overwrite)
+        write_labels(f"{stem}_labels.tif", stack_labels(results), overwrite=args.overwrite)
         return
     result = session.segment(image)
     write_labels(f"{stem}_labels.tif", result.labels(), overwrite=args.overwrite)

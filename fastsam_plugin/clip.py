@@ -100,6 +100,18 @@ class ClipEmbedder:
         self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._cache_size = int(cache_size)
 
+    @classmethod
+    def from_model(cls, model, preprocess, tokenizer, device: str = "cpu", batch_size: int = 64) -> ClipEmbedder:
+        """Wrap an already-built open_clip model (e.g. one you loaded or fine-tuned yourself)."""
+        import torch
+
+        self = cls.__new__(cls)
+        self.model_name, self.pretrained = type(model).__name__, None
+        self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
+        self.device, self.batch_size, self._torch = device, int(batch_size), torch
+        self._cache, self._cache_size = OrderedDict(), 8
+        return self
+
     @property
     def dim(self) -> int:
         """Embedding dimension."""
