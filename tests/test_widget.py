@@ -30,11 +30,17 @@ def add_scene(viewer, seed=2026):
     return viewer.add_image(data, **meta)
 
 
-def test_segment_everything_adds_one_labels_layer_with_objects(widget, qtbot):
+def segmented_scene(widget, qtbot):
+    """Add the demo scene, run everything mode on it and wait; return the image layer."""
     image = add_scene(widget.viewer)
     widget.image.value = image
     widget.run_everything()
     wait(qtbot, widget)
+    return image
+
+
+def test_segment_everything_adds_one_labels_layer_with_objects(widget, qtbot):
+    image = segmented_scene(widget, qtbot)
     objects = [ly for ly in widget.viewer.layers if owned(ly, "everything")]
     assert len(objects) == 1
     assert objects[0].data.shape == image.data.shape[:2]
@@ -43,10 +49,7 @@ def test_segment_everything_adds_one_labels_layer_with_objects(widget, qtbot):
 
 
 def test_points_update_the_selection_without_a_model_run(widget, qtbot):
-    image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.run_everything()
-    wait(qtbot, widget)
+    image = segmented_scene(widget, qtbot)
     result = widget.current_result()
     calls_before = widget.session().segmenter.model.predictor.seen if widget.session().segmenter.model.predictor else 0
     obj = int(np.argmax(result.areas))
@@ -67,10 +70,7 @@ def test_points_update_the_selection_without_a_model_run(widget, qtbot):
 
 
 def test_boxes_and_accept_and_undo(widget, qtbot):
-    image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.run_everything()
-    wait(qtbot, widget)
+    image = segmented_scene(widget, qtbot)
     result = widget.current_result()
     obj = int(np.argmax(result.areas))
     x0, y0, x1, y1 = result.pixel_boxes[obj]
@@ -91,10 +91,7 @@ def test_boxes_and_accept_and_undo(widget, qtbot):
 
 
 def test_text_prompt_shows_scores(widget, qtbot):
-    image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.run_everything()
-    wait(qtbot, widget)
+    image = segmented_scene(widget, qtbot)
     widget.text.value = "a red circle"
     widget.top_k.value = 2
     widget.find_text()
@@ -160,10 +157,7 @@ def test_user_layers_are_never_overwritten(widget, qtbot):
 
 
 def test_image_edit_invalidates_the_cached_result(widget, qtbot):
-    image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.run_everything()
-    wait(qtbot, widget)
+    image = segmented_scene(widget, qtbot)
     assert widget.current_result() is not None
     image.data = image.data[::-1].copy()
     assert widget.current_result() is None
