@@ -1,0 +1,33 @@
+"""The design's invariants that a test can check."""
+
+import subprocess
+import sys
+
+
+def run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_mask_selectors_imports_no_torch_napari_or_plugin():
+    loaded = run(
+        "import sys, mask_selectors\n"
+        "print(sorted(m for m in ('torch', 'napari', 'fastsam_plugin', 'ultralytics', 'open_clip', 'qtpy')"
+        " if m in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
+def test_standard_library_selectors_is_not_shadowed():
+    # asyncio and subprocess import the standard-library ``selectors``; our package must not replace it
+    assert run("import mask_selectors, selectors, asyncio; print(hasattr(selectors, 'DefaultSelector'))") == "True"
+
+
+def test_engine_import_is_light():
+    # importing the engine must not pull in napari or Qt (the CLI and Python users never need them)
+    loaded = run(
+        "import sys, fastsam_plugin.session, fastsam_plugin.cli\n"
+        "print(sorted(m for m in ('napari', 'qtpy', 'PyQt6') if m in sys.modules))"
+    )
+    assert loaded == "[]"
