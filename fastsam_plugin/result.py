@@ -17,6 +17,29 @@ from mask_selectors import contour_boxes, crops_to_labels
 _ids = itertools.count()
 
 
+def crop_in_window(crop: np.ndarray, crop_box, window) -> np.ndarray:
+    """The part of a box-cropped mask that falls inside ``window``.
+
+    Parameters
+    ----------
+    crop : (h, w) bool
+        Mask inside ``crop_box = (x0, y0, x1, y1)`` (exclusive ends).
+    window : (x0, y0, x1, y1)
+
+    Returns
+    -------
+    mask : (window height, window width) bool
+        False where the crop does not reach.
+    """
+    x0, y0, x1, y1 = (int(v) for v in window)
+    out = np.zeros((y1 - y0, x1 - x0), bool)
+    bx0, by0, bx1, by1 = (int(v) for v in crop_box)
+    ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
+    if ix1 > ix0 and iy1 > iy0:
+        out[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = crop[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+    return out
+
+
 @dataclass
 class SegmentationResult:
     """Everything-mode output for one 2D image.
@@ -86,22 +109,11 @@ class SegmentationResult:
         -------
         masks : (K, y1 - y0, x1 - x0) bool
         """
-        x0, y0, x1, y1 = (int(v) for v in box)
-        out = np.zeros((len(indices), y1 - y0, x1 - x0), bool)
+        out = np.zeros((len(indices), int(box[3]) - int(box[1]), int(box[2]) - int(box[0])), bool)
         for k, i in enumerate(indices):
-            bx0, by0, bx1, by1 = self.pixel_boxes[i]
-            ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
-            if ix1 > ix0 and iy1 > iy0:
-                out[k, iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = self.crops[i][iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+            out[k] = crop_in_window(self.crops[i], self.pixel_boxes[i], box)
         return out
 
     def labels(self) -> np.ndarray:
         """(H, W) int32 label image; object ``i`` has id ``i + 1``, small objects on top."""
         return crops_to_labels(self.crops, self.pixel_boxes, self.shape, self.areas)
-
-    def subset(self, indices: np.ndarray) -> SegmentationResult:
-        """A result holding only the objects ``indices`` (in that order)."""
-        idx = np.asarray(indices, dtype=np.int64)
-        return SegmentationResult(
-            [self.crops[i] for i in idx], self.pixel_boxes[idx], self.boxes[idx], self.scores[idx], self.shape, self.image
-        )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
-from .result import SegmentationResult
+from .result import SegmentationResult, crop_in_window
 
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 192
@@ -55,13 +55,7 @@ class _Object:
 
     def inside(self, win: Box) -> np.ndarray:
         """This mask's pixels inside window ``win`` (zeros where it has none)."""
-        x0, y0, x1, y1 = win
-        out = np.zeros((y1 - y0, x1 - x0), bool)
-        bx0, by0, bx1, by1 = self.box
-        ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
-        if ix1 > ix0 and iy1 > iy0:
-            out[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = self.crop[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
-        return out
+        return crop_in_window(self.crop, self.box, win)
 
     def absorb(self, other: _Object) -> None:
         box = np.concatenate([np.minimum(self.box[:2], other.box[:2]), np.maximum(self.box[2:], other.box[2:])])
