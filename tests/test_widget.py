@@ -49,7 +49,7 @@ def test_segment_everything_adds_one_labels_layer_with_objects(widget, qtbot):
 
 
 def test_points_update_the_selection_without_a_model_run(widget, qtbot):
-    image = segmented_scene(widget, qtbot)
+    segmented_scene(widget, qtbot)
     result = widget.current_result()
     calls_before = widget.session().segmenter.model.predictor.seen if widget.session().segmenter.model.predictor else 0
     obj = int(np.argmax(result.areas))
@@ -91,7 +91,7 @@ def test_boxes_and_accept_and_undo(widget, qtbot):
 
 
 def test_text_prompt_shows_scores(widget, qtbot):
-    image = segmented_scene(widget, qtbot)
+    segmented_scene(widget, qtbot)
     widget.text.value = "a red circle"
     widget.top_k.value = 2
     widget.find_text()
