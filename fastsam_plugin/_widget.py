@@ -8,7 +8,6 @@ napari worker threads with a progress bar and a cancel button.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from ._gl_guard import guard_triton
 from .errors import USER_ERRORS
 from .progress import Cancelled
 from .session import Session
-from .widgets.layers import KEY, ensure_labels, layer_uid, owned, spatial_geometry, spatial_shape
+from .widgets.layers import KEY, ensure_labels, find_owned, layer_uid, owned, spatial_geometry, spatial_shape
 from .widgets.model_panel import ModelPanel, ModelSettings
 
 if TYPE_CHECKING:
@@ -82,8 +81,7 @@ class FastSAMWidget(Container):
         )
         self._session: Session | None = None
         self._settings: ModelSettings | None = None
-        self._versions: dict[str, itertools.count] = {}
-        self._version_now: dict[str, int] = {}
+        self._versions: dict[str, int] = {}  # image layer uid -> number of data edits (part of the cache key)
         self._cancel = threading.Event()
         self._worker = None
         self._undo: list[tuple[Labels, tuple, np.ndarray, np.ndarray]] = []
@@ -144,13 +142,13 @@ class FastSAMWidget(Container):
         return self._session
 
     def _version(self, layer) -> int:
-        return self._version_now.get(layer_uid(layer), 0)
+        return self._versions.get(layer_uid(layer), 0)
 
     def _image_changed(self, layer) -> None:
         uid = layer_uid(layer)
-        self._version_now[uid] = next(self._versions.setdefault(uid, itertools.count(1)))
-        if self._session is not None:
-            self._session.invalidate()
+        self._versions[uid] = self._version(layer) + 1
+        if self._session is not None:  # drop this layer's results only; other layers keep theirs
+            self._session.invalidate(lambda key: key[0] == uid)
 
     def _slice_index(self, layer) -> tuple[int, ...]:
         """Index of the displayed 2D slice in the image's leading axes."""
@@ -258,7 +256,7 @@ class FastSAMWidget(Container):
     def _show_proposals(self, image_layer, result) -> None:
         source = layer_uid(image_layer)
         rects = [np.array([[y0, x0], [y1, x1]]) for x0, y0, x1, y1 in result.boxes]
-        old = next((ly for ly in self.viewer.layers if owned(ly, "proposals", source)), None)
+        old = find_owned(self.viewer, "proposals", source)
         if old is not None:
             self.viewer.layers.remove(old)
         if rects:
@@ -278,7 +276,7 @@ class FastSAMWidget(Container):
             return
         index = self._slice_index(image)
         source = layer_uid(image)
-        layer = next((ly for ly in self.viewer.layers if owned(ly, "edges", source)), None)
+        layer = find_owned(self.viewer, "edges", source)
         if layer is None or layer.data.shape != spatial_shape(image):
             if layer is not None:
                 self.viewer.layers.remove(layer)
@@ -300,9 +298,7 @@ class FastSAMWidget(Container):
     # -- prompts ----------------------------------------------------------
     def _prompt_layer(self, role: str):
         layer = self.image.value
-        if layer is None:
-            return None
-        return next((ly for ly in self.viewer.layers if owned(ly, role, layer_uid(layer))), None)
+        return None if layer is None else find_owned(self.viewer, role, layer_uid(layer))
 
     def _ensure_prompt_layer(self, role: str, add_layer, mode: str):
         """The plugin's prompt layer for ``role`` on the chosen image, created by ``add_layer(image, meta)``."""
@@ -411,13 +407,11 @@ class FastSAMWidget(Container):
             rows, cols = rc[:, -2], rc[:, -1]
             # rectangle corners sit on pixel centres: the box spans half a pixel beyond them
             boxes.append([cols.min() + 0.5, rows.min() + 0.5, cols.max() + 0.5, rows.max() + 0.5])
-        out = np.zeros(result.shape, np.int32)
-        if boxes:
-            for k, i in enumerate(self._session.select_boxes(result, np.array(boxes)), start=1):
-                if i >= 0:
-                    out[self._session.union_mask(result, [i], smooth=self.smooth.value)] = k
-            self.status.value = f"{len(boxes)} box(es) selected"
-        return out
+        if not boxes:
+            return np.zeros(result.shape, np.int32)
+        self.status.value = f"{len(boxes)} box(es) selected"
+        return self._session.selection_labels(result, self._session.select_boxes(result, np.array(boxes)),
+                                              smooth=self.smooth.value)
 
     def _write_selection(self, image, index, selection: np.ndarray) -> None:
         layer = ensure_labels(self.viewer, "selection", image, f"{image.name} FastSAM selection", opacity=0.7)
@@ -448,10 +442,7 @@ class FastSAMWidget(Container):
             if isinstance(match, BaseException):
                 self._report(match)
                 return
-            out = np.zeros(result.shape, np.int32)
-            for rank in range(match.indices.shape[1] - 1, -1, -1):  # best match painted last
-                out[session.union_mask(result, match.indices[0, rank : rank + 1])] = rank + 1
-            self._write_selection(image, index, out)
+            self._write_selection(image, index, session.selection_labels(result, match.indices[0], first_on_top=True))
             self.last_scores = [(int(i), float(s)) for i, s in zip(match.indices[0], match.scores[0])]
             self.status.value = "matches: " + ", ".join(f"#{r + 1} object {i} ({s:.2f})" for r, (i, s) in
                                                         enumerate(self.last_scores))

@@ -162,19 +162,12 @@ def _selection_outputs(session, result, args) -> dict[str, np.ndarray]:
         lab = np.array([int(p[2]) if len(p) == 3 else 1 for p in args.points])
         outs["points"] = session.select_points(result, pts, lab, smooth=args.smooth).astype(np.int32)
     if args.box:
-        idx = session.select_boxes(result, np.array(args.box))
         # one id per box, in the order given
-        lab = np.zeros(result.shape, np.int32)
-        for k, i in enumerate(idx, start=1):
-            if i >= 0:
-                lab[session.union_mask(result, [i], smooth=args.smooth)] = k
-        outs["box"] = lab
+        outs["box"] = session.selection_labels(result, session.select_boxes(result, np.array(args.box)),
+                                               smooth=args.smooth)
     if args.text:
         match = session.select_text(result, args.text, top_k=args.top_k)
-        lab = np.zeros(result.shape, np.int32)
-        for k, i in enumerate(match.indices[0][::-1]):  # best match painted last, on top
-            lab[session.union_mask(result, [i])] = len(match.indices[0]) - k
-        outs["text"] = lab
+        outs["text"] = session.selection_labels(result, match.indices[0], first_on_top=True)  # id 1 = best
         print(f"  text {args.text!r}: objects {match.indices[0].tolist()} scores {np.round(match.scores[0], 3).tolist()}")
     return outs
 

@@ -11,7 +11,7 @@ the time and memory on large images.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 from mask_selectors import (
@@ -110,13 +110,14 @@ class Session:
         """The cached result for ``key`` under the current settings, if any."""
         return self._cache.get(self._key(key))
 
-    def invalidate(self, key: Hashable | None = None) -> None:
-        """Forget results for ``key`` (every result when None)."""
+    def invalidate(self, key: Hashable | Callable[[Hashable], bool] | None = None) -> None:
+        """Forget results for ``key`` under any settings; a callable selects the keys to forget; None forgets all."""
         if key is None:
             self._cache.clear()
-        else:
-            for k in [k for k in self._cache if k[0] == key]:
-                del self._cache[k]
+            return
+        match = key if callable(key) else (lambda k: k == key)
+        for k in [k for k in self._cache if match(k[0])]:
+            del self._cache[k]
 
     def segment(
         self,
@@ -253,6 +254,22 @@ class Session:
         emb, indices = self._crop_embeddings[result.uid]
         texts = [text] if isinstance(text, str) else list(text)
         return select_by_text(emb, self.embedder.encode_text(texts), indices, top_k=top_k)
+
+    @classmethod
+    def selection_labels(
+        cls, result: SegmentationResult, indices: np.ndarray, *, smooth: bool = False, first_on_top: bool = False
+    ) -> np.ndarray:
+        """(H, W) int32 with object ``indices[k]`` painted as id ``k + 1`` (negative indices skipped).
+
+        Later ids are painted over earlier ones, or earlier over later with
+        ``first_on_top`` (a ranking: id 1, the best match, stays visible).
+        """
+        out = np.zeros(result.shape, np.int32)
+        order = list(enumerate(np.ravel(indices), start=1))
+        for k, i in reversed(order) if first_on_top else order:
+            if i >= 0:
+                out[cls.union_mask(result, [i], smooth=smooth)] = k
+        return out
 
     @staticmethod
     def union_mask(result: SegmentationResult, indices: np.ndarray, *, smooth: bool = False) -> np.ndarray:

@@ -93,3 +93,20 @@ def test_second_text_query_reuses_crop_embeddings():
     blue = session.select_text(result, "blue")
     assert emb.image_calls == 1
     assert result.masks[red.indices[0, 0]][10, 10] and result.masks[blue.indices[0, 0]][50, 50]
+
+
+def test_selection_labels_order_and_per_layer_invalidation(session):
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[5:30, 5:30] = 200        # object A
+    img[10:15, 10:15] = 0
+    img[20:35, 20:38] = 100      # touches A: one component with A
+    img[36:39, 2:6] = 50         # object B
+    result = session.segment(img, key=("layer-a", 0))
+    idx = np.array([0, 1, -1])
+    later_on_top = session.selection_labels(result, idx)
+    first_on_top = session.selection_labels(result, idx[::-1][1:], first_on_top=True)
+    assert set(np.unique(later_on_top)) == {0, 1, 2}
+    assert (later_on_top[result.masks[1]] == 2).all() and (first_on_top[result.masks[1]] == 1).all()
+    session.segment(img, key=("layer-b", 0))
+    session.invalidate(lambda key: key[0] == "layer-a")
+    assert session.cached(("layer-a", 0)) is None and session.cached(("layer-b", 0)) is not None
