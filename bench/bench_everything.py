@@ -20,10 +20,10 @@ SHARED_CAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fastsam_
 
 
 def run(quick: bool = False, arch: str = "FastSAM-s", sizes=(640, 1024), conf: float = 0.001) -> list[tuple]:
-    from fastsam_plugin._ultralytics import ultralytics
+    from fastsam_plugin.engine._ultralytics import ultralytics
     from fastsam_plugin.io import read_image
-    from fastsam_plugin.model import FastSAMSegmenter
-    from fastsam_plugin.pipeline import segment_image
+    from fastsam_plugin.engine.model import FastSAMSegmenter
+    from fastsam_plugin.engine.pipeline import segment_image
     from fastsam_plugin.training.synthetic import make_scene
     from fastsam_plugin.training.train import save_architecture_checkpoint
 
@@ -35,7 +35,7 @@ def run(quick: bool = False, arch: str = "FastSAM-s", sizes=(640, 1024), conf: f
         ours = FastSAMSegmenter(ckpt, device="auto")
         theirs = ul.FastSAM(str(ckpt))
         for imgsz in sizes:
-            from fastsam_plugin.model import EverythingParams
+            from fastsam_plugin.engine.model import EverythingParams
 
             params = EverythingParams(imgsz=imgsz, conf=conf, iou=0.9)
 

@@ -15,7 +15,7 @@ from _common import best_of, synthetic_masks, table
 
 
 def _result(seed: int = 0):
-    from fastsam_plugin.result import SegmentationResult
+    from fastsam_plugin.engine.result import SegmentationResult
     from mask_selectors import contour_boxes
 
     masks = synthetic_masks(200, (1024, 1024), seed)
@@ -30,8 +30,8 @@ def run(quick: bool = False) -> list[tuple]:
     import torch
     from PIL import Image
 
-    from fastsam_plugin.clip import ClipEmbedder
-    from fastsam_plugin.session import Session
+    from fastsam_plugin.engine.clip import ClipEmbedder
+    from fastsam_plugin.engine.session import Session
     from mask_selectors import mask_crops, select_by_text
 
     result, masks = _result()
@@ -90,8 +90,8 @@ def napari_latency() -> list[tuple]:
 
     import napari
 
-    from fastsam_plugin._widget import FastSAMWidget
-    from fastsam_plugin.session import Session
+    from fastsam_plugin.napari.widget import FastSAMWidget
+    from fastsam_plugin.engine.session import Session
 
     result, _ = _result(1)
     viewer = napari.Viewer(show=False)

@@ -52,9 +52,9 @@ def peak_rss_gb() -> float:
 
 
 def one_size(size: int) -> dict:
-    from fastsam_plugin.model import EverythingParams
-    from fastsam_plugin.pipeline import TileOptions
-    from fastsam_plugin.session import Session
+    from fastsam_plugin.engine.model import EverythingParams
+    from fastsam_plugin.engine.pipeline import TileOptions
+    from fastsam_plugin.engine.session import Session
 
     image, truth = _mosaic(size)
     session = Session("demo", "cpu", params=EverythingParams(imgsz=640), tiling=TileOptions(True, 640, 128))
@@ -77,8 +77,8 @@ def one_size(size: int) -> dict:
 
 
 def stack(depth: int = 20) -> float:
-    from fastsam_plugin.model import EverythingParams
-    from fastsam_plugin.session import Session
+    from fastsam_plugin.engine.model import EverythingParams
+    from fastsam_plugin.engine.session import Session
     from fastsam_plugin.training.synthetic import make_stack
 
     vol = make_stack(0, depth=depth, size=(256, 256))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .backends import BackendError
-from .clip import ClipLoadError
-from .device import DeviceError
-from .imaging import ImageError
+from .engine.backends import BackendError
+from .engine.clip import ClipLoadError
+from .engine.device import DeviceError
+from .engine.imaging import ImageError
 from .io import OutputExistsError
-from .model import ModelLoadError
-from .progress import Cancelled
-from .session import PromptError
-from .weights import WeightsNotFoundError
+from .engine.model import ModelLoadError
+from .engine.progress import Cancelled
+from .engine.session import PromptError
+from .engine.weights import WeightsNotFoundError
 
 #: Raised on bad input, missing weights or absent devices; each message says what to do.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from skimage import measure
 
-from fastsam_plugin.hookspecs import hookimpl
-from fastsam_plugin.result import SegmentationResult
+from fastsam_plugin.engine.hookspecs import hookimpl
+from fastsam_plugin.engine.result import SegmentationResult
 
 
 class ComponentsSegmenter:

@@ -8,7 +8,7 @@ import pytest
 
 # Import the torch stack before any test opens a napari viewer: software OpenGL (Xvfb) maps Mesa's
 # libLLVM, and triton (imported by torchvision) crashes when loaded after it. The plugin guards
-# against this itself (fastsam_plugin._gl_guard, tested in test_gl_guard.py); the suite should not
+# against this itself (fastsam_plugin.napari._gl_guard, tested in test_gl_guard.py); the suite should not
 # depend on test order.
 import torchvision  # noqa: E402,F401
 
@@ -61,7 +61,7 @@ def fastsam_s_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def detect_checkpoint(tmp_path_factory):
     """A detection-only YOLOv8n checkpoint: loadable, but not a segmentation model."""
-    from fastsam_plugin._ultralytics import ultralytics
+    from fastsam_plugin.engine._ultralytics import ultralytics
 
     path = tmp_path_factory.mktemp("ckpt") / "yolov8n-detect.pt"
     ultralytics().YOLO("yolov8n.yaml", task="detect").save(str(path))
@@ -71,7 +71,7 @@ def detect_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_session():
     """Session on the bundled demo segmenter and demo CLIP (CPU)."""
-    from fastsam_plugin.demo import demo_session as make
+    from fastsam_plugin.engine.session import demo_session as make
 
     return make("cpu")
 

@@ -27,7 +27,7 @@ def test_standard_library_selectors_is_not_shadowed():
 def test_engine_import_is_light():
     # importing the engine must not pull in napari or Qt (the CLI and Python users never need them)
     loaded = run(
-        "import sys, fastsam_plugin.session, fastsam_plugin.cli\n"
+        "import sys, fastsam_plugin.engine.session, fastsam_plugin.cli\n"
         "print(sorted(m for m in ('napari', 'qtpy', 'PyQt6') if m in sys.modules))"
     )
     assert loaded == "[]"

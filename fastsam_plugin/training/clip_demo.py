@@ -62,7 +62,7 @@ def train_demo_clip(out: str | Path, *, n_scenes: int = 2500, steps: int = 1500,
     import open_clip
     import torch
 
-    from ..clip import DEMO_CLIP_NAME, register_demo_config
+    from ..engine.clip import DEMO_CLIP_NAME, register_demo_config
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ Supported sources, all turned into :class:`~.yolo_dataset.Sample` objects:
 * BSDS500 ``.mat`` human segmentations (each region one instance).
 
 Images of any dtype/channels are normalised with
-:func:`fastsam_plugin.imaging.normalize_image`.
+:func:`fastsam_plugin.engine.imaging.normalize_image`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imaging import normalize_image
+from ..engine.imaging import normalize_image
 from ..io import IMAGE_SUFFIXES, decode_rle, read_image
 from .yolo_dataset import Sample, write_data_yaml, write_split
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from .._ultralytics import ultralytics
+from ..engine._ultralytics import ultralytics
 from .synthetic import make_scene
 from .yolo_dataset import Sample, write_data_yaml, write_split
 

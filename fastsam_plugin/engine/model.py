@@ -1,0 +1,202 @@
+"""FastSAM everything mode: one pass of a YOLOv8-seg model, every object's mask.
+
+Masks come out of Ultralytics at the letterboxed input resolution. Rather than
+upsampling every mask to the full image (Ultralytics' ``retina_masks``), each
+mask is resampled only inside its own box, straight into the original pixel
+grid. Memory and time then follow the objects' size, not N x H x W.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ._ultralytics import ultralytics
+from .device import resolve_device
+from .result import SegmentationResult
+from .weights import resolve_weights
+
+DEFAULT_IMGSZ = 1024
+DEFAULT_CONF = 0.4
+DEFAULT_IOU = 0.9
+DEFAULT_MAX_DET = 300
+
+
+class ModelLoadError(RuntimeError):
+    """A checkpoint exists but is not a usable FastSAM/YOLO segmentation model."""
+
+
+@dataclass(frozen=True)
+class EverythingParams:
+    """Everything-mode settings (FastSAM's defaults)."""
+
+    imgsz: int = DEFAULT_IMGSZ
+    conf: float = DEFAULT_CONF
+    iou: float = DEFAULT_IOU
+    max_det: int = DEFAULT_MAX_DET
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.imgsz, (int, np.integer)) and 32 <= self.imgsz <= 8192):
+            raise ValueError(f"imgsz must be an integer between 32 and 8192; got {self.imgsz!r}.")
+        for name in ("conf", "iou"):
+            v = getattr(self, name)
+            if not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1]; got {v!r}.")
+        if self.max_det < 1:
+            raise ValueError(f"max_det must be at least 1; got {self.max_det!r}.")
+
+
+# the demo segmenter's measured operating point (docs/models.md); FastSAM's own defaults stay 1024 / 0.4
+DEMO_PARAMS = EverythingParams(imgsz=416, conf=0.25, iou=0.9)
+
+
+def load_segmentation_model(path: Path):
+    """Load an Ultralytics checkpoint and check that it segments.
+
+    Raises
+    ------
+    ModelLoadError
+        For truncated or foreign files and for non-segmentation models.
+    """
+    ul = ultralytics()
+    try:
+        model = ul.YOLO(str(path), task="segment")
+        task = getattr(model.model, "task", None) or model.task
+    except Exception as exc:  # torch/pickle/zip errors: rewrap with advice
+        raise ModelLoadError(
+            f"could not load {path} as an Ultralytics checkpoint ({type(exc).__name__}: {exc}). "
+            "The file may be truncated or not a model: download it again, or pick another file."
+        ) from None
+    head = model.model.model[-1] if hasattr(model.model, "model") else None
+    if task != "segment" or not hasattr(head, "proto"):
+        raise ModelLoadError(
+            f"{path} holds a {task!r} model, not a segmentation model; FastSAM needs YOLOv8-seg "
+            "weights such as FastSAM-s.pt or FastSAM-x.pt."
+        )
+    return model
+
+
+class FastSAMSegmenter:
+    """Everything-mode segmentation with an Ultralytics FastSAM checkpoint.
+
+    Parameters
+    ----------
+    weights : str or path, optional
+        ``"demo"``, ``"FastSAM-s"``, ``"FastSAM-x"`` or a checkpoint path; see
+        :func:`fastsam_plugin.engine.weights.resolve_weights`.
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    half : bool, optional
+        Half precision; defaults to True on CUDA, False elsewhere.
+    download : bool
+        Allow downloading named weights that are not cached.
+    """
+
+    name = "fastsam"
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        device: str = "auto",
+        half: bool | None = None,
+        download: bool = True,
+    ) -> None:
+        self.weights = resolve_weights(weights, download=download)
+        self.device = resolve_device(device)
+        self.half = self.device.startswith("cuda") if half is None else bool(half)
+        self.model = load_segmentation_model(self.weights)
+
+    def _precision_args(self) -> dict:
+        if not self.half:
+            return {}
+        from ultralytics.cfg import DEFAULT_CFG_DICT
+
+        # Ultralytics >= 8.4 replaced ``half`` with ``quantize``
+        return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
+
+    def segment(
+        self,
+        image: np.ndarray,
+        *,
+        imgsz: int = DEFAULT_IMGSZ,
+        conf: float = DEFAULT_CONF,
+        iou: float = DEFAULT_IOU,
+        max_det: int = DEFAULT_MAX_DET,
+    ) -> SegmentationResult:
+        """Segment every object of an 8-bit RGB image.
+
+        Parameters
+        ----------
+        image : (H, W, 3) uint8
+            RGB; see :func:`fastsam_plugin.engine.imaging.normalize_image` for other data.
+        imgsz, conf, iou, max_det
+            Model input size, confidence and NMS IoU thresholds, most objects.
+
+        Returns
+        -------
+        SegmentationResult
+            Masks in the image's own pixel grid.
+        """
+        params = EverythingParams(int(imgsz), float(conf), float(iou), int(max_det))
+        img = np.asarray(image)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError(
+                f"segment() takes an (H, W, 3) uint8 RGB image; got {img.shape} {img.dtype}. "
+                "Use fastsam_plugin.engine.imaging.normalize_image for gray, 16-bit or multi-channel data."
+            )
+        bgr = np.ascontiguousarray(img[..., ::-1])  # Ultralytics reads numpy input as OpenCV BGR
+        (res,) = self.model.predict(
+            bgr,
+            imgsz=params.imgsz,
+            conf=params.conf,
+            iou=params.iou,
+            max_det=params.max_det,
+            agnostic_nms=True,
+            retina_masks=False,
+            device=self.device,
+            verbose=False,
+            **self._precision_args(),
+        )
+        return result_from_prediction(res, img)
+
+
+def result_from_prediction(res, image: np.ndarray) -> SegmentationResult:
+    """Convert one Ultralytics ``Results`` (low-resolution masks) to a :class:`SegmentationResult`."""
+    h, w = image.shape[:2]
+    if res.masks is None or len(res.boxes) == 0:
+        return SegmentationResult([], np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0), (h, w), image)
+    low = res.masks.data.float().cpu().numpy()  # (N, h_in, w_in) in letterboxed input pixels
+    boxes = res.boxes.xyxy.float().cpu().numpy()
+    scores = res.boxes.conf.float().cpu().numpy()
+    h_in, w_in = low.shape[1:]
+    gain = min(h_in / h, w_in / w)
+    new_h, new_w = max(round(h * gain), 1), max(round(w * gain), 1)  # as Ultralytics' LetterBox
+    gy, gx = new_h / h, new_w / w
+    pad_x, pad_y = round((w_in - new_w) / 2 - 0.1), round((h_in - new_h) / 2 - 0.1)
+
+    crops, pixel_boxes, keep = [], [], []
+    for i, (x0f, y0f, x1f, y1f) in enumerate(boxes):
+        x0, y0 = max(int(np.floor(x0f)) - 1, 0), max(int(np.floor(y0f)) - 1, 0)
+        x1, y1 = min(int(np.ceil(x1f)) + 1, w), min(int(np.ceil(y1f)) + 1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        # destination pixel (u, v) of the crop -> source pixel in the letterboxed mask
+        warp = np.array(
+            [[gx, 0, (x0 + 0.5) * gx + pad_x - 0.5], [0, gy, (y0 + 0.5) * gy + pad_y - 0.5]], dtype=np.float64
+        )
+        crop = cv2.warpAffine(
+            low[i], warp, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0
+        ) > 0.5
+        ys, xs = np.nonzero(crop)
+        if len(ys) == 0:
+            continue
+        cy0, cy1, cx0, cx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        crops.append(crop[cy0:cy1, cx0:cx1])
+        pixel_boxes.append((x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1))
+        keep.append(i)
+    keep = np.asarray(keep, dtype=np.int64)
+    return SegmentationResult(crops, np.asarray(pixel_boxes).reshape(-1, 4), boxes[keep], scores[keep], (h, w), image)

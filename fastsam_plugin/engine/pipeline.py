@@ -1,0 +1,117 @@
+"""From a user's array to everything-mode results: normalise, tile or slice, segment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .imaging import ImageError, normalize_image
+from .model import EverythingParams
+from .progress import CancelCheck, ProgressCallback, check_cancel, report
+from .result import SegmentationResult
+from .tiling import DEFAULT_OVERLAP, DEFAULT_TILE, segment_tiled
+
+DEFAULT_TILE_THRESHOLD = 2048  # images with a longer side are tiled
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How to turn the data into 8-bit RGB (see :func:`fastsam_plugin.engine.imaging.normalize_image`)."""
+
+    rgb: bool | None = None
+    channels: tuple[int, ...] | None = None
+    percentiles: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """When and how to tile.
+
+    ``enabled=None`` tiles images whose longer side exceeds ``threshold``.
+    """
+
+    enabled: bool | None = None
+    tile: int = DEFAULT_TILE
+    overlap: int = DEFAULT_OVERLAP
+    threshold: int = DEFAULT_TILE_THRESHOLD
+
+    def applies(self, hw: tuple[int, int]) -> bool:
+        return self.enabled if self.enabled is not None else max(hw) > self.threshold
+
+
+def segment_image(
+    segmenter,
+    image: np.ndarray,
+    *,
+    params: EverythingParams = EverythingParams(),
+    image_options: ImageOptions = ImageOptions(),
+    tiling: TileOptions = TileOptions(),
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> SegmentationResult:
+    """Everything mode on one 2D image of any dtype and channel layout.
+
+    Parameters
+    ----------
+    segmenter
+        A backend with ``segment(rgb, imgsz=, conf=, iou=, max_det=)``.
+    image : (H, W) or (H, W, C) array
+
+    Returns
+    -------
+    SegmentationResult
+        Masks in the original image's height and width; ``result.image`` is
+        the normalised RGB picture.
+    """
+    rgb = normalize_image(
+        image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles
+    )
+    kwargs = dict(imgsz=params.imgsz, conf=params.conf, iou=params.iou, max_det=params.max_det)
+    if tiling.applies(rgb.shape[:2]):
+        return segment_tiled(
+            lambda t: segmenter.segment(t, **kwargs),
+            rgb,
+            tile=tiling.tile,
+            overlap=tiling.overlap,
+            progress=progress,
+            cancel=cancel,
+        )
+    check_cancel(cancel)
+    result = segmenter.segment(rgb, **kwargs)
+    report(progress, 1, 1)
+    return result
+
+
+def segment_stack(
+    segmenter,
+    stack: np.ndarray,
+    *,
+    params: EverythingParams = EverythingParams(),
+    image_options: ImageOptions = ImageOptions(),
+    tiling: TileOptions = TileOptions(),
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> list[SegmentationResult]:
+    """Everything mode slice by slice on a ``(Z or T, H, W[, C])`` stack.
+
+    ``progress(done, total)`` is called after each slice; ``cancel()`` is
+    checked before each slice and raises :class:`fastsam_plugin.engine.progress.Cancelled`.
+    Slices are normalised independently (each gets its own contrast stretch).
+    """
+    arr = np.asarray(stack)
+    if arr.ndim not in (3, 4):
+        raise ImageError(f"a stack must have shape (Z, H, W) or (Z, H, W, C); got {arr.shape}.")
+    results = []
+    for z in range(arr.shape[0]):
+        check_cancel(cancel)
+        results.append(
+            segment_image(segmenter, arr[z], params=params, image_options=image_options, tiling=tiling, cancel=cancel)
+        )
+        report(progress, z + 1, arr.shape[0])
+    return results
+
+
+def stack_labels(results: list[SegmentationResult]) -> np.ndarray:
+    """Label volume ``(Z, H, W)`` int32 from per-slice results (ids restart in each slice)."""
+    return np.stack([r.labels() for r in results])

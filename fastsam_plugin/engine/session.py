@@ -1,0 +1,287 @@
+"""The one object the faces (napari widgets, CLI) talk to.
+
+A :class:`Session` owns the backends, runs everything mode once per
+(image, slice, parameters) and answers prompts on the cached result with the
+rules of :mod:`mask_selectors`. Prompts only look at the masks whose boxes can
+matter (those holding a point, or touching a box) inside a window around
+them, which gives the same answer as the rule on all masks, in a fraction of
+the time and memory on large images.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+from mask_selectors import (
+    TextMatches,
+    check_points,
+    mask_crops,
+    normalize_boxes,
+    select_by_boxes,
+    select_by_points,
+    select_by_text,
+    smooth_mask,
+)
+
+from .backends import create_embedder, create_segmenter
+from .model import DEMO_PARAMS, EverythingParams
+from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack
+from .progress import CancelCheck, ProgressCallback
+from .result import SegmentationResult
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be answered (for example, text with no text model)."""
+
+
+def _union_box(boxes: np.ndarray) -> tuple[int, int, int, int]:
+    return int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())
+
+
+class Session:
+    """Everything mode with caching, plus point, box and text prompts.
+
+    Parameters
+    ----------
+    weights : str
+        Segmenter weights (``"demo"``, ``"FastSAM-s"``, ``"FastSAM-x"`` or a path).
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+    clip_model, clip_pretrained : str, optional
+        Text model (``"ViT-B-32"``/``"openai"`` by default, or ``"demo"``).
+    backend, text_backend : str
+        Names registered through the pluggy hooks.
+    params, image_options, tiling
+        Everything-mode settings; part of the cache key.
+    cache_size : int
+        How many results are kept.
+    """
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        device: str = "auto",
+        clip_model: str = "ViT-B-32",
+        clip_pretrained: str | None = None,
+        *,
+        backend: str = "fastsam",
+        text_backend: str = "open_clip",
+        params: EverythingParams = EverythingParams(),
+        image_options: ImageOptions = ImageOptions(),
+        tiling: TileOptions = TileOptions(),
+        cache_size: int = 16,
+        segmenter=None,
+        embedder=None,
+    ) -> None:
+        self.weights, self.device = weights, device
+        self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
+        self.backend, self.text_backend = backend, text_backend
+        self.params, self.image_options, self.tiling = params, image_options, tiling
+        self._segmenter, self._embedder = segmenter, embedder
+        self._cache: OrderedDict[Hashable, SegmentationResult] = OrderedDict()
+        # crop embeddings per result: a second text query runs only the text encoder
+        self._crop_embeddings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- backends ---------------------------------------------------------
+    @property
+    def segmenter(self):
+        """The segmentation backend, loaded on first use."""
+        if self._segmenter is None:
+            self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device)
+        return self._segmenter
+
+    @property
+    def embedder(self):
+        """The text-embedding backend, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = create_embedder(
+                self.text_backend, model=self.clip_model, pretrained=self.clip_pretrained, device=self.device
+            )
+        return self._embedder
+
+    # -- everything mode --------------------------------------------------
+    def _key(self, key: Hashable) -> Hashable:
+        return (key, self.params, self.image_options, self.tiling)
+
+    def cached(self, key: Hashable) -> SegmentationResult | None:
+        """The cached result for ``key`` under the current settings, if any."""
+        return self._cache.get(self._key(key))
+
+    def invalidate(self, key: Hashable | Callable[[Hashable], bool] | None = None) -> None:
+        """Forget results for ``key`` under any settings; a callable selects the keys to forget; None forgets all."""
+        if key is None:
+            self._cache.clear()
+            return
+        match = key if callable(key) else (lambda k: k == key)
+        for k in [k for k in self._cache if match(k[0])]:
+            del self._cache[k]
+
+    def segment(
+        self,
+        image: np.ndarray,
+        key: Hashable | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> SegmentationResult:
+        """Everything mode on a 2D image, cached under ``key`` when one is given.
+
+        The caller owns the key: change it (or call :meth:`invalidate`) when the
+        image data changes. Settings are part of the cache key automatically.
+        """
+        if key is not None and (hit := self.cached(key)) is not None:
+            self._cache.move_to_end(self._key(key))
+            return hit
+        result = segment_image(
+            self.segmenter,
+            image,
+            params=self.params,
+            image_options=self.image_options,
+            tiling=self.tiling,
+            progress=progress,
+            cancel=cancel,
+        )
+        if key is not None:
+            self._cache[self._key(key)] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def segment_stack(
+        self, stack: np.ndarray, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+    ) -> list[SegmentationResult]:
+        """Everything mode on every slice of a ``(Z, H, W[, C])`` stack."""
+        return segment_stack(
+            self.segmenter,
+            stack,
+            params=self.params,
+            image_options=self.image_options,
+            tiling=self.tiling,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    # -- prompts ----------------------------------------------------------
+    @staticmethod
+    def select_points(
+        result: SegmentationResult, points: np.ndarray, labels: np.ndarray | None = None, *, smooth: bool = False
+    ) -> np.ndarray:
+        """FastSAM's point rule on a result.
+
+        Parameters
+        ----------
+        points : (P, 2) float
+            ``(x, y)`` image pixels.
+        labels : (P,) int
+            1 foreground, 0 background.
+        smooth : bool
+            Close then open the merged mask (:func:`mask_selectors.smooth_mask`).
+
+        Returns
+        -------
+        selection : (H, W) bool
+        """
+        xy = check_points(points, result.shape)
+        selection = np.zeros(result.shape, bool)
+        if len(result) == 0:
+            return selection
+        b = result.pixel_boxes
+        holds = (b[:, None, 0] <= xy[None, :, 0]) & (xy[None, :, 0] < b[:, None, 2])
+        holds &= (b[:, None, 1] <= xy[None, :, 1]) & (xy[None, :, 1] < b[:, None, 3])
+        cands = np.flatnonzero(holds.any(axis=1))
+        if len(cands) == 0:
+            return selection
+        win = _union_box(b[cands])
+        inside = np.flatnonzero(
+            (xy[:, 0] >= win[0]) & (xy[:, 0] < win[2]) & (xy[:, 1] >= win[1]) & (xy[:, 1] < win[3])
+        )
+        lab = np.ones(len(xy), int) if labels is None else np.asarray(labels).reshape(-1)
+        if lab.shape != (len(xy),):
+            raise PromptError(f"labels must have one entry per point ({len(xy)}); got shape {lab.shape}.")
+        local = select_by_points(
+            result.window(cands, win), xy[inside] - np.array(win[:2]), lab[inside], areas=result.areas[cands]
+        )
+        selection[win[1] : win[3], win[0] : win[2]] = local
+        return smooth_mask(selection) if smooth else selection
+
+    @staticmethod
+    def select_boxes(result: SegmentationResult, boxes: np.ndarray) -> np.ndarray:
+        """FastSAM's box rule: for each ``(x0, y0, x1, y1)`` box the mask with the highest IoU.
+
+        Returns
+        -------
+        indices : (B,) int64
+            Object index per box, or -1 when no mask touches the box.
+        """
+        norm = normalize_boxes(boxes, result.shape)
+        out = np.full(len(norm), -1, np.int64)
+        b = result.pixel_boxes
+        for k, box in enumerate(norm):
+            touch = (b[:, 0] < box[2]) & (b[:, 2] > box[0]) & (b[:, 1] < box[3]) & (b[:, 3] > box[1])
+            cands = np.flatnonzero(touch)
+            if len(cands) == 0:
+                continue
+            win = _union_box(np.vstack([b[cands], box[None]]))
+            local_box = box - np.array([win[0], win[1], win[0], win[1]])
+            best = select_by_boxes(result.window(cands, win), local_box[None], areas=result.areas[cands])[0]
+            out[k] = cands[best] if best >= 0 else -1
+        return out
+
+    def select_text(self, result: SegmentationResult, text: str | list[str], *, top_k: int = 1) -> TextMatches:
+        """Rank objects by CLIP similarity of their crop to ``text``.
+
+        Crop embeddings are cached per result (by ``result.uid``), so a second
+        query runs only the text encoder.
+        """
+        if result.image is None:
+            raise PromptError("this result holds no image; text prompts need the picture the model saw.")
+        if result.uid not in self._crop_embeddings:
+            crops, indices = [], []
+            for i in range(len(result)):
+                x0, y0, x1, y1 = result.pixel_boxes[i]
+                one = mask_crops(result.image[y0:y1, x0:x1], result.crops[i][None], areas=result.areas[i : i + 1])
+                if len(one):
+                    crops.append(one.crops[0])
+                    indices.append(i)
+            if not crops:
+                raise PromptError("no object is large enough (more than 100 pixels) to match against text.")
+            self._crop_embeddings[result.uid] = (self.embedder.encode_images(crops), np.asarray(indices))
+            while len(self._crop_embeddings) > self._cache_size:
+                self._crop_embeddings.popitem(last=False)
+        emb, indices = self._crop_embeddings[result.uid]
+        texts = [text] if isinstance(text, str) else list(text)
+        return select_by_text(emb, self.embedder.encode_text(texts), indices, top_k=top_k)
+
+    @classmethod
+    def selection_labels(
+        cls, result: SegmentationResult, indices: np.ndarray, *, smooth: bool = False, first_on_top: bool = False
+    ) -> np.ndarray:
+        """(H, W) int32 with object ``indices[k]`` painted as id ``k + 1`` (negative indices skipped).
+
+        Later ids are painted over earlier ones, or earlier over later with
+        ``first_on_top`` (a ranking: id 1, the best match, stays visible).
+        """
+        out = np.zeros(result.shape, np.int32)
+        order = list(enumerate(np.ravel(indices), start=1))
+        for k, i in reversed(order) if first_on_top else order:
+            if i >= 0:
+                out[cls.union_mask(result, [i], smooth=smooth)] = k
+        return out
+
+    @staticmethod
+    def union_mask(result: SegmentationResult, indices: np.ndarray, *, smooth: bool = False) -> np.ndarray:
+        """(H, W) bool union of objects ``indices`` (negative indices ignored)."""
+        idx = np.asarray([i for i in np.ravel(indices) if i >= 0], dtype=np.int64)
+        out = np.zeros(result.shape, bool)
+        for i in idx:
+            x0, y0, x1, y1 = result.pixel_boxes[i]
+            out[y0:y1, x0:x1] |= result.crops[i]
+        return smooth_mask(out) if smooth and len(idx) else out
+
+
+def demo_session(device: str = "auto") -> Session:
+    """A session on the bundled demo segmenter and demo CLIP, at the demo's operating point."""
+    return Session("demo", device, clip_model="demo", params=DEMO_PARAMS)

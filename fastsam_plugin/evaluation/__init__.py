@@ -1,0 +1,1 @@
+"""Scoring segmentations: COCO AR/AP with pycocotools, box-prompted AP, BSDS500 boundaries."""

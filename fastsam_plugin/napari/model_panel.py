@@ -1,0 +1,88 @@
+"""The model panel: weights, device, everything-mode and image settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, LineEdit, SpinBox
+
+from ..engine.imaging import DEFAULT_PERCENTILES
+from ..engine.model import EverythingParams
+from ..engine.pipeline import ImageOptions, TileOptions
+
+WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "file")
+TEXT_CHOICES = ("ViT-B-32 (openai)", "demo", "file")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What a Session is built from; a change of these loads new models."""
+
+    weights: str
+    device: str
+    clip_model: str
+    clip_pretrained: str | None
+
+
+class ModelPanel(Container):
+    """Weights, device, imgsz/conf/iou, channels, contrast and tiling."""
+
+    def __init__(self) -> None:
+        self.weights = ComboBox(label="weights", choices=WEIGHT_CHOICES, value="FastSAM-s")
+        self.weights_file = FileEdit(label="weights file", filter="*.pt", visible=False)
+        self.device = ComboBox(label="device", choices=("auto", "cuda", "mps", "cpu"), value="auto")
+        self.text_model = ComboBox(label="text model", choices=TEXT_CHOICES, value=TEXT_CHOICES[0])
+        self.text_file = FileEdit(label="CLIP checkpoint", visible=False)
+        self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32, value=1024)
+        self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=0.4)
+        self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=0.9)
+        self.max_det = SpinBox(label="max objects", min=1, max=1000, value=300)
+        self.channels = LineEdit(label="channels", value="", tooltip="e.g. 0,2 (empty: automatic)")
+        self.low = FloatSpinBox(label="contrast low %", min=0.0, max=50.0, step=0.5, value=DEFAULT_PERCENTILES[0])
+        self.high = FloatSpinBox(label="contrast high %", min=50.0, max=100.0, step=0.1, value=DEFAULT_PERCENTILES[1])
+        self.tiling = ComboBox(label="tiling", choices=("auto", "on", "off"), value="auto")
+        self.tile_size = SpinBox(label="tile size", min=256, max=4096, step=128, value=1024)
+        super().__init__(
+            widgets=[self.weights, self.weights_file, self.device, self.text_model, self.text_file, self.imgsz,
+                     self.conf, self.iou, self.max_det, self.channels, self.low, self.high, self.tiling, self.tile_size],
+            label="Model",
+        )
+        self.weights.changed.connect(lambda v: setattr(self.weights_file, "visible", v == "file"))
+        self.text_model.changed.connect(lambda v: setattr(self.text_file, "visible", v == "file"))
+
+    def use_demo(self) -> None:
+        """Switch to the bundled demo models and their operating point."""
+        from ..engine.model import DEMO_PARAMS
+
+        self.weights.value = "demo"
+        self.text_model.value = "demo"
+        self.imgsz.value = DEMO_PARAMS.imgsz
+        self.conf.value = DEMO_PARAMS.conf
+
+    def model_settings(self) -> ModelSettings:
+        weights = str(self.weights_file.value) if self.weights.value == "file" else self.weights.value
+        if self.text_model.value == "demo":
+            clip, pretrained = "demo", None
+        elif self.text_model.value == "file":
+            clip, pretrained = "ViT-B-32", str(self.text_file.value)
+        else:
+            clip, pretrained = "ViT-B-32", "openai"
+        return ModelSettings(weights, self.device.value, clip, pretrained)
+
+    def params(self) -> EverythingParams:
+        return EverythingParams(int(self.imgsz.value), float(self.conf.value), float(self.iou.value),
+                                int(self.max_det.value))
+
+    def image_options(self) -> ImageOptions:
+        text = self.channels.value.strip()
+        try:
+            channels = tuple(int(c) for c in text.split(",")) if text else None
+        except ValueError:
+            raise ValueError(f"channels {text!r}: give channel numbers separated by commas, e.g. 0,2") from None
+        limits = (float(self.low.value), float(self.high.value))
+        # default limits: leave 8-bit images as they are, stretch the rest (imaging's own rule)
+        return ImageOptions(channels=channels, percentiles=None if limits == DEFAULT_PERCENTILES else limits)
+
+    def tile_options(self) -> TileOptions:
+        enabled = {"auto": None, "on": True, "off": False}[self.tiling.value]
+        return TileOptions(enabled=enabled, tile=int(self.tile_size.value))

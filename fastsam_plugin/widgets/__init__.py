@@ -1,1 +1,0 @@
-"""napari faces: small panels and the layer helpers they share."""
