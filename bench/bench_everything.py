@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 from _common import best_of, table
 
 SHARED_CAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fastsam_examples" / "images" / "dogs.jpg"
@@ -21,9 +20,9 @@ SHARED_CAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fastsam_
 
 def run(quick: bool = False, arch: str = "FastSAM-s", sizes=(640, 1024), conf: float = 0.001) -> list[tuple]:
     from fastsam_plugin.engine._ultralytics import ultralytics
-    from fastsam_plugin.io import read_image
     from fastsam_plugin.engine.model import FastSAMSegmenter
     from fastsam_plugin.engine.pipeline import segment_image
+    from fastsam_plugin.io import read_image
     from fastsam_plugin.training.synthetic import make_scene
     from fastsam_plugin.training.train import save_architecture_checkpoint
 

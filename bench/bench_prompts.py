@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-
 from _common import best_of, synthetic_masks, table
 
 
 def _result(seed: int = 0):
-    from fastsam_plugin.engine.result import SegmentationResult
     from mask_selectors import contour_boxes
+
+    from fastsam_plugin.engine.result import SegmentationResult
 
     masks = synthetic_masks(200, (1024, 1024), seed)
     rng = np.random.default_rng(seed)
@@ -28,11 +28,11 @@ def _result(seed: int = 0):
 
 def run(quick: bool = False) -> list[tuple]:
     import torch
+    from mask_selectors import mask_crops, select_by_text
     from PIL import Image
 
     from fastsam_plugin.engine.clip import ClipEmbedder
     from fastsam_plugin.engine.session import Session
-    from mask_selectors import mask_crops, select_by_text
 
     result, masks = _result()
     session = Session(embedder=ClipEmbedder("demo", device="cpu"))
@@ -90,8 +90,8 @@ def napari_latency() -> list[tuple]:
 
     import napari
 
-    from fastsam_plugin.napari.widget import FastSAMWidget
     from fastsam_plugin.engine.session import Session
+    from fastsam_plugin.napari.widget import FastSAMWidget
 
     result, _ = _result(1)
     viewer = napari.Viewer(show=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-
 from _common import best_of, synthetic_masks, table
 from mask_selectors import mask_areas, select_by_boxes, select_by_points
 from mask_selectors.masks import contour_boxes

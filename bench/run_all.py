@@ -9,11 +9,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_everything  # noqa: E402
-import bench_prompts  # noqa: E402
-import bench_selectors  # noqa: E402
-import bench_tiling  # noqa: E402
-from _common import machine, table  # noqa: E402
+import bench_everything
+import bench_prompts
+import bench_selectors
+import bench_tiling
+from _common import machine, table
 
 
 def main() -> None:

@@ -6,11 +6,11 @@ from .engine.backends import BackendError
 from .engine.clip import ClipLoadError
 from .engine.device import DeviceError
 from .engine.imaging import ImageError
-from .io import OutputExistsError
 from .engine.model import ModelLoadError
 from .engine.progress import Cancelled
 from .engine.session import PromptError
 from .engine.weights import WeightsNotFoundError
+from .io import OutputExistsError
 
 #: Raised on bad input, missing weights or absent devices; each message says what to do.
 USER_ERRORS: tuple[type[BaseException], ...] = (

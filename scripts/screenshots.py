@@ -29,10 +29,10 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from fastsam_plugin.napari.sample_data import shapes_scene
-    from fastsam_plugin.training.synthetic import make_scene
-    from fastsam_plugin.napari.widget import FastSAMWidget
     from fastsam_plugin.napari.layers import owned
+    from fastsam_plugin.napari.sample_data import shapes_scene
+    from fastsam_plugin.napari.widget import FastSAMWidget
+    from fastsam_plugin.training.synthetic import make_scene
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-fastsam", show=True)

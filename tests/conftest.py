@@ -10,7 +10,7 @@ import pytest
 # libLLVM, and triton (imported by torchvision) crashes when loaded after it. The plugin guards
 # against this itself (fastsam_plugin.napari._gl_guard, tested in test_gl_guard.py); the suite should not
 # depend on test order.
-import torchvision  # noqa: E402,F401
+import torchvision  # noqa: F401
 
 
 class NetworkAccessError(RuntimeError):

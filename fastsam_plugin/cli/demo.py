@@ -9,14 +9,15 @@ a label TIFF, and prints how well each prompt found its ground-truth object.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from ..io import overlay, write_labels
 from ..engine.session import demo_session
+from ..io import overlay, write_labels
 from ..training.synthetic import make_scene
 
 DEMO_SIZE = (320, 320)
@@ -84,3 +85,16 @@ def run_demo(out: str | Path = "demo_out", *, seed: int = 2026, device: str = "a
         print(f"{name} prompt: IoU with the intended object {report[name + '_iou']:.3f}")
     print(f"wrote {out}/scene.png, everything.png, point.png, box.png, text.png and *_labels.tif")
     return report
+
+
+def add_parser(sub) -> None:
+    demo = sub.add_parser("demo", help="run the bundled demo models on a generated scene (offline)")
+    demo.add_argument("--out", type=Path, default=Path("demo_out"))
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--device", default="auto")
+    demo.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    run_demo(args.out, seed=args.seed, device=args.device)
+    return 0

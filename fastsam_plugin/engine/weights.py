@@ -37,7 +37,7 @@ def cache_dir() -> Path:
 
 
 def _known_name(spec: str) -> str | None:
-    stem = spec[:-3] if spec.endswith(".pt") else spec
+    stem = spec.removesuffix(".pt")
     for name in KNOWN_WEIGHTS:
         if stem.lower() == name.lower():
             return name

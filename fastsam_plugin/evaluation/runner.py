@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .boundaries import DEFAULT_THRESHOLDS, image_counts, ods_ois
 from ..engine.edges import edge_map
-from .coco import average_precision, average_recall, box_prompted_predictions, result_predictions
 from ..io import labels_to_coco, read_image
+from .boundaries import DEFAULT_THRESHOLDS, image_counts, ods_ois
+from .coco import average_precision, average_recall, box_prompted_predictions, result_predictions
 
 
 def evaluate_coco(session, ground_truth: str | Path, images: str | Path, *, predictions: str | Path | None = None,

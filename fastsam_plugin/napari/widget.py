@@ -17,10 +17,10 @@ from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 
-from ._gl_guard import guard_triton
-from ..errors import USER_ERRORS
 from ..engine.progress import Cancelled
 from ..engine.session import Session
+from ..errors import USER_ERRORS
+from ._gl_guard import guard_triton
 from .layers import KEY, ensure_labels, find_owned, layer_uid, owned, spatial_geometry, spatial_shape
 from .model_panel import ModelPanel, ModelSettings
 

@@ -1,6 +1,5 @@
 """The command line, run in-process through its main()."""
 
-from pathlib import Path
 
 import cv2
 import numpy as np

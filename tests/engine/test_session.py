@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mask_selectors import select_by_boxes, select_by_points
 
 from fastsam_plugin.engine.pipeline import ImageOptions
 from fastsam_plugin.engine.session import PromptError, Session
-from mask_selectors import select_by_boxes, select_by_points
 
 from ..components_backend import ComponentsSegmenter
 

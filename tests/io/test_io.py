@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from fastsam_plugin.engine.result import SegmentationResult
 from fastsam_plugin.io import (
     OutputExistsError,
     decode_rle,
@@ -12,7 +13,6 @@ from fastsam_plugin.io import (
     result_to_coco,
     write_labels,
 )
-from fastsam_plugin.engine.result import SegmentationResult
 
 
 def small_result():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from npe2 import PluginManager, PluginManifest
 
+from fastsam_plugin.io import decode_rle
 from fastsam_plugin.napari.sample_data import large_mosaic, nuclei_stack, shapes_scene
 from fastsam_plugin.napari.writer import write_labels_coco
-from fastsam_plugin.io import decode_rle
 
 from ..paths import REPO as ROOT
 

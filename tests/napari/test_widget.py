@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fastsam_plugin.napari.layers import owned
 from fastsam_plugin.napari.sample_data import nuclei_stack, shapes_scene
 from fastsam_plugin.napari.widget import POSITIVE, FastSAMWidget
 from fastsam_plugin.training.synthetic import make_scene
-from fastsam_plugin.napari.layers import owned
 
 
 @pytest.fixture

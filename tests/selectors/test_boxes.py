@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mask_selectors import box_mask_iou, contour_boxes, normalize_boxes, select_by_boxes
 
 from ..strategies import rect_masks

@@ -2,7 +2,6 @@ import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
-
 from mask_selectors import (
     EMPTY_BOX,
     contour_box,

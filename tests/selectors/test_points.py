@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mask_selectors import masks_containing_points, point_actions, select_by_points
 
 from ..strategies import points_for, rect_masks

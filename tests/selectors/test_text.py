@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mask_selectors import mask_crops, select_by_text, text_similarity
 
 

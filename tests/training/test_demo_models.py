@@ -3,10 +3,10 @@
 import numpy as np
 
 from fastsam_plugin.engine.clip import ClipEmbedder
+from fastsam_plugin.engine.weights import DEMO_SEGMENTER
 from fastsam_plugin.training.clip_demo import text_prompt_accuracy
 from fastsam_plugin.training.demo_quality import HELD_OUT_SEED, segmenter_recall
 from fastsam_plugin.training.synthetic import make_scene
-from fastsam_plugin.engine.weights import DEMO_SEGMENTER
 
 
 def test_demo_files_are_small():

@@ -1,0 +1,72 @@
+"""``napari-fastsam train`` and ``train-demo-clip``: datasets converted, models fine-tuned with Ultralytics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    train = sub.add_parser("train", help="train or fine-tune a class-agnostic FastSAM-style model")
+    src = train.add_mutually_exclusive_group(required=True)
+    src.add_argument("--synthetic", type=int, metavar="N", help="generate N synthetic training scenes")
+    src.add_argument("--coco", type=Path, metavar="JSON", help="COCO instance annotations (with --images)")
+    src.add_argument("--sa1b", type=Path, metavar="DIR", help="SA-1B folder of image + per-image JSON")
+    src.add_argument("--label-folder", type=Path, metavar="DIR", help="label images (with --images)")
+    src.add_argument("--bsds", type=Path, metavar="ROOT", help="BSDS500 root (images/, groundTruth/)")
+    src.add_argument("--data", type=Path, metavar="YAML", help="an existing Ultralytics data.yaml")
+    train.add_argument("--images", type=Path, help="image folder for --coco / --label-folder")
+    train.add_argument("--val-fraction", type=float, default=0.1)
+    train.add_argument("--n-val", type=int, default=100, help="validation scenes for --synthetic")
+    train.add_argument("--model", default="demo", help="demo, FastSAM-s, FastSAM-x, a YAML or a .pt")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--imgsz", type=int, default=320)
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--device", default="cpu")
+    train.add_argument("--reg-max", type=int, default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--workdir", type=Path, default=Path("runs/fastsam"))
+    train.add_argument("--name", default="train")
+    clip = sub.add_parser("train-demo-clip", help="train the small demo CLIP on synthetic shape crops")
+    clip.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
+    clip.add_argument("--scenes", type=int, default=2000)
+    clip.add_argument("--steps", type=int, default=800)
+    clip.add_argument("--batch", type=int, default=256)
+    clip.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=cmd_train)
+    clip.set_defaults(func=cmd_train_demo_clip)
+
+
+def cmd_train(args) -> int:
+    from ..training import convert
+    from ..training.train import synthetic_dataset, train
+
+    work = args.workdir / args.name
+    if args.data:
+        data = args.data
+    elif args.synthetic:
+        data = synthetic_dataset(work / "dataset", args.synthetic, args.n_val, seed=args.seed, size=args.imgsz)
+    else:
+        data = convert.build_dataset(
+            work / "dataset",
+            coco=args.coco,
+            sa1b=args.sa1b,
+            label_folder=args.label_folder,
+            bsds=args.bsds,
+            images=args.images,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+        )
+    best = train(
+        data, args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
+        project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed,
+    )
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def cmd_train_demo_clip(args) -> int:
+    from ..training.clip_demo import train_demo_clip
+
+    path = train_demo_clip(args.out, n_scenes=args.scenes, steps=args.steps, batch=args.batch, seed=args.seed)
+    print(f"demo CLIP checkpoint: {path}")
+    return 0
