@@ -1,22 +1,21 @@
-"""CLIP text and image embeddings with open_clip, batched and cached.
+"""CLIP text and image embeddings with open_clip, batched.
 
 The production default is ``ViT-B-32`` with OpenAI weights (downloaded by
 open_clip on first use). ``model="demo"`` loads the small CLIP bundled with
 this package, trained on synthetic shapes; it knows colours and shapes only.
 
-Image-side embeddings are cached per image key, so a second text query on the
-same everything-mode result costs one text forward.
+Crop embeddings are cached by the :class:`~fastsam_plugin.engine.session.Session`
+per result, so a second text query on the same result costs one text forward.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import FastSAMError
 from .device import resolve_device
 from .weights import PACKAGE_MODELS
 
@@ -27,7 +26,7 @@ DEMO_CLIP_CONFIG = PACKAGE_MODELS / f"{DEMO_CLIP_NAME}.json"
 DEMO_CLIP_WEIGHTS = PACKAGE_MODELS / f"{DEMO_CLIP_NAME}.pt"
 
 
-class ClipLoadError(RuntimeError):
+class ClipLoadError(FastSAMError, RuntimeError):
     """CLIP weights or config could not be loaded; the message says what to do."""
 
 
@@ -37,11 +36,6 @@ def register_demo_config() -> None:
 
     if DEMO_CLIP_NAME not in open_clip.list_models():
         open_clip.add_model_config(DEMO_CLIP_CONFIG)
-
-
-def demo_clip_config() -> dict:
-    """The demo CLIP architecture as an open_clip config dict."""
-    return json.loads(DEMO_CLIP_CONFIG.read_text())
 
 
 class ClipEmbedder:
@@ -58,8 +52,6 @@ class ClipEmbedder:
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
     batch_size : int
         Crops encoded per forward pass.
-    cache_size : int
-        Images whose crop embeddings are kept.
     """
 
     name = "open_clip"
@@ -70,7 +62,6 @@ class ClipEmbedder:
         pretrained: str | os.PathLike | None = None,
         device: str = "auto",
         batch_size: int = 64,
-        cache_size: int = 8,
     ) -> None:
         import open_clip
         import torch
@@ -97,8 +88,6 @@ class ClipEmbedder:
             ) from None
         self.model.eval()
         self._torch = torch
-        self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self._cache_size = int(cache_size)
 
     @classmethod
     def from_model(cls, model, preprocess, tokenizer, device: str = "cpu", batch_size: int = 64) -> ClipEmbedder:
@@ -109,7 +98,6 @@ class ClipEmbedder:
         self.model_name, self.pretrained = type(model).__name__, None
         self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
         self.device, self.batch_size, self._torch = device, int(batch_size), torch
-        self._cache, self._cache_size = OrderedDict(), 8
         return self
 
     @property
@@ -117,15 +105,12 @@ class ClipEmbedder:
         """Embedding dimension."""
         return int(self.encode_text(["a"]).shape[1])
 
-    def encode_images(self, crops: Sequence[np.ndarray], key: Hashable | None = None) -> np.ndarray:
-        """L2-normalised embeddings of RGB crops, in batches.
+    def encode_images(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """L2-normalised embeddings of RGB crops, in batches of ``batch_size``.
 
         Parameters
         ----------
         crops : sequence of (h, w, 3) uint8
-        key : hashable, optional
-            Cache key (e.g. the result's identity); a repeated key returns the
-            cached embeddings without running the model.
 
         Returns
         -------
@@ -133,9 +118,6 @@ class ClipEmbedder:
         """
         from PIL import Image
 
-        if key is not None and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
         torch = self._torch
         chunks = []
         with torch.inference_mode():
@@ -143,12 +125,7 @@ class ClipEmbedder:
                 batch = torch.stack([self.preprocess(Image.fromarray(c)) for c in crops[start : start + self.batch_size]])
                 feats = self.model.encode_image(batch.to(self.device))
                 chunks.append(torch.nn.functional.normalize(feats.float(), dim=-1).cpu().numpy())
-        out = np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
-        if key is not None:
-            self._cache[key] = out
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return out
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised text embeddings.

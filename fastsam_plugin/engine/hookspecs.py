@@ -38,4 +38,4 @@ def fastsam_segmenters() -> dict[str, Callable[..., object]]:
 @hookspec
 def fastsam_embedders() -> dict[str, Callable[..., object]]:
     """Return ``{name: factory}``; ``factory(**options)`` builds an object with
-    ``encode_images(crops, key=None) -> (M, D)`` and ``encode_text(texts) -> (T, D)``."""
+    ``encode_images(crops) -> (M, D)`` and ``encode_text(texts) -> (T, D)``."""

@@ -15,7 +15,11 @@ from ._validation import as_areas, as_boxes, as_masks
 
 
 def normalize_boxes(boxes: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Order each box's corners, round to whole pixels and clip to the image.
+    """Order each box's corners, round them outward to whole pixels and clip to the image.
+
+    The low corner is floored and the high corner ceiled, so the integer box
+    covers every pixel the float box touches (``(1.2, 1.2, 3.5, 3.5)`` becomes
+    ``(1, 1, 4, 4)``).
 
     Parameters
     ----------

@@ -30,10 +30,7 @@ def test_batches_give_the_same_embeddings_as_one_pass(demo_clip):
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
-def test_cache_by_key_and_text_checks(demo_clip):
-    crops = [np.full((20, 20, 3), 200, np.uint8)]
-    first = demo_clip.encode_images(crops, key="image-1")
-    assert demo_clip.encode_images([], key="image-1") is first  # served from the cache
+def test_text_embeddings_and_text_checks(demo_clip):
     text = demo_clip.encode_text(["a red circle", "a blue square"])
     assert text.shape == (2, demo_clip.dim)
     with pytest.raises(ValueError, match="non-empty text"):

@@ -76,7 +76,7 @@ def test_second_text_query_reuses_crop_embeddings():
         def __init__(self):
             self.image_calls = 0
 
-        def encode_images(self, crops, key=None):
+        def encode_images(self, crops):
             self.image_calls += 1
             return np.array([[c[..., 0].mean(), c[..., 2].mean()] for c in crops], float)
 
