@@ -85,6 +85,60 @@ def _same_object(new: _Object, old: _Object, rect: Box, merge_iou: float) -> boo
     return False
 
 
+class TileMerger:
+    """Collects per-tile results and joins the objects that cross seams.
+
+    Feed tiles in any order with :meth:`add`; :meth:`result` gives the merged
+    result in the whole image's grid. Used by :func:`segment_tiled` in one
+    process and by the Dask graph (:mod:`fastsam_plugin.distributed`), where
+    tiles are segmented on workers and merged on the client.
+
+    Parameters
+    ----------
+    hw : (int, int)
+        Height and width of the whole image.
+    merge_iou : float
+        IoU inside the overlap strip above which two masks are one object.
+    """
+
+    def __init__(self, hw: tuple[int, int], merge_iou: float = DEFAULT_MERGE_IOU) -> None:
+        self.hw = (int(hw[0]), int(hw[1]))
+        self.merge_iou = merge_iou
+        self._objects: list[_Object] = []
+
+    def add(self, rect: Box, part: SegmentationResult) -> None:
+        """Merge the objects of one tile; ``part`` is in the tile's own pixel grid."""
+        x0, y0, x1, y1 = rect
+        shift = np.array([x0, y0, x0, y0])
+        objects = self._objects
+        # only objects reaching into this tile can be the same as one found in it
+        boxes = np.array([o.box for o in objects]).reshape(-1, 4)
+        near = [objects[k] for k in np.flatnonzero(
+            (boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))]
+        for i in range(len(part)):
+            obj = _Object(
+                part.crops[i], part.pixel_boxes[i] + shift, part.boxes[i] + shift, float(part.scores[i]), [rect]
+            )
+            candidates = [o for o in near if _intersect(tuple(o.box), tuple(obj.box))]
+            match = next((o for o in candidates if _same_object(obj, o, rect, self.merge_iou)), None)
+            if match is None:
+                objects.append(obj)
+            else:
+                match.absorb(obj)
+
+    def result(self, image: np.ndarray | None = None) -> SegmentationResult:
+        """The merged objects; ``image`` is the normalised picture, when one exists in memory."""
+        objects = self._objects
+        return SegmentationResult(
+            [o.crop for o in objects],
+            np.array([o.box for o in objects]).reshape(-1, 4),
+            np.array([o.model_box for o in objects]).reshape(-1, 4),
+            np.array([o.score for o in objects]),
+            self.hw,
+            image,
+        )
+
+
 def segment_tiled(
     segment: Callable[[np.ndarray], SegmentationResult],
     image: np.ndarray,
@@ -118,32 +172,10 @@ def segment_tiled(
     """
     h, w = image.shape[:2]
     rects = plan_tiles((h, w), tile, overlap)
-    objects: list[_Object] = []
+    merger = TileMerger((h, w), merge_iou)
     for done, rect in enumerate(rects):
         check_cancel(cancel)
         x0, y0, x1, y1 = rect
-        part = segment(np.ascontiguousarray(image[y0:y1, x0:x1]))
-        shift = np.array([x0, y0, x0, y0])
-        # only objects reaching into this tile can be the same as one found in it
-        boxes = np.array([o.box for o in objects]).reshape(-1, 4)
-        near = [objects[k] for k in np.flatnonzero(
-            (boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))]
-        for i in range(len(part)):
-            obj = _Object(
-                part.crops[i], part.pixel_boxes[i] + shift, part.boxes[i] + shift, float(part.scores[i]), [rect]
-            )
-            candidates = [o for o in near if _intersect(tuple(o.box), tuple(obj.box))]
-            match = next((o for o in candidates if _same_object(obj, o, rect, merge_iou)), None)
-            if match is None:
-                objects.append(obj)
-            else:
-                match.absorb(obj)
+        merger.add(rect, segment(np.ascontiguousarray(image[y0:y1, x0:x1])))
         report(progress, done + 1, len(rects))
-    return SegmentationResult(
-        [o.crop for o in objects],
-        np.array([o.box for o in objects]).reshape(-1, 4),
-        np.array([o.model_box for o in objects]).reshape(-1, 4),
-        np.array([o.score for o in objects]),
-        (h, w),
-        image,
-    )
+    return merger.result(image)
