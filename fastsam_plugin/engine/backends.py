@@ -7,11 +7,12 @@ from functools import cache
 
 import pluggy
 
+from ..errors import FastSAMError
 from . import hookspecs
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT, hookimpl
 
 
-class BackendError(LookupError):
+class BackendError(FastSAMError, LookupError):
     """Unknown backend name."""
 
 

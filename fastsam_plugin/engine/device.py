@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import FastSAMError
+
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 
-class DeviceError(RuntimeError):
+class DeviceError(FastSAMError, RuntimeError):
     """The requested device is not available on this machine."""
 
 

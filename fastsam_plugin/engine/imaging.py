@@ -23,10 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 from skimage import exposure
 
+from ..errors import FastSAMError
+
 DEFAULT_PERCENTILES = (1.0, 99.8)
 
 
-class ImageError(ValueError):
+class ImageError(FastSAMError, ValueError):
     """An image that cannot be turned into model input; the message says why and what to do."""
 
 

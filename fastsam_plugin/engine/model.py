@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import FastSAMError
 from ._ultralytics import ultralytics
 from .device import resolve_device
 from .result import SegmentationResult
@@ -26,7 +27,7 @@ DEFAULT_IOU = 0.9
 DEFAULT_MAX_DET = 300
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(FastSAMError, RuntimeError):
     """A checkpoint exists but is not a usable FastSAM/YOLO segmentation model."""
 
 

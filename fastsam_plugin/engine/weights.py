@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import FastSAMError
+
 PACKAGE_MODELS = Path(__file__).resolve().parents[1] / "models"  # fastsam_plugin/models
 DEMO_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-n.pt"
 ASSET_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/{name}.pt"
@@ -26,7 +28,7 @@ ENV_WEIGHTS = "NAPARI_FASTSAM_WEIGHTS"
 ENV_CACHE = "NAPARI_FASTSAM_CACHE"
 
 
-class WeightsNotFoundError(FileNotFoundError):
+class WeightsNotFoundError(FastSAMError, FileNotFoundError):
     """Weights are neither on disk nor downloadable; the message says where to put them."""
 
 

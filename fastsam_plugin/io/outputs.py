@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from ..errors import FastSAMError
 
-class OutputExistsError(FileExistsError):
+
+class OutputExistsError(FastSAMError, FileExistsError):
     """An output file exists and overwriting was not allowed."""
 
 
