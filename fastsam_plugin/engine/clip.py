@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import FastSAMError
-from ..errors import FastSAMError
 from .device import resolve_device
 from .weights import PACKAGE_MODELS
 
