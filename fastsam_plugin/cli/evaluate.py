@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..engine.model import EverythingParams
 from ..engine.pipeline import TileOptions
-from .args import add_model_args
+from .args import add_model_args, model_params
 
 
 def add_parser(sub) -> None:
@@ -28,8 +27,9 @@ def cmd_eval(args) -> int:
     from ..engine.session import Session
     from ..evaluation.runner import evaluate_bsds, evaluate_coco
 
-    session = Session(args.weights, args.device, params=EverythingParams(args.imgsz, args.conf, args.iou, args.max_det),
-                      tiling=TileOptions(enabled=False))
+    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
+    if args.predictions is None:  # a model will run: at the weights' operating point unless imgsz/conf are given
+        session.use_operating_point(args.imgsz, args.conf)
     if args.bsds:
         scores = evaluate_bsds(session, args.bsds, split=args.split, limit=args.limit)
     else:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from ..engine.model import EverythingParams, ModelLoadError
+from ..engine.model import ModelLoadError
 from ..engine.pipeline import ImageOptions, TileOptions, stack_labels
 from ..engine.weights import WeightsNotFoundError
 from ..errors import USER_ERRORS
 from ..io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
-from .args import add_model_args, box_arg, floats, point_arg
+from .args import add_model_args, box_arg, floats, model_params, point_arg
 
 # one file's failure (bad input, or a runtime error such as out-of-memory) is reported; the batch goes on
 PER_FILE_ERRORS = (*USER_ERRORS, RuntimeError)
@@ -84,15 +84,17 @@ def cmd_segment(args) -> int:
         args.device,
         clip_model=args.clip_model,
         clip_pretrained=args.clip_pretrained,
-        params=EverythingParams(args.imgsz, args.conf, args.iou, args.max_det),
+        params=model_params(args),
         image_options=ImageOptions(channels=args.channels, percentiles=args.percentiles),
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
     )
     try:
         _ = session.segmenter  # fail once, early, on missing weights
+        params = session.use_operating_point(args.imgsz, args.conf)  # demo / trained checkpoint: their imgsz, conf
     except (WeightsNotFoundError, ModelLoadError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
     failed = 0
     for path in tqdm(files, desc="segment", unit="image"):
         try:

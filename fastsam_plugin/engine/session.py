@@ -29,6 +29,7 @@ from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .model import DEMO_PARAMS, EverythingParams
 from .operating_point import operating_point, with_user_choice
+from .operating_point import operating_point, with_user_choice
 from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
@@ -103,6 +104,20 @@ class Session:
                 self.text_backend, model=self.clip_model, pretrained=self.clip_pretrained, device=self.device
             )
         return self._embedder
+
+    def operating_point(self) -> EverythingParams:
+        """The ``imgsz``/``conf`` suited to the loaded weights (loads them), other settings as now.
+
+        See :func:`fastsam_plugin.engine.operating_point.operating_point`: a named model's entry, else
+        the record a ``napari-fastsam train`` checkpoint carries, else FastSAM's defaults.
+        """
+        checkpoint = getattr(getattr(self.segmenter, "model", None), "ckpt", None)
+        return operating_point(self.weights, checkpoint, base=self.params)
+
+    def use_operating_point(self, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
+        """Switch to the weights' operating point; explicit ``imgsz``/``conf`` win. Returns the new params."""
+        self.params = with_user_choice(self.operating_point(), imgsz, conf)
+        return self.params
 
     def operating_point(self) -> EverythingParams:
         """The ``imgsz``/``conf`` suited to the loaded weights (loads them), other settings as now.

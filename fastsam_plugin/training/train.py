@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from ..engine._ultralytics import ultralytics
@@ -107,7 +108,45 @@ def train(
             **overrides,
         )
     best = Path(yolo.trainer.best)
-    return best if best.exists() else Path(yolo.trainer.last)
+    best = best if best.exists() else Path(yolo.trainer.last)
+    validator = getattr(yolo.trainer, "validator", None)
+    record_operating_point(best, imgsz, recommended_conf(getattr(validator, "metrics", None)))
+    return best
+
+
+def recommended_conf(metrics) -> float | None:
+    """The confidence with the best mean mask F1 on the validation set, or None without a usable curve.
+
+    Parameters
+    ----------
+    metrics
+        Ultralytics ``SegmentMetrics`` of the final validation (``.seg.f1_curve`` (nc, 1000) over ``.seg.px``).
+    """
+    seg = getattr(metrics, "seg", None)
+    curve, px = getattr(seg, "f1_curve", None), getattr(seg, "px", None)
+    if curve is None or px is None or np.size(curve) == 0:
+        return None
+    mean_f1 = np.asarray(curve, np.float64).reshape(-1, len(px)).mean(axis=0)
+    if not mean_f1.max() > 0:  # nothing found at any confidence: no advice
+        return None
+    return round(float(np.clip(px[int(mean_f1.argmax())], 0.01, 0.95)), 3)
+
+
+def record_operating_point(checkpoint: str | Path, imgsz: int, conf: float | None) -> None:
+    """Store the training ``imgsz`` (and a recommended ``conf``) in the checkpoint for the engine to use.
+
+    See :mod:`fastsam_plugin.engine.operating_point`; the file is replaced atomically.
+    """
+    import torch
+
+    from ..engine.operating_point import CHECKPOINT_KEY
+
+    path = Path(checkpoint)
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own fresh checkpoint
+    ckpt[CHECKPOINT_KEY] = {"imgsz": int(imgsz), **({"conf": float(conf)} if conf is not None else {})}
+    tmp = path.with_suffix(".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
 
 
 def save_architecture_checkpoint(model: str, path: str | Path, seed: int = 0) -> Path:

@@ -1,0 +1,83 @@
+"""Which ``imgsz``/``conf`` suit which weights: named models and trained checkpoints.
+
+A model segments best at the input size it was trained at and at a confidence
+threshold measured on held-out data. Three sources, first match wins:
+
+1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``; other
+   bundled models add one entry with :func:`register_operating_point`);
+2. the record ``napari-fastsam train`` writes into its checkpoints under
+   :data:`CHECKPOINT_KEY` (``{"imgsz": int, "conf": float}``);
+3. FastSAM's own defaults (:class:`~fastsam_plugin.engine.model.EverythingParams`).
+
+The faces (CLI, widget, API) start from :func:`operating_point` and let the
+user's explicit ``imgsz``/``conf`` win.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from .model import DEMO_PARAMS, EverythingParams
+
+CHECKPOINT_KEY = "napari_fastsam"
+
+NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS}
+
+
+def register_operating_point(name: str, params: EverythingParams) -> None:
+    """Make ``params`` the operating point of the weights called ``name`` (case-insensitive)."""
+    if not isinstance(params, EverythingParams):
+        raise TypeError(f"params must be an EverythingParams; got {type(params).__name__}.")
+    NAMED_OPERATING_POINTS[str(name).lower()] = params
+
+
+def checkpoint_record(checkpoint: dict | None) -> dict:
+    """The ``{"imgsz", "conf"}`` record of a loaded checkpoint dict, or ``{}`` when it has none."""
+    if not isinstance(checkpoint, dict):
+        return {}
+    record = checkpoint.get(CHECKPOINT_KEY)
+    return dict(record) if isinstance(record, dict) else {}
+
+
+def operating_point(
+    weights: str | os.PathLike | None = None, checkpoint: dict | None = None, base: EverythingParams | None = None
+) -> EverythingParams:
+    """The operating point of some weights.
+
+    Parameters
+    ----------
+    weights : str or path, optional
+        The name the user gave (``"demo"``, a registered name, ``"FastSAM-s"``
+        or a path). Only names are looked up; paths are recognised by their record.
+    checkpoint : dict, optional
+        The loaded checkpoint (Ultralytics' ``YOLO(...).ckpt``), read for the
+        record written by :func:`fastsam_plugin.training.train.train`.
+    base : EverythingParams, optional
+        Settings kept where the source says nothing (``iou``, ``max_det``, and
+        everything for unknown weights); FastSAM's defaults when omitted.
+
+    Returns
+    -------
+    EverythingParams
+    """
+    base = base or EverythingParams()
+    named = NAMED_OPERATING_POINTS.get(str(weights).lower()) if weights is not None else None
+    if named is not None:
+        return replace(base, imgsz=named.imgsz, conf=named.conf)
+    record = checkpoint_record(checkpoint)
+    changes = {}
+    if isinstance(record.get("imgsz"), int):
+        changes["imgsz"] = record["imgsz"]
+    if isinstance(record.get("conf"), (int, float)):
+        changes["conf"] = float(record["conf"])
+    try:
+        return replace(base, **changes)
+    except ValueError:  # a damaged record: the checkpoint still works at the defaults
+        return base
+
+
+def with_user_choice(point: EverythingParams, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
+    """``point`` with the user's explicit ``imgsz``/``conf`` (None keeps the operating point's)."""
+    changes = {k: v for k, v in (("imgsz", imgsz), ("conf", conf)) if v is not None}
+    return replace(point, **changes)

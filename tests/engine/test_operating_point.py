@@ -1,0 +1,69 @@
+"""Operating points: named models, the record of trained checkpoints, the user's explicit choice."""
+
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import fastsam_plugin.engine.operating_point as op
+from fastsam_plugin.engine.model import DEMO_PARAMS, EverythingParams
+from fastsam_plugin.engine.operating_point import (
+    CHECKPOINT_KEY,
+    NAMED_OPERATING_POINTS,
+    operating_point,
+    register_operating_point,
+    with_user_choice,
+)
+from fastsam_plugin.engine.session import Session
+from fastsam_plugin.training.train import recommended_conf, record_operating_point
+
+
+def test_demo_name_gives_demo_point_and_keeps_other_settings():
+    base = EverythingParams(imgsz=1024, conf=0.4, iou=0.7, max_det=50)
+    p = operating_point("DEMO", base=base)
+    assert (p.imgsz, p.conf, p.iou, p.max_det) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf, 0.7, 50)
+    assert operating_point("FastSAM-s") == EverythingParams()  # no entry: FastSAM's defaults
+
+
+def test_registered_name_and_user_choice(monkeypatch):
+    monkeypatch.setattr(op, "NAMED_OPERATING_POINTS", dict(NAMED_OPERATING_POINTS))  # the registry is restored
+    register_operating_point("My-Model", EverythingParams(imgsz=256, conf=0.3))
+    p = operating_point("my-model")
+    assert (p.imgsz, p.conf) == (256, 0.3)
+    assert with_user_choice(p, conf=0.5) == EverythingParams(imgsz=256, conf=0.5)
+    assert with_user_choice(p, imgsz=640, conf=None).conf == 0.3
+    with pytest.raises(TypeError):
+        register_operating_point("x", {"imgsz": 3})
+
+
+def test_checkpoint_record_is_read_and_bad_records_ignored():
+    assert operating_point("/some/best.pt", {CHECKPOINT_KEY: {"imgsz": 320, "conf": 0.18}}) == EverythingParams(
+        imgsz=320, conf=0.18
+    )
+    assert operating_point("/some/best.pt", {CHECKPOINT_KEY: {"imgsz": 320}}).conf == EverythingParams().conf
+    assert operating_point("/x.pt", {CHECKPOINT_KEY: {"imgsz": 320, "conf": 7.0}}) == EverythingParams()
+    assert operating_point("/x.pt", {"train_args": {}}) == EverythingParams()
+
+
+def test_recommended_conf_is_the_max_mean_f1_confidence():
+    px = np.linspace(0, 1, 11)
+    f1 = np.array([[0.1, 0.2, 0.3, 0.6, 0.5, 0.4, 0.2, 0.1, 0.0, 0.0, 0.0]])
+    assert recommended_conf(SimpleNamespace(seg=SimpleNamespace(f1_curve=f1, px=px))) == pytest.approx(0.3)
+    assert recommended_conf(SimpleNamespace(seg=SimpleNamespace(f1_curve=f1 * 0, px=px))) is None
+    assert recommended_conf(None) is None
+
+
+def test_session_uses_demo_point_unless_user_sets_it():
+    s = Session("demo", "cpu")
+    assert s.use_operating_point() == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=DEMO_PARAMS.conf)
+    assert s.use_operating_point(conf=0.5) == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=0.5)
+
+
+def test_trained_checkpoint_record_reaches_the_session(fastsam_s_checkpoint, tmp_path):
+    ckpt = tmp_path / "best.pt"
+    shutil.copy(fastsam_s_checkpoint, ckpt)
+    record_operating_point(ckpt, 352, 0.21)
+    s = Session(str(ckpt), "cpu")
+    assert (s.operating_point().imgsz, s.operating_point().conf) == (352, 0.21)
+    assert s.use_operating_point(imgsz=640).imgsz == 640
