@@ -11,6 +11,7 @@ from .model import EverythingParams
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult
 from .tiling import DEFAULT_OVERLAP, DEFAULT_TILE, segment_tiled
+from .windows import WindowedImage
 
 DEFAULT_TILE_THRESHOLD = 2048  # images with a longer side are tiled
 
@@ -56,7 +57,8 @@ def segment_image(
     ----------
     segmenter
         A backend with ``segment(rgb, imgsz=, conf=, iou=, max_det=)``.
-    image : (H, W) or (H, W, C) array
+    image : (H, W) or (H, W, C) array, or a :class:`~fastsam_plugin.engine.windows.WindowedImage`
+        A lazy source (e.g. :class:`fastsam_plugin.io.geotiff.GeoRaster`) is read by windows.
 
     Returns
     -------
@@ -64,10 +66,21 @@ def segment_image(
         Masks in the original image's height and width; ``result.image`` is
         the normalised RGB picture.
     """
+    kwargs = dict(imgsz=params.imgsz, conf=params.conf, iou=params.iou, max_det=params.max_det)
+    if isinstance(image, WindowedImage) and not isinstance(image, np.ndarray):
+        # a lazy source (GeoTIFF) gives 8-bit RGB windows itself; a small one is read as one window
+        hw, tiled = image.shape[:2], tiling.applies(image.shape[:2])
+        return segment_tiled(
+            lambda t: segmenter.segment(t, **kwargs),
+            image,
+            tile=tiling.tile if tiled else max(*hw, 64),
+            overlap=tiling.overlap if tiled else 0,
+            progress=progress,
+            cancel=cancel,
+        )
     rgb = normalize_image(
         image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles
     )
-    kwargs = dict(imgsz=params.imgsz, conf=params.conf, iou=params.iou, max_det=params.max_det)
     if tiling.applies(rgb.shape[:2]):
         return segment_tiled(
             lambda t: segmenter.segment(t, **kwargs),

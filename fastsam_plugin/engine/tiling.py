@@ -17,6 +17,7 @@ import numpy as np
 
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult, crop_in_window
+from .windows import WindowedImage, keep_valid, read_tile
 
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 192
@@ -141,7 +142,7 @@ class TileMerger:
 
 def segment_tiled(
     segment: Callable[[np.ndarray], SegmentationResult],
-    image: np.ndarray,
+    image: np.ndarray | WindowedImage,
     *,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
@@ -155,7 +156,8 @@ def segment_tiled(
     ----------
     segment : callable
         ``segment(tile_rgb) -> SegmentationResult`` for one ``(h, w, 3)`` uint8 tile.
-    image : (H, W, 3) uint8
+    image : (H, W, 3) uint8, or a :class:`~fastsam_plugin.engine.windows.WindowedImage`
+        A lazy source is read tile by tile (never whole); masks are clipped to its valid pixels.
     tile, overlap : int
         Tile side and overlap between neighbours, in pixels.
     merge_iou : float
@@ -175,7 +177,8 @@ def segment_tiled(
     merger = TileMerger((h, w), merge_iou)
     for done, rect in enumerate(rects):
         check_cancel(cancel)
-        x0, y0, x1, y1 = rect
-        merger.add(rect, segment(np.ascontiguousarray(image[y0:y1, x0:x1])))
+        rgb, valid = read_tile(image, rect)  # a lazy source (GeoTIFF) is read one window at a time
+        merger.add(rect, keep_valid(segment(rgb), valid))
         report(progress, done + 1, len(rects))
-    return merger.result(image)
+    in_memory = image if isinstance(image, np.ndarray) else rgb if len(rects) == 1 else None
+    return merger.result(in_memory)

@@ -1,0 +1,330 @@
+"""GeoTIFFs in and out with rasterio: bands, nodata, windowed reads, georeferenced label rasters.
+
+A :class:`GeoRaster` is a lazy picture: it knows the file's CRS, affine
+transform, nodata and band choice, computes one contrast stretch per band
+from a decimated overview of the whole raster (so every tile is stretched the
+same way), and reads only the window the tiler asks for. The label raster is
+written block by block from the objects' box crops, so neither the input nor
+the output is ever held whole in memory; large outputs become Cloud-Optimised
+GeoTIFFs.
+
+Band numbers are 1-based, as in GDAL, rasterio and QGIS (``"4,3,2"`` is a
+Sentinel-2 true-colour composite). rasterio is an optional dependency
+(``pip install "napari-fastsam[geo]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.imaging import ImageError
+from ..engine.result import SegmentationResult
+from ..engine.windows import Box, labels_window
+from .outputs import check_free
+
+GEO_PERCENTILES = (2.0, 98.0)  # QGIS's default cumulative count cut
+STATS_SIDE = 1024  # the stretch is computed on a decimated read at most this large
+COG_THRESHOLD = 2048  # label rasters with a longer side are written as Cloud-Optimised GeoTIFFs
+WRITE_BLOCK = 2048  # label rasters are painted and written in blocks of this side
+
+
+class GeoDependencyError(ImportError):
+    """rasterio (or shapely / pyogrio) is missing; the message says how to install it."""
+
+
+def _rasterio():
+    try:
+        import rasterio
+    except ImportError:  # optional dependency: say how to get it
+        raise GeoDependencyError(
+            'GeoTIFF support needs rasterio: pip install "napari-fastsam[geo]".'
+        ) from None
+    return rasterio
+
+
+def parse_bands(bands: str | Sequence[int | str] | None, count: int, names: Sequence[str | None] = ()) -> tuple[int, ...]:
+    """Band numbers (1-based) from ``"4,3,2"``, ``[4, 3, 2]`` or band names such as ``"nir,red,green"``.
+
+    Parameters
+    ----------
+    bands : str or sequence, optional
+        One to three bands, shown as red, green, blue (one band is gray).
+    count : int
+        Number of bands in the file.
+    names : sequence of str
+        Band descriptions (matched case-insensitively when a band is not a number).
+
+    Returns
+    -------
+    tuple of int
+        1-based band numbers.
+    """
+    if bands is None:
+        return tuple(range(1, min(count, 3) + 1))
+    items = [b.strip() for b in bands.split(",")] if isinstance(bands, str) else list(bands)
+    lookup = {str(n).lower(): i + 1 for i, n in enumerate(names) if n}
+    chosen = []
+    for item in items:
+        if isinstance(item, str) and not item.lstrip("-").isdigit():
+            if item.lower() not in lookup:
+                raise ImageError(f"band {item!r} is not a band number or name; this file has bands 1..{count}"
+                                 + (f" named {[n for n in names if n]}" if lookup else "") + ".")
+            chosen.append(lookup[item.lower()])
+        else:
+            chosen.append(int(item))
+    if not 1 <= len(chosen) <= 3:
+        raise ImageError(f"choose one to three bands (e.g. 4,3,2); got {len(chosen)}: {chosen}.")
+    bad = [b for b in chosen if not 1 <= b <= count]
+    if bad:
+        raise ImageError(f"band(s) {bad} do not exist; this file has bands 1..{count} (numbers start at 1).")
+    return tuple(chosen)
+
+
+@dataclass
+class GeoRaster:
+    """A GeoTIFF (or any raster GDAL reads) as lazy 8-bit RGB windows.
+
+    Create with :func:`open_geotiff`. Satisfies
+    :class:`fastsam_plugin.engine.windows.WindowedImage`, so
+    :class:`~fastsam_plugin.engine.session.Session` and the tiler accept it
+    in place of an array.
+
+    Attributes
+    ----------
+    path : Path
+    bands : tuple of int
+        1-based bands shown as red, green, blue.
+    crs : rasterio.crs.CRS or None
+    transform : affine.Affine
+        Pixel ``(col, row)`` to map ``(x, y)`` of pixel corners.
+    nodata : float or None
+    height, width, count : int
+    dtype : str
+    band_names : tuple of str
+        Descriptions of every band (``"band 4"`` when the file has none).
+    stretch : (lo, hi) per chosen band, or None
+        The linear stretch to 0..255; None passes uint8 data through.
+    reads : list of (x0, y0, x1, y1)
+        Every window read so far (diagnostics: the tiled path never reads the whole raster).
+    """
+
+    path: Path
+    bands: tuple[int, ...]
+    crs: object
+    transform: object
+    nodata: float | None
+    height: int
+    width: int
+    count: int
+    dtype: str
+    band_names: tuple[str, ...]
+    stretch: tuple[np.ndarray, np.ndarray] | None = None
+    reads: list[Box] = field(default_factory=list, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(H, W, 3)``, the shape of the model input this raster stands for."""
+        return (self.height, self.width, 3)
+
+    def _open(self):
+        return _rasterio().open(self.path)
+
+    def read_bands(self, box: Box | None = None, bands: Sequence[int] | None = None) -> np.ndarray:
+        """Raw values of ``bands`` (default: the chosen ones) inside ``box``: ``(C, h, w)`` in the file's dtype."""
+        from rasterio.windows import Window
+
+        x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        with self._open() as ds:
+            return ds.read(list(bands or self.bands), window=Window(x0, y0, x1 - x0, y1 - y0))
+
+    def read_window(self, box: Box) -> tuple[np.ndarray, np.ndarray | None]:
+        """Model input of one window.
+
+        Returns
+        -------
+        rgb : (y1 - y0, x1 - x0, 3) uint8
+            Stretched bands; pixels without data are black.
+        valid : (y1 - y0, x1 - x0) bool or None
+            True where every chosen band holds data; None when the whole window does.
+        """
+        from rasterio.windows import Window
+
+        x0, y0, x1, y1 = (int(v) for v in box)
+        if not (0 <= x0 < x1 <= self.width and 0 <= y0 < y1 <= self.height):
+            raise ImageError(f"window {box} is outside the {self.width} x {self.height} raster.")
+        self.reads.append((x0, y0, x1, y1))
+        window = Window(x0, y0, x1 - x0, y1 - y0)
+        with self._open() as ds:
+            data = ds.read(list(self.bands), window=window)
+            valid = self._valid(ds, window, data)
+        planes = []
+        for k in range(data.shape[0]):
+            band = data[k]
+            if self.stretch is None:
+                planes.append(band.astype(np.uint8, copy=False))
+            else:
+                lo, hi = float(self.stretch[0][k]), float(self.stretch[1][k])
+                scaled = (band.astype(np.float32) - lo) * (255.0 / max(hi - lo, 1e-12))
+                planes.append(np.clip(np.nan_to_num(scaled, nan=0.0), 0, 255).astype(np.uint8))
+        rgb = np.stack(planes, axis=-1)
+        if valid is not None:
+            rgb[~valid] = 0
+        return _to_three(rgb), valid
+
+    def _valid(self, ds, window, data: np.ndarray) -> np.ndarray | None:
+        """Pixels where every chosen band has data (GDAL masks: nodata, alpha, mask bands; and NaN)."""
+        from rasterio.enums import MaskFlags
+
+        all_valid = all(ds.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in self.bands)
+        valid = None if all_valid else (ds.read_masks(list(self.bands), window=window) > 0).all(axis=0)
+        if np.issubdtype(data.dtype, np.floating):
+            finite = np.isfinite(data).all(axis=0)
+            valid = finite if valid is None else valid & finite
+        return None if valid is None or valid.all() else valid
+
+    def window_transform(self, box: Box):
+        """The affine transform of the window ``box``'s pixel grid."""
+        from rasterio.windows import Window, transform
+
+        x0, y0, x1, y1 = box
+        return transform(Window(x0, y0, x1 - x0, y1 - y0), self.transform)
+
+    def read_rgb(self) -> np.ndarray:
+        """The whole raster as ``(H, W, 3)`` uint8 (nodata black). Small rasters only."""
+        return self.read_window((0, 0, self.width, self.height))[0]
+
+
+def _to_three(planes: np.ndarray) -> np.ndarray:
+    k = planes.shape[2]
+    if k == 1:
+        return np.repeat(planes, 3, axis=2)
+    if k == 2:
+        return np.concatenate([planes, np.zeros_like(planes[..., :1])], axis=2)
+    return np.ascontiguousarray(planes)
+
+
+def open_geotiff(
+    path: str | Path,
+    bands: str | Sequence[int | str] | None = None,
+    percentiles: tuple[float, float] | None = None,
+) -> GeoRaster:
+    """Open a GeoTIFF lazily: metadata now, pixels window by window later.
+
+    Parameters
+    ----------
+    path : str or Path
+    bands : str or sequence, optional
+        1-based bands for red, green, blue (``"4,3,2"``); default bands 1-3 (or 1 when single-band).
+    percentiles : (float, float), optional
+        Per-band linear stretch between these percentiles of the valid pixels,
+        measured on a decimated read of the whole raster. Default: (2, 98) for
+        anything but uint8; uint8 passes through unchanged unless given.
+
+    Returns
+    -------
+    GeoRaster
+    """
+    rasterio = _rasterio()
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no raster file at {p}.")
+    try:
+        ds = rasterio.open(p)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ImageError(f"could not read {p.name} as a raster ({exc}); is the file complete?") from None
+    with ds:
+        names = tuple(d or f"band {i + 1}" for i, d in enumerate(ds.descriptions))
+        chosen = parse_bands(bands, ds.count, ds.descriptions)
+        if min(ds.height, ds.width) < 8:
+            raise ImageError(f"raster is only {ds.height} x {ds.width} pixels; at least 8 x 8 is needed.")
+        dtype = ds.dtypes[chosen[0] - 1]
+        raster = GeoRaster(p, chosen, ds.crs, ds.transform, ds.nodata, ds.height, ds.width, ds.count, dtype, names)
+        if percentiles is not None or dtype != "uint8":
+            raster.stretch = _band_stretch(ds, chosen, percentiles or GEO_PERCENTILES)
+    return raster
+
+
+def _band_stretch(ds, bands: tuple[int, ...], percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band (lo, hi) percentiles of the valid values, from a decimated read (overviews when present)."""
+    lo_pct, hi_pct = percentiles
+    if not 0 <= lo_pct < hi_pct <= 100:
+        raise ImageError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
+    scale = max(ds.height, ds.width) / STATS_SIDE
+    out_shape = (len(bands), max(1, round(ds.height / max(scale, 1))), max(1, round(ds.width / max(scale, 1))))
+    sample = ds.read(list(bands), out_shape=out_shape, masked=True)
+    los, his = [], []
+    for k in range(len(bands)):
+        values = sample[k].compressed().astype(np.float64)
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            los.append(0.0), his.append(1.0)
+            continue
+        lo, hi = np.percentile(values, percentiles)
+        los.append(lo), his.append(hi if hi > lo else lo + 1)
+    return np.array(los), np.array(his)
+
+
+# -- writing --------------------------------------------------------------------------------------------------------
+
+
+def _painter(labels: SegmentationResult | np.ndarray) -> tuple[tuple[int, int], Callable[[Box], np.ndarray]]:
+    if isinstance(labels, SegmentationResult):
+        return labels.shape, lambda box: labels_window(labels, box)
+    arr = np.asarray(labels)
+    if arr.ndim != 2:
+        raise ImageError(f"a label raster must be 2D (H, W); got shape {arr.shape}.")
+    return arr.shape, lambda box: arr[box[1]:box[3], box[0]:box[2]].astype(np.int32)
+
+
+def write_label_raster(
+    path: str | Path,
+    labels: SegmentationResult | np.ndarray,
+    georef,
+    *,
+    overwrite: bool = False,
+    cog: bool | None = None,
+    block: int = WRITE_BLOCK,
+) -> Path:
+    """Write labels as an int32 GeoTIFF with the input's CRS and transform (0 = background, set as nodata).
+
+    Parameters
+    ----------
+    path : str or Path
+    labels : SegmentationResult or (H, W) int array
+        A result is painted block by block (object ``i`` has id ``i + 1``,
+        smaller objects on top, as :meth:`SegmentationResult.labels`), never
+        as one full-size array.
+    georef
+        Anything with ``crs`` and ``transform`` (a :class:`GeoRaster`).
+    cog : bool, optional
+        Cloud-Optimised GeoTIFF (tiled, overviews); default when the longer side exceeds 2048.
+    """
+    rasterio = _rasterio()
+    p = Path(path)
+    check_free(p, overwrite)
+    (h, w), paint = _painter(labels)
+    cog = max(h, w) > COG_THRESHOLD if cog is None else cog
+    profile = dict(driver="GTiff", height=h, width=w, count=1, dtype="int32", nodata=0, crs=georef.crs,
+                   transform=georef.transform, compress="deflate")
+    if cog or max(h, w) > 512:
+        profile.update(tiled=True, blockxsize=512, blockysize=512)
+    target = p.with_name(p.name + ".part.tif") if cog else p
+    with rasterio.Env(), rasterio.open(target, "w", **profile) as dst:
+        for y0 in range(0, h, block):
+            for x0 in range(0, w, block):
+                box = (x0, y0, min(x0 + block, w), min(y0 + block, h))
+                window = rasterio.windows.Window(x0, y0, box[2] - x0, box[3] - y0)
+                dst.write(paint(box), 1, window=window)
+    if cog:
+        import rasterio.shutil
+
+        try:
+            rasterio.shutil.copy(target, p, driver="COG", compress="deflate", overview_resampling="nearest",
+                                 blocksize=512)
+        finally:
+            target.unlink(missing_ok=True)
+    return p
