@@ -18,7 +18,9 @@ from .masks import (
     paint_order,
     smooth_mask,
 )
+from .measure import measure_labels
 from .points import masks_containing_points, point_actions, select_by_points
+from .stitch import label_iou, match_objects, stitch_labels
 from .text import DEFAULT_MIN_AREA, MaskCrops, TextMatches, mask_crops, select_by_text, text_similarity
 
 __version__ = "0.1.0"
@@ -33,10 +35,13 @@ __all__ = [
     "contour_box",
     "contour_boxes",
     "crops_to_labels",
+    "label_iou",
     "mask_areas",
     "mask_crops",
     "masks_containing_points",
     "masks_to_labels",
+    "match_objects",
+    "measure_labels",
     "normalize_boxes",
     "paint_order",
     "point_actions",
@@ -44,5 +49,6 @@ __all__ = [
     "select_by_points",
     "select_by_text",
     "smooth_mask",
+    "stitch_labels",
     "text_similarity",
 ]
