@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 
-from ..engine.model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, EverythingParams
+from ..engine.model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, IMGSZ_RANGE, EverythingParams
 
 
 def floats(text: str, n: int | tuple[int, ...], what: str) -> list[float]:
@@ -20,8 +22,72 @@ def floats(text: str, n: int | tuple[int, ...], what: str) -> list[float]:
 
 
 def point_arg(text: str) -> list[float]:
-    """``x,y`` (foreground) or ``x,y,label`` with label 1 foreground / 0 background."""
-    return floats(text, (2, 3), "point")
+    """``x,y`` (foreground) or ``x,y,label`` with label exactly 1 (foreground) or 0 (background)."""
+    values = floats(text, (2, 3), "point")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"point {text!r}: coordinates must be finite numbers")
+    if len(values) == 3 and values[2] not in (0.0, 1.0):
+        raise argparse.ArgumentTypeError(f"point {text!r}: the label must be 1 (foreground) or 0 (background)")
+    return values
+
+
+def int_range(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[lo, hi]`` (argparse names the flag in its usage error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected {lo} to {hi}" if hi is not None
+                                             else f"{value} is out of range; expected at least {lo}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def float_range(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[lo, hi]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo <= value <= hi:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is out of range; expected a number from {lo} to {hi}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def nonempty_text(text: str) -> str:
+    """An argparse type: text with something besides spaces."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty text; say what to find, e.g. 'a round cell'")
+    return text
+
+
+def channels_arg(text: str) -> tuple[int, ...]:
+    """One to three comma-separated channel indices, e.g. ``0,2``."""
+    try:
+        values = tuple(int(c) for c in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 to 3 comma-separated channel numbers") from None
+    if not 1 <= len(values) <= 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 to 3 comma-separated channel numbers")
+    return values
+
+
+def percentiles_arg(text: str) -> tuple[float, float]:
+    """``low,high`` with 0 <= low < high <= 100."""
+    lo, hi = floats(text, 2, "percentiles")
+    if not 0 <= lo < hi <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 <= low < high <= 100")
+    return lo, hi
 
 
 def box_arg(text: str) -> list[float]:
@@ -35,12 +101,12 @@ def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> N
                    "(default: $NAPARI_FASTSAM_WEIGHTS, else FastSAM-s)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     # None = the weights' operating point (engine.operating_point): demo 416/0.25, a trained checkpoint's record
-    p.add_argument("--imgsz", type=int, default=None,
+    p.add_argument("--imgsz", type=int_range(IMGSZ_RANGE[0], IMGSZ_RANGE[1]), default=None,
                    help=f"model input size (default: the weights' operating point, else {DEFAULT_IMGSZ})")
-    p.add_argument("--conf", type=float, default=None,
+    p.add_argument("--conf", type=float_range(0.0, 1.0), default=None,
                    help=f"confidence threshold (default: the weights' operating point, else {DEFAULT_CONF})")
-    p.add_argument("--iou", type=float, default=DEFAULT_IOU)
-    p.add_argument("--max-det", type=int, default=DEFAULT_MAX_DET, help="most objects per image (proposals: up to 1000)")
+    p.add_argument("--iou", type=float_range(0.0, 1.0), default=DEFAULT_IOU)
+    p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET, help="most objects per image (proposals: up to 1000)")
 
 
 def model_params(args: argparse.Namespace) -> EverythingParams:

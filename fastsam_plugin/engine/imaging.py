@@ -14,6 +14,13 @@ Rules (each overridable):
   the ``percentiles`` (default 1 and 99.8) of its finite values, per channel
   for multi-channel data and jointly for RGB. NaN and inf are ignored for the
   percentiles and painted black.
+* ``(A, H, W)`` whose first axis is at most half the other two is not
+  guessed: more than 4 planes look like a stack of slices and are refused with
+  a hint (segment slice by slice, or pass ``channels_axis=0`` if they really
+  are channels); 2 to 4 planes are refused as ambiguous (channels-first or a
+  short stack). ``channels_axis=0`` moves that axis last.
+* An image with no contrast (constant, all NaN or all inf) has no objects:
+  :func:`is_blank` tells the pipeline not to ask the model, which would invent some.
 """
 
 from __future__ import annotations
@@ -45,12 +52,46 @@ def _stretch(data: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
     return exposure.rescale_intensity(clean, in_range=(lo, hi), out_range=(0, 255)).astype(np.uint8)
 
 
+def check_layout(shape: tuple[int, ...]) -> None:
+    """Refuse a 3-D shape that looks like a stack or channels-first rather than ``(H, W, C)``.
+
+    ``(A, B, C)`` with ``A`` at most half of both ``B`` and ``C`` and ``C > 4``
+    is not an ``(H, W, C)`` image (it would have ``C`` channels and only ``A``
+    rows). Raises :class:`ImageError` with the way out. ``channels_axis=-1``
+    in :func:`normalize_image` says "channels last" and skips this guess.
+    """
+    if len(shape) != 3:
+        return
+    a, b, c = shape
+    if c <= 4 or a * 2 > min(b, c):
+        return
+    if a > 4:
+        raise ImageError(
+            f"an array of shape {tuple(shape)} looks like a stack of {a} slices of {b} x {c} pixels, not one image "
+            f"with {c} channels. Segment it slice by slice (CLI: --stack; Python: Session.segment_stack), "
+            "or, if the first axis really holds channels, say so (CLI: --channels-axis 0; "
+            "Python: ImageOptions(channels_axis=0))."
+        )
+    raise ImageError(
+        f"an array of shape {tuple(shape)} is ambiguous: {a} channels first (C, H, W), or a stack of {a} slices. "
+        "For channels say so (CLI: --channels-axis 0; Python: ImageOptions(channels_axis=0)); "
+        "for slices use --stack (Python: Session.segment_stack)."
+    )
+
+
+def is_blank(rgb: np.ndarray) -> bool:
+    """True when the model input has no contrast at all (every pixel the same colour): nothing to segment."""
+    flat = np.asarray(rgb).reshape(-1, np.asarray(rgb).shape[-1]) if np.asarray(rgb).ndim == 3 else np.ravel(rgb)
+    return bool(flat.size == 0 or (flat.min(axis=0) == flat.max(axis=0)).all())
+
+
 def normalize_image(
     image: np.ndarray,
     *,
     rgb: bool | None = None,
     channels: Sequence[int] | None = None,
     percentiles: tuple[float, float] | None = None,
+    channels_axis: int | None = None,
 ) -> np.ndarray:
     """Convert a 2D image of any dtype and channel layout to model input.
 
@@ -65,6 +106,9 @@ def normalize_image(
     percentiles : (float, float), optional
         Contrast-stretch limits in percent. ``None`` means the default
         (1, 99.8) for non-uint8 data and no stretch for uint8.
+    channels_axis : int, optional
+        The axis holding channels when it is not the last (e.g. ``0`` for
+        ``(C, H, W)``); it is moved last before anything else.
 
     Returns
     -------
@@ -72,6 +116,12 @@ def normalize_image(
         A new array with the input's height and width.
     """
     arr = np.asarray(image)
+    if channels_axis is not None:
+        if arr.ndim != 3 or not -3 <= int(channels_axis) < 3:
+            raise ImageError(f"channels_axis={channels_axis} needs a 3-D array with that axis; got shape {arr.shape}.")
+        arr = np.moveaxis(arr, int(channels_axis), -1)
+    elif arr.ndim == 3:
+        check_layout(arr.shape)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import FastSAMError
+from ..errors import FastSAMError, UsageError
 from ._ultralytics import ultralytics
 from .device import resolve_device
 from .result import SegmentationResult
@@ -25,6 +25,7 @@ DEFAULT_IMGSZ = 1024
 DEFAULT_CONF = 0.4
 DEFAULT_IOU = 0.9
 DEFAULT_MAX_DET = 300
+IMGSZ_RANGE = (32, 8192)  # model input sizes accepted (multiples of 32 are used)
 
 
 class ModelLoadError(FastSAMError, RuntimeError):
@@ -41,14 +42,15 @@ class EverythingParams:
     max_det: int = DEFAULT_MAX_DET
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.imgsz, (int, np.integer)) and 32 <= self.imgsz <= 8192):
-            raise ValueError(f"imgsz must be an integer between 32 and 8192; got {self.imgsz!r}.")
+        lo, hi = IMGSZ_RANGE
+        if not (isinstance(self.imgsz, (int, np.integer)) and lo <= self.imgsz <= hi):
+            raise UsageError(f"imgsz must be an integer between {lo} and {hi}; got {self.imgsz!r}.")
         for name in ("conf", "iou"):
             v = getattr(self, name)
             if not 0.0 <= float(v) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1]; got {v!r}.")
-        if self.max_det < 1:
-            raise ValueError(f"max_det must be at least 1; got {self.max_det!r}.")
+                raise UsageError(f"{name} must lie in [0, 1]; got {v!r}.")
+        if not (isinstance(self.max_det, (int, np.integer)) and self.max_det >= 1):
+            raise UsageError(f"max_det must be at least 1; got {self.max_det!r}.")
 
 
 # the demo segmenter's measured operating point (docs/models.md); FastSAM's own defaults stay 1024 / 0.4
@@ -95,6 +97,10 @@ class FastSAMSegmenter:
         Half precision; defaults to True on CUDA, False elsewhere.
     download : bool
         Allow downloading named weights that are not cached.
+    allow_untrained : bool
+        Accept a model *configuration* (``.yaml``) and build a randomly
+        initialised network from it. Its masks are noise; only for testing
+        the pipeline (CLI: ``--untrained``). Otherwise a YAML is refused.
     """
 
     name = "fastsam"
@@ -105,8 +111,16 @@ class FastSAMSegmenter:
         device: str = "auto",
         half: bool | None = None,
         download: bool = True,
+        allow_untrained: bool = False,
     ) -> None:
         self.weights = resolve_weights(weights, download=download)
+        if Path(self.weights).suffix.lower() in (".yaml", ".yml") and not allow_untrained:
+            raise ModelLoadError(
+                f"{self.weights} is a model configuration (YAML), not trained weights: the network would be "
+                "random and every mask noise. Pass a trained .pt checkpoint (make one with 'napari-fastsam train'), "
+                "or, only to test the pipeline, ask for an untrained model (CLI: --untrained; "
+                "Python: allow_untrained=True)."
+            )
         self.device = resolve_device(device)
         self.half = self.device.startswith("cuda") if half is None else bool(half)
         self.model = load_segmentation_model(self.weights)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imaging import ImageError, normalize_image
+from .imaging import ImageError, is_blank, normalize_image
 from .model import EverythingParams
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult
@@ -23,6 +23,7 @@ class ImageOptions:
     rgb: bool | None = None
     channels: tuple[int, ...] | None = None
     percentiles: tuple[float, float] | None = None
+    channels_axis: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,15 @@ def segment_image(
             cancel=cancel,
         )
     rgb = normalize_image(
-        image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles
+        image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles,
+        channels_axis=image_options.channels_axis,
     )
+    if is_blank(rgb):  # no contrast, no objects: the model would invent some
+        report(progress, 1, 1)
+        return empty_result(rgb)
     if tiling.applies(rgb.shape[:2]):
         return segment_tiled(
-            lambda t: segmenter.segment(t, **kwargs),
+            lambda t: empty_result(t) if is_blank(t) else segmenter.segment(t, **kwargs),
             rgb,
             tile=tiling.tile,
             overlap=tiling.overlap,
@@ -94,6 +99,11 @@ def segment_image(
     result = segmenter.segment(rgb, **kwargs)
     report(progress, 1, 1)
     return result
+
+
+def empty_result(rgb: np.ndarray) -> SegmentationResult:
+    """A result with no object for the ``(H, W, 3)`` picture ``rgb``."""
+    return SegmentationResult([], np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0), rgb.shape[:2], rgb)
 
 
 def segment_stack(

@@ -10,11 +10,14 @@ the time and memory on large images.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from mask_selectors import (
+    SelectorInputError,
     TextMatches,
     check_points,
     mask_crops,
@@ -29,7 +32,6 @@ from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .model import DEMO_PARAMS, EverythingParams
 from .operating_point import operating_point, with_user_choice
-from .operating_point import operating_point, with_user_choice
 from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
@@ -37,6 +39,15 @@ from .result import SegmentationResult
 
 class PromptError(FastSAMError, ValueError):
     """A prompt that cannot be answered (for example, text with no text model)."""
+
+
+@contextmanager
+def _prompt_errors() -> Iterator[None]:
+    """Report a malformed prompt (the selectors' input errors) as :class:`PromptError`."""
+    try:
+        yield
+    except SelectorInputError as exc:
+        raise PromptError(str(exc)) from None
 
 
 def _union_box(boxes: np.ndarray) -> tuple[int, int, int, int]:
@@ -60,6 +71,18 @@ class Session:
         Everything-mode settings; part of the cache key.
     cache_size : int
         How many results are kept.
+    allow_untrained : bool
+        Let ``weights`` be a model YAML (a random network: pipeline tests only).
+
+    Notes
+    -----
+    One session may be shared by a GUI thread and a worker thread. Model work
+    (loading, everything mode, CLIP) is serialised by one lock; the caches
+    have their own short lock, so :meth:`cached`, :meth:`invalidate` and the
+    point/box prompts never wait for a running segmentation.
+    A CLIP model that failed to load is remembered: later text prompts raise
+    the same :class:`~fastsam_plugin.engine.clip.ClipLoadError` at once
+    instead of retrying (a new Session, or new ``clip_*`` settings, retries).
     """
 
     def __init__(
@@ -77,6 +100,7 @@ class Session:
         cache_size: int = 16,
         segmenter=None,
         embedder=None,
+        allow_untrained: bool = False,
     ) -> None:
         self.weights, self.device = weights, device
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
@@ -87,37 +111,37 @@ class Session:
         # crop embeddings per result: a second text query runs only the text encoder
         self._crop_embeddings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
+        self.allow_untrained = allow_untrained
+        self._model_lock = threading.RLock()  # loading and running models
+        self._cache_lock = threading.RLock()  # the two caches (held briefly)
+        self._embedder_failure: tuple[tuple, BaseException] | None = None
 
     # -- backends ---------------------------------------------------------
     @property
     def segmenter(self):
         """The segmentation backend, loaded on first use."""
-        if self._segmenter is None:
-            self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device)
-        return self._segmenter
+        with self._model_lock:
+            if self._segmenter is None:
+                extra = {"allow_untrained": True} if self.allow_untrained else {}
+                self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device, **extra)
+            return self._segmenter
 
     @property
     def embedder(self):
         """The text-embedding backend, loaded on first use."""
-        if self._embedder is None:
-            self._embedder = create_embedder(
-                self.text_backend, model=self.clip_model, pretrained=self.clip_pretrained, device=self.device
-            )
-        return self._embedder
-
-    def operating_point(self) -> EverythingParams:
-        """The ``imgsz``/``conf`` suited to the loaded weights (loads them), other settings as now.
-
-        See :func:`fastsam_plugin.engine.operating_point.operating_point`: a named model's entry, else
-        the record a ``napari-fastsam train`` checkpoint carries, else FastSAM's defaults.
-        """
-        checkpoint = getattr(getattr(self.segmenter, "model", None), "ckpt", None)
-        return operating_point(self.weights, checkpoint, base=self.params)
-
-    def use_operating_point(self, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
-        """Switch to the weights' operating point; explicit ``imgsz``/``conf`` win. Returns the new params."""
-        self.params = with_user_choice(self.operating_point(), imgsz, conf)
-        return self.params
+        with self._model_lock:
+            if self._embedder is None:
+                settings = (self.text_backend, self.clip_model, self.clip_pretrained, self.device)
+                if self._embedder_failure is not None and self._embedder_failure[0] == settings:
+                    raise self._embedder_failure[1]  # reported once per session, not retried per image
+                try:
+                    self._embedder = create_embedder(
+                        self.text_backend, model=self.clip_model, pretrained=self.clip_pretrained, device=self.device
+                    )
+                except FastSAMError as exc:
+                    self._embedder_failure = (settings, exc)
+                    raise
+            return self._embedder
 
     def operating_point(self) -> EverythingParams:
         """The ``imgsz``/``conf`` suited to the loaded weights (loads them), other settings as now.
@@ -139,16 +163,18 @@ class Session:
 
     def cached(self, key: Hashable) -> SegmentationResult | None:
         """The cached result for ``key`` under the current settings, if any."""
-        return self._cache.get(self._key(key))
+        with self._cache_lock:
+            return self._cache.get(self._key(key))
 
     def invalidate(self, key: Hashable | Callable[[Hashable], bool] | None = None) -> None:
         """Forget results for ``key`` under any settings; a callable selects the keys to forget; None forgets all."""
-        if key is None:
-            self._cache.clear()
-            return
-        match = key if callable(key) else (lambda k: k == key)
-        for k in [k for k in self._cache if match(k[0])]:
-            del self._cache[k]
+        with self._cache_lock:
+            if key is None:
+                self._cache.clear()
+                return
+            match = key if callable(key) else (lambda k: k == key)
+            for k in [k for k in self._cache if match(k[0])]:
+                del self._cache[k]
 
     def segment(
         self,
@@ -163,37 +189,42 @@ class Session:
         The caller owns the key: change it (or call :meth:`invalidate`) when the
         image data changes. Settings are part of the cache key automatically.
         """
-        if key is not None and (hit := self.cached(key)) is not None:
-            self._cache.move_to_end(self._key(key))
-            return hit
-        result = segment_image(
-            self.segmenter,
-            image,
-            params=self.params,
-            image_options=self.image_options,
-            tiling=self.tiling,
-            progress=progress,
-            cancel=cancel,
-        )
+        full_key = self._key(key)
+        with self._cache_lock:
+            if key is not None and (hit := self._cache.get(full_key)) is not None:
+                self._cache.move_to_end(full_key)
+                return hit
+        with self._model_lock:
+            result = segment_image(
+                self.segmenter,
+                image,
+                params=self.params,
+                image_options=self.image_options,
+                tiling=self.tiling,
+                progress=progress,
+                cancel=cancel,
+            )
         if key is not None:
-            self._cache[self._key(key)] = result
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                self._cache[full_key] = result
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return result
 
     def segment_stack(
         self, stack: np.ndarray, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
     ) -> list[SegmentationResult]:
         """Everything mode on every slice of a ``(Z, H, W[, C])`` stack."""
-        return segment_stack(
-            self.segmenter,
-            stack,
-            params=self.params,
-            image_options=self.image_options,
-            tiling=self.tiling,
-            progress=progress,
-            cancel=cancel,
-        )
+        with self._model_lock:
+            return segment_stack(
+                self.segmenter,
+                stack,
+                params=self.params,
+                image_options=self.image_options,
+                tiling=self.tiling,
+                progress=progress,
+                cancel=cancel,
+            )
 
     # -- prompts ----------------------------------------------------------
     @staticmethod
@@ -215,7 +246,13 @@ class Session:
         -------
         selection : (H, W) bool
         """
-        xy = check_points(points, result.shape)
+        with _prompt_errors():
+            xy = check_points(points, result.shape)  # the one rule: a point outside the image is an error
+        lab = np.ones(len(xy), int) if labels is None else np.asarray(labels).reshape(-1)
+        if lab.shape != (len(xy),):
+            raise PromptError(f"labels must have one entry per point ({len(xy)}); got shape {lab.shape}.")
+        if not np.isin(lab, (0, 1)).all():
+            raise PromptError(f"point labels must be 1 (foreground) or 0 (background); got {np.unique(lab).tolist()}.")
         selection = np.zeros(result.shape, bool)
         if len(result) == 0:
             return selection
@@ -229,9 +266,6 @@ class Session:
         inside = np.flatnonzero(
             (xy[:, 0] >= win[0]) & (xy[:, 0] < win[2]) & (xy[:, 1] >= win[1]) & (xy[:, 1] < win[3])
         )
-        lab = np.ones(len(xy), int) if labels is None else np.asarray(labels).reshape(-1)
-        if lab.shape != (len(xy),):
-            raise PromptError(f"labels must have one entry per point ({len(xy)}); got shape {lab.shape}.")
         local = select_by_points(
             result.window(cands, win), xy[inside] - np.array(win[:2]), lab[inside], areas=result.areas[cands]
         )
@@ -247,7 +281,8 @@ class Session:
         indices : (B,) int64
             Object index per box, or -1 when no mask touches the box.
         """
-        norm = normalize_boxes(boxes, result.shape)
+        with _prompt_errors():
+            norm = normalize_boxes(boxes, result.shape)
         out = np.full(len(norm), -1, np.int64)
         b = result.pixel_boxes
         for k, box in enumerate(norm):
@@ -269,7 +304,12 @@ class Session:
         """
         if result.image is None:
             raise PromptError("this result holds no image; text prompts need the picture the model saw.")
-        if result.uid not in self._crop_embeddings:
+        texts = [text] if isinstance(text, str) else list(text)
+        if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+            raise PromptError(f"text prompts must be non-empty strings; got {texts!r}.")
+        with self._cache_lock:
+            cached = self._crop_embeddings.get(result.uid)
+        if cached is None:
             crops, indices = [], []
             for i in range(len(result)):
                 x0, y0, x1, y1 = result.pixel_boxes[i]
@@ -279,12 +319,17 @@ class Session:
                     indices.append(i)
             if not crops:
                 raise PromptError("no object is large enough (more than 100 pixels) to match against text.")
-            self._crop_embeddings[result.uid] = (self.embedder.encode_images(crops), np.asarray(indices))
-            while len(self._crop_embeddings) > self._cache_size:
-                self._crop_embeddings.popitem(last=False)
-        emb, indices = self._crop_embeddings[result.uid]
-        texts = [text] if isinstance(text, str) else list(text)
-        return select_by_text(emb, self.embedder.encode_text(texts), indices, top_k=top_k)
+            with self._model_lock:
+                cached = (self.embedder.encode_images(crops), np.asarray(indices))
+            with self._cache_lock:
+                self._crop_embeddings[result.uid] = cached
+                while len(self._crop_embeddings) > self._cache_size:
+                    self._crop_embeddings.popitem(last=False)
+        emb, indices = cached
+        with self._model_lock:
+            text_emb = self.embedder.encode_text(texts)
+        with _prompt_errors():
+            return select_by_text(emb, text_emb, indices, top_k=top_k)
 
     @classmethod
     def selection_labels(

@@ -308,8 +308,8 @@ def write_label_raster(
     check_free(p, overwrite)
     (h, w), paint = _painter(labels)
     cog = max(h, w) > COG_THRESHOLD if cog is None else cog
-    profile = dict(driver="GTiff", height=h, width=w, count=1, dtype="int32", nodata=0, crs=georef.crs,
-                   transform=georef.transform, compress="deflate")
+    profile = {"driver": "GTiff", "height": h, "width": w, "count": 1, "dtype": "int32", "nodata": 0,
+               "crs": georef.crs, "transform": georef.transform, "compress": "deflate"}
     if cog or max(h, w) > 512:
         profile.update(tiled=True, blockxsize=512, blockysize=512)
     target = p.with_name(p.name + ".part.tif") if cog else p

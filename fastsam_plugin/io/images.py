@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +13,32 @@ from ..engine.imaging import ImageError
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
 
+class ImageNotFoundError(ImageError, FileNotFoundError):
+    """The image path does not exist (or is a folder)."""
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """Read a TIFF with tifffile (any dtype, stacks too) or another format with scikit-image."""
+    """Read a TIFF with tifffile (any dtype, stacks too) or another format with scikit-image.
+
+    Raises
+    ------
+    ImageError
+        Missing, empty, unreadable (permissions) or undecodable files, naming the file.
+    """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"no image file at {p}.")
+        raise ImageNotFoundError(f"no image file at {p}.")
+    if p.stat().st_size == 0:
+        raise ImageError(f"{p.name} is empty (0 bytes): the copy or download did not finish.")
+    if not os.access(p, os.R_OK):
+        raise ImageError(f"cannot read {p.name}: permission denied.")
     try:
         if p.suffix.lower() in (".tif", ".tiff"):
             return tifffile.imread(p)
         from skimage import io as skio
 
         return skio.imread(p)
-    except Exception as exc:  # truncated or foreign files: any reader error means the same to the user
-        raise ImageError(f"could not read {p.name} as an image ({type(exc).__name__}); is the file complete?") from None
+    except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same to the user
+        raise ImageError(
+            f"could not read {p.name} as an image ({type(exc).__name__}: {exc}); is the file complete?"
+        ) from None

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -10,32 +14,114 @@ import tifffile
 
 from ..errors import FastSAMError
 
+SOFTWARE_TAG = "napari-fastsam"  # written into every TIFF we make, so a folder scan can tell outputs from inputs
+TEMP_PREFIX = ".napari-fastsam-"  # hidden temporary names, never taken for inputs
+
 
 class OutputExistsError(FastSAMError, FileExistsError):
     """An output file exists and overwriting was not allowed."""
 
 
+class OutputPathError(FastSAMError, OSError):
+    """An output cannot be written there (a folder in the way, no permission); the message says which path."""
+
+
 def check_free(path: Path, overwrite: bool) -> None:
     """Refuse to replace an existing file unless ``overwrite``; create the parent folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"cannot write {path}: a folder of that name is in the way; move it or choose --out.")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputPathError(f"cannot create the folder {path.parent}: a file of that name is in the way.") from None
+
+
+@contextmanager
+def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success rename it to ``path`` in one step.
+
+    A crash or Ctrl-C while writing leaves either the old file or none, never a
+    truncated one: the temporary file is removed and ``os.replace`` (atomic on
+    one file system) only runs after the writer returned.
+    """
+    p = Path(path)
+    check_free(p, overwrite)
+    # a fresh hidden name (created by the writer, so the user's umask applies), same folder = same file system
+    tmp_path = p.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{p.name}"
+    try:
+        yield tmp_path
+        if not overwrite and p.exists():  # another process finished it meanwhile: keep theirs
+            raise OutputExistsError(f"{p} appeared while writing; pass --overwrite to replace it.")
+        os.replace(tmp_path, p)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_tiff(
+    path: str | Path, data: np.ndarray, *, overwrite: bool = False, compression: str | None = "zlib"
+) -> Path:
+    """Write an array as a TIFF atomically, tagged with :data:`SOFTWARE_TAG`."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tifffile.imwrite(tmp, data, compression=compression, software=SOFTWARE_TAG)
+    return Path(path)
 
 
 def write_labels(path: str | Path, labels: np.ndarray, *, overwrite: bool = False) -> Path:
-    """Write a label image or volume as a compressed int32 TIFF."""
-    p = Path(path)
-    check_free(p, overwrite)
-    tifffile.imwrite(p, np.asarray(labels, np.int32), compression="zlib")
-    return p
+    """Write a label image or volume as a compressed int32 TIFF, atomically."""
+    return write_tiff(path, np.asarray(labels, np.int32), overwrite=overwrite)
 
 
 def write_json(path: str | Path, data: dict, *, overwrite: bool = False) -> Path:
-    """Write JSON, refusing to replace an existing file unless asked."""
+    """Write JSON atomically, refusing to replace an existing file unless asked."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(data))
+    return Path(path)
+
+
+def is_own_output(path: str | Path) -> bool:
+    """Whether ``path`` is a TIFF this project wrote (its software tag), or one of our temporary files."""
     p = Path(path)
-    check_free(p, overwrite)
-    p.write_text(json.dumps(data))
-    return p
+    if p.name.startswith(TEMP_PREFIX):
+        return True
+    if p.suffix.lower() not in (".tif", ".tiff"):
+        return False
+    try:
+        with tifffile.TiffFile(p) as tif:
+            return tif.pages[0].software == SOFTWARE_TAG
+    except Exception:  # unreadable: not ours to judge; the reader reports it
+        return False
+
+
+def output_complete(path: str | Path) -> bool:
+    """Whether an existing output is whole: a TIFF whose every strip/tile lies inside the file, or JSON that parses.
+
+    Files written by :func:`atomic_path` are always whole; this catches files
+    cut short by older versions or by copying.
+    """
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size == 0:
+        return False
+    if p.suffix.lower() in (".tif", ".tiff"):
+        size = p.stat().st_size
+        try:
+            with tifffile.TiffFile(p) as tif:
+                for page in tif.pages:
+                    ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
+                    if not ends or max(ends) > size:
+                        return False
+        except Exception:  # any parse error means "not a whole TIFF"
+            return False
+        return True
+    if p.suffix.lower() == ".json":
+        try:
+            json.loads(p.read_text())
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return True
+    return True
 
 
 def overlay(image: np.ndarray, labels: np.ndarray, alpha: float = 0.5, seed: int = 0) -> np.ndarray:

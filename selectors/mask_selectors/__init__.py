@@ -6,6 +6,7 @@ Everything here works on numpy arrays: ``masks`` are ``(N, H, W)`` bool (or
 No torch, no napari: reuse the selection rules anywhere.
 """
 
+from ._validation import SelectorInputError, SelectorTypeError
 from ._validation import as_points as check_points
 from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
 from .masks import (
@@ -29,6 +30,8 @@ __all__ = [
     "DEFAULT_MIN_AREA",
     "EMPTY_BOX",
     "MaskCrops",
+    "SelectorInputError",
+    "SelectorTypeError",
     "TextMatches",
     "box_mask_iou",
     "check_points",

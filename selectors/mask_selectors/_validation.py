@@ -1,13 +1,58 @@
 """Argument checks shared by the selection rules.
 
 Every public function validates its inputs here so that a caller gets a
-``ValueError``/``TypeError`` that names the argument and what was expected,
-instead of an ``IndexError`` from deep inside numpy.
+:class:`SelectorInputError` (a ``ValueError``; :class:`SelectorTypeError` is
+also a ``TypeError``) that names the argument and what was expected, instead
+of an ``IndexError``, ``OverflowError`` or ``MemoryError`` from deep inside
+numpy. Callers can tell a malformed argument from a bug by this type.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
+
+
+class SelectorInputError(ValueError):
+    """An argument of a selection rule is malformed; the message names it and says what was expected."""
+
+
+class SelectorTypeError(SelectorInputError, TypeError):
+    """An argument has the wrong type or dtype."""
+
+
+def as_count(value: object, name: str, *, minimum: int = 0) -> int:
+    """Return ``value`` as a Python int >= ``minimum``: integers, or floats/numpy scalars with an integral value.
+
+    ``None``, bools, NaN, infinities and fractions are refused with a message naming ``name``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise SelectorTypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    else:
+        f = float(value)
+        if not math.isfinite(f) or not f.is_integer():
+            raise SelectorInputError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+        number = int(f)
+    if number < minimum:
+        raise SelectorInputError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return number
+
+
+def unit_rows(values: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm without overflow or underflow; all-zero rows stay zero.
+
+    Dividing by the largest magnitude first keeps the norm finite for rows of
+    size 1e200 and non-zero for rows of size 1e-170, where a plain
+    ``x / norm(x)`` gives inf/NaN or 0.
+    """
+    scale = np.max(np.abs(values), axis=1, keepdims=True)
+    scaled = np.divide(values, scale, out=np.zeros_like(values), where=scale > 0)
+    norm = np.linalg.norm(scaled, axis=1, keepdims=True)
+    return np.divide(scaled, norm, out=np.zeros_like(scaled), where=norm > 0)
 
 
 def as_masks(masks: object, name: str = "masks") -> np.ndarray:
@@ -17,25 +62,30 @@ def as_masks(masks: object, name: str = "masks") -> np.ndarray:
     """
     arr = np.asarray(masks)
     if arr.ndim != 3:
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} must have shape (N, H, W) (one 2D mask per object); "
             f"got an array with {arr.ndim} dimension(s), shape {arr.shape}. "
             "Stack single masks with numpy.stack or add an axis with mask[None]."
         )
     if arr.shape[0] == 0:
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} is empty (N = 0): there is nothing to select from. "
             "Run everything-mode segmentation first or check that it found objects."
+        )
+    if 0 in arr.shape[1:]:
+        raise SelectorInputError(
+            f"{name} have height x width {arr.shape[1]} x {arr.shape[2]}: an image needs at least one pixel "
+            "in each direction."
         )
     if arr.dtype == bool:
         return arr
     if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(
+        raise SelectorTypeError(
             f"{name} must be bool, or an integer array of 0/1 values; got dtype {arr.dtype}. "
             "Threshold probability maps first, e.g. masks > 0.5."
         )
     if arr.size and (arr.min() < 0 or arr.max() > 1):
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} holds values other than 0 and 1 (min {arr.min()}, max {arr.max()}); "
             "a label image must be split into one mask per id first."
         )
@@ -46,7 +96,7 @@ def as_mask(mask: object, name: str = "mask") -> np.ndarray:
     """Return a single ``(H, W)`` mask as bool (same rules as :func:`as_masks`)."""
     arr = np.asarray(mask)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (H, W); got shape {arr.shape}.")
+        raise SelectorInputError(f"{name} must have shape (H, W); got shape {arr.shape}.")
     return as_masks(arr[None], name)[0]
 
 
@@ -54,16 +104,16 @@ def as_image(image: object, hw: tuple[int, int], name: str = "image") -> np.ndar
     """Return an ``(H, W, 3)`` uint8 image whose height and width equal ``hw``."""
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} must be an RGB array of shape (H, W, 3); got shape {arr.shape}. "
             "Convert gray images with numpy.stack([img] * 3, axis=-1)."
         )
     if arr.dtype != np.uint8:
-        raise TypeError(
+        raise SelectorTypeError(
             f"{name} must be uint8; got {arr.dtype}. Normalise scientific images to 8 bit first."
         )
     if arr.shape[:2] != tuple(hw):
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} has height and width {arr.shape[:2]} but the masks are {tuple(hw)}; "
             "they must describe the same pixel grid."
         )
@@ -80,17 +130,17 @@ def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.n
     if arr.ndim == 1 and arr.shape == (2,):
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (P, 2) holding (x, y) pairs; got shape {arr.shape}.")
+        raise SelectorInputError(f"{name} must have shape (P, 2) holding (x, y) pairs; got shape {arr.shape}.")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty: give at least one (x, y) point.")
+        raise SelectorInputError(f"{name} is empty: give at least one (x, y) point.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or infinite coordinates: {arr[~np.isfinite(arr).all(1)].tolist()}.")
+        raise SelectorInputError(f"{name} holds NaN or infinite coordinates: {arr[~np.isfinite(arr).all(1)].tolist()}.")
     xy = np.floor(arr + 0.5).astype(np.int64)
     h, w = hw
     outside = (xy[:, 0] < 0) | (xy[:, 0] >= w) | (xy[:, 1] < 0) | (xy[:, 1] >= h)
     if outside.any():
         bad = arr[outside].tolist()
-        raise ValueError(
+        raise SelectorInputError(
             f"{name} {bad} lie outside the image (x must be in [0, {w - 1}], y in [0, {h - 1}]). "
             "Points are (x, y) = (column, row); napari gives (row, column), so swap the axes."
         )
@@ -105,10 +155,10 @@ def as_labels(labels: object, n_points: int, name: str = "labels") -> np.ndarray
     if arr.ndim == 0:
         arr = arr[None]
     if arr.shape != (n_points,):
-        raise ValueError(f"{name} must have one entry per point, shape ({n_points},); got shape {arr.shape}.")
+        raise SelectorInputError(f"{name} must have one entry per point, shape ({n_points},); got shape {arr.shape}.")
     if arr.dtype != bool:
         if not np.all(np.isin(arr, (0, 1))):
-            raise ValueError(f"{name} must be 1 (foreground) or 0 (background); got {np.unique(arr).tolist()}.")
+            raise SelectorInputError(f"{name} must be 1 (foreground) or 0 (background); got {np.unique(arr).tolist()}.")
         arr = arr.astype(bool)
     return arr
 
@@ -119,7 +169,9 @@ def as_areas(areas: object, masks: np.ndarray, name: str = "areas") -> np.ndarra
         return masks.sum(axis=(1, 2), dtype=np.int64)
     arr = np.asarray(areas)
     if arr.shape != (masks.shape[0],):
-        raise ValueError(f"{name} must have one value per mask, shape ({masks.shape[0]},); got shape {arr.shape}.")
+        raise SelectorInputError(
+            f"{name} must have one value per mask, shape ({masks.shape[0]},); got shape {arr.shape}."
+        )
     return arr
 
 
@@ -129,11 +181,11 @@ def as_boxes(boxes: object, name: str = "boxes") -> np.ndarray:
     if arr.ndim == 1 and arr.shape == (4,):
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (B, 4) holding (x0, y0, x1, y1); got shape {arr.shape}.")
+        raise SelectorInputError(f"{name} must have shape (B, 4) holding (x0, y0, x1, y1); got shape {arr.shape}.")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty: give at least one (x0, y0, x1, y1) box.")
+        raise SelectorInputError(f"{name} is empty: give at least one (x0, y0, x1, y1) box.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or infinite coordinates.")
+        raise SelectorInputError(f"{name} holds NaN or infinite coordinates.")
     return arr
 
 
@@ -143,7 +195,7 @@ def as_embeddings(values: object, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (M, D) or (D,) with M, D > 0; got shape {arr.shape}.")
+        raise SelectorInputError(f"{name} must have shape (M, D) or (D,) with M, D > 0; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or infinite values.")
+        raise SelectorInputError(f"{name} holds NaN or infinite values.")
     return arr

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_areas, as_boxes, as_masks
+from ._validation import SelectorInputError, as_areas, as_boxes, as_masks
 
 
 def normalize_boxes(boxes: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -49,7 +49,7 @@ def normalize_boxes(boxes: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     out = np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
     empty = (out[:, 2] <= out[:, 0]) | (out[:, 3] <= out[:, 1])
     if empty.any():
-        raise ValueError(
+        raise SelectorInputError(
             f"box(es) {b[empty].tolist()} have no area inside the {w} x {h} image; "
             "draw a rectangle that covers part of the image."
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._validation import as_areas, as_mask, as_masks
+from ._validation import SelectorInputError, as_areas, as_count, as_mask, as_masks
 
 EMPTY_BOX = (0, 0, 0, 0)
 
@@ -100,19 +100,24 @@ def smooth_mask(mask: np.ndarray, close_size: int = 3, open_size: int = 8) -> np
     mask : (H, W) bool or 0/1 integer array
     close_size, open_size : int
         Side of the square structuring elements in pixels (FastSAM uses 3 and
-        8). ``0`` or ``1`` skips that step.
+        8). ``0`` or ``1`` skips that step. A side larger than twice the
+        image gives the same answer as ``2 * max(H, W) + 1`` (the element
+        then covers the whole image from every pixel), so it is capped there.
 
     Returns
     -------
     smoothed : (H, W) bool
         A new array; ``mask`` is not modified.
     """
+    sizes = (as_count(close_size, "close_size"), as_count(open_size, "open_size"))
     m = as_mask(mask).astype(np.uint8)
-    for size, op, name in ((close_size, cv2.MORPH_CLOSE, "close_size"), (open_size, cv2.MORPH_OPEN, "open_size")):
-        if int(size) != size or size < 0:
-            raise ValueError(f"{name} must be a non-negative integer; got {size!r}.")
+    cap = 2 * max(m.shape) + 1
+    for size, (first, second) in zip(sizes, ((cv2.dilate, cv2.erode), (cv2.erode, cv2.dilate))):
         if size > 1:
-            m = cv2.morphologyEx(m, op, np.ones((int(size), int(size)), np.uint8))
+            # a square element is a row then a column: same result, memory O(size), not O(size^2)
+            k = min(size, cap)
+            for op in (first, second):
+                m = op(op(m, np.ones((1, k), np.uint8)), np.ones((k, 1), np.uint8))
     return m.astype(bool)
 
 
@@ -180,15 +185,28 @@ def crops_to_labels(
     labels : (H, W) int32
         Mask ``i`` has id ``i + 1``; larger masks are painted first.
     """
-    b = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    raw = np.asarray(boxes)
+    if raw.size % 4 or not np.issubdtype(raw.dtype, np.number) or not np.isfinite(raw).all():
+        raise SelectorInputError(f"boxes must be (N, 4) finite (x0, y0, x1, y1); got shape {raw.shape}.")
+    b = raw.astype(np.int64).reshape(-1, 4)
     if len(crops) != len(b):
-        raise ValueError(f"crops and boxes must have the same length; got {len(crops)} and {len(b)}.")
+        raise SelectorInputError(f"crops and boxes must have the same length; got {len(crops)} and {len(b)}.")
+    h, w = (as_count(v, "hw") for v in hw)
     for i, (c, (x0, y0, x1, y1)) in enumerate(zip(crops, b)):
         if np.shape(c) != (y1 - y0, x1 - x0):
-            raise ValueError(f"crop {i} has shape {np.shape(c)} but its box {b[i].tolist()} needs {(y1 - y0, x1 - x0)}.")
+            raise SelectorInputError(
+                f"crop {i} has shape {np.shape(c)} but its box {b[i].tolist()} needs {(y1 - y0, x1 - x0)}."
+            )
     a = np.array([np.count_nonzero(c) for c in crops]) if areas is None else np.asarray(areas)
-    labels = np.zeros(tuple(hw), dtype=np.int32)
+    if a.shape != (len(b),):
+        raise SelectorInputError(f"areas must have one value per crop, shape ({len(b)},); got shape {a.shape}.")
+    labels = np.zeros((h, w), dtype=np.int32)
     for i in paint_order(a):
         x0, y0, x1, y1 = b[i]
-        labels[y0:y1, x0:x1][np.asarray(crops[i], dtype=bool)] = i + 1
+        # a box reaching past the image edge paints only its part inside (never wraps around)
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        part = np.asarray(crops[i], dtype=bool)[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        labels[cy0:cy1, cx0:cx1][part] = i + 1
     return labels

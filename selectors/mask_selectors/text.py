@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_areas, as_embeddings, as_image, as_masks
+from ._validation import SelectorInputError, as_areas, as_count, as_embeddings, as_image, as_masks, unit_rows
 from .masks import contour_boxes
 
 DEFAULT_MIN_AREA = 100  # masks of at most this many pixels are skipped, as in FastSAM
@@ -112,13 +112,12 @@ def text_similarity(crop_embeddings: np.ndarray, text_embeddings: np.ndarray) ->
     crops = as_embeddings(crop_embeddings, "crop_embeddings")
     texts = as_embeddings(text_embeddings, "text_embeddings")
     if crops.shape[1] != texts.shape[1]:
-        raise ValueError(
+        raise SelectorInputError(
             f"crop_embeddings have dimension {crops.shape[1]} but text_embeddings {texts.shape[1]}; "
             "embed crops and text with the same model."
         )
-    crops = crops / np.maximum(np.linalg.norm(crops, axis=1, keepdims=True), 1e-12)
-    texts = texts / np.maximum(np.linalg.norm(texts, axis=1, keepdims=True), 1e-12)
-    return texts @ crops.T
+    # scale-safe unit vectors: embeddings of any magnitude (1e-170 .. 1e200) give their true cosine
+    return np.clip(unit_rows(texts) @ unit_rows(crops).T, -1.0, 1.0)
 
 
 def select_by_text(
@@ -148,11 +147,9 @@ def select_by_text(
     sim = text_similarity(crop_embeddings, text_embeddings)
     idx = np.asarray(crop_indices, dtype=np.int64)
     if idx.shape != (sim.shape[1],):
-        raise ValueError(
+        raise SelectorInputError(
             f"crop_indices must have one entry per crop embedding, shape ({sim.shape[1]},); got {idx.shape}."
         )
-    if int(top_k) != top_k or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer; got {top_k!r}.")
-    k = min(int(top_k), sim.shape[1])
+    k = min(as_count(top_k, "top_k", minimum=1), sim.shape[1])
     order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
     return TextMatches(indices=idx[order], scores=np.take_along_axis(sim, order, axis=1))

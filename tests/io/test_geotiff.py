@@ -11,16 +11,16 @@ from hypothesis import strategies as st
 
 rasterio = pytest.importorskip("rasterio")
 
-from fastsam_plugin.engine.imaging import ImageError  # noqa: E402
-from fastsam_plugin.engine.pipeline import TileOptions  # noqa: E402
-from fastsam_plugin.engine.session import Session  # noqa: E402
-from fastsam_plugin.engine.tiling import plan_tiles  # noqa: E402
-from fastsam_plugin.io import OutputExistsError  # noqa: E402
-from fastsam_plugin.io.geotiff import open_geotiff, parse_bands, write_label_raster  # noqa: E402
+from fastsam_plugin.engine.imaging import ImageError
+from fastsam_plugin.engine.pipeline import TileOptions
+from fastsam_plugin.engine.session import Session
+from fastsam_plugin.engine.tiling import plan_tiles
+from fastsam_plugin.io import OutputExistsError
+from fastsam_plugin.io.geotiff import open_geotiff, parse_bands, write_label_raster
 
-from ..components_backend import ComponentsSegmenter  # noqa: E402
-from ..paths import SHARED  # noqa: E402
-from .geo_fixtures import CRS, NODATA, write_scene  # noqa: E402
+from ..components_backend import ComponentsSegmenter
+from ..paths import SHARED
+from .geo_fixtures import CRS, NODATA, write_scene
 
 NAIP = SHARED / "aerial" / "urban-trees"
 
@@ -114,9 +114,9 @@ def test_raster_larger_than_tile_is_read_by_windows(tmp_path):
     # 3000 x 3000 x 3 uint8 = 27 MB if read whole; the tiled path must only read 512-px windows
     h = w = 3000
     path = tmp_path / "big.tif"
-    profile = dict(driver="GTiff", height=h, width=w, count=3, dtype="uint8", crs=CRS, tiled=True,
-                   blockxsize=256, blockysize=256, compress="deflate",
-                   transform=rasterio.transform.from_origin(500_000, 5_600_000, 1, 1))
+    profile = {"driver": "GTiff", "height": h, "width": w, "count": 3, "dtype": "uint8", "crs": CRS, "tiled": True,
+               "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+               "transform": rasterio.transform.from_origin(500_000, 5_600_000, 1, 1)}
     with rasterio.open(path, "w", **profile) as dst:
         block = np.zeros((3, 256, 256), np.uint8)
         block[:, 100:140, 100:160] = 200

@@ -10,14 +10,14 @@ import pytest
 pyogrio = pytest.importorskip("pyogrio")
 shapely = pytest.importorskip("shapely")
 
-from fastsam_plugin.engine.pipeline import TileOptions  # noqa: E402
-from fastsam_plugin.engine.session import Session  # noqa: E402
-from fastsam_plugin.io import OutputExistsError  # noqa: E402
-from fastsam_plugin.io.geotiff import open_geotiff  # noqa: E402
-from fastsam_plugin.io.vectors import label_polygons, write_vectors  # noqa: E402
+from fastsam_plugin.engine.pipeline import TileOptions
+from fastsam_plugin.engine.session import Session
+from fastsam_plugin.io import OutputExistsError
+from fastsam_plugin.io.geotiff import open_geotiff
+from fastsam_plugin.io.vectors import label_polygons, write_vectors
 
-from ..components_backend import ComponentsSegmenter  # noqa: E402
-from .geo_fixtures import ORIGIN, PIXEL, write_scene  # noqa: E402
+from ..components_backend import ComponentsSegmenter
+from .geo_fixtures import ORIGIN, PIXEL, write_scene
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_polygons_land_on_the_objects_map_coordinates(segmented, tmp_path, suffi
         hits = [g for g in geoms if np.allclose(g.bounds, truth, atol=half)]
         assert len(hits) == 1, f"no polygon within half a pixel of {truth}"
         assert hits[0].area == pytest.approx((box[2] - box[0]) * (box[3] - box[1]) * PIXEL**2)
-    cx, cy, r = scene.disk
+    cx, cy, _ = scene.disk
     centre = (ORIGIN[0] + (cx + 0.5) * PIXEL, ORIGIN[1] - (cy + 0.5) * PIXEL)  # centre of the centre pixel
     disk = [g for g in geoms if g.contains(shapely.Point(centre))]
     assert len(disk) == 1
