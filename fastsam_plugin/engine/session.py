@@ -26,13 +26,15 @@ from mask_selectors import (
     select_by_points,
     select_by_text,
     smooth_mask,
+    stitch_labels,
 )
 
 from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .model import DEMO_PARAMS, EverythingParams
+from .measure import measure, object_scores
 from .operating_point import operating_point, with_user_choice
-from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack
+from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack, stack_labels
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
 
@@ -356,6 +358,48 @@ class Session:
             x0, y0, x1, y1 = result.pixel_boxes[i]
             out[y0:y1, x0:x1] |= result.crops[i]
         return smooth_mask(out) if smooth and len(idx) else out
+
+    # -- stacks and measurements --------------------------------------------
+    @staticmethod
+    def stitch(results: list[SegmentationResult], threshold: float = 0.25) -> np.ndarray:
+        """3D labels (or tracks over time) from per-slice results: objects of consecutive slices
+        whose masks overlap with IoU above ``threshold`` share one id (:func:`mask_selectors.stitch_labels`).
+
+        Returns
+        -------
+        labels : (Z, H, W) int32
+        """
+        return stitch_labels(stack_labels(results), threshold)
+
+    @staticmethod
+    def measure(
+        objects: SegmentationResult | np.ndarray,
+        image: np.ndarray | None = None,
+        *,
+        results: SegmentationResult | list[SegmentationResult] | None = None,
+        spacing: tuple[float, ...] | None = None,
+        unit: str = "µm",
+        channel_names: tuple[str, ...] | None = None,
+    ):
+        """Measurement table (pandas DataFrame), one row per object; see :func:`fastsam_plugin.engine.measure.measure`.
+
+        Parameters
+        ----------
+        objects : SegmentationResult or (H, W) / (Z, H, W) int labels
+            A result is measured as its label image (``result.labels()``).
+        image : array, optional
+            The original image, channels last, for the intensity columns.
+        results : SegmentationResult or list, optional
+            Where the scores of label-array ``objects`` come from (per slice for stacks).
+        spacing, unit, channel_names
+            Physical pixel size per axis of the labels and its unit; names of the channels.
+        """
+        if isinstance(objects, SegmentationResult):
+            labels, results = objects.labels(), objects
+        else:
+            labels = np.asarray(objects)
+        scores = object_scores(labels, results) if results is not None else None
+        return measure(labels, image, spacing=spacing, unit=unit, scores=scores, channel_names=channel_names)
 
 
 def demo_session(device: str = "auto") -> Session:
