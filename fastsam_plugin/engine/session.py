@@ -31,8 +31,8 @@ from mask_selectors import (
 
 from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
-from .model import DEMO_PARAMS, EverythingParams
 from .measure import measure, object_scores
+from .model import DEMO_PARAMS, EverythingParams
 from .operating_point import operating_point, with_user_choice
 from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack, stack_labels
 from .progress import CancelCheck, ProgressCallback
