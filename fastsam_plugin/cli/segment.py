@@ -13,6 +13,7 @@ from ..engine.pipeline import ImageOptions, TileOptions, stack_labels
 from ..engine.weights import WeightsNotFoundError
 from ..errors import USER_ERRORS
 from ..io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
+from . import geo
 from .args import add_model_args, box_arg, floats, model_params, point_arg
 
 # one file's failure (bad input, or a runtime error such as out-of-memory) is reported; the batch goes on
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
     seg.add_argument("--coco", action="store_true", help="also write COCO JSON with RLE masks and box proposals")
     seg.add_argument("--edges", action="store_true", help="also write the edge map (<name>_edges.tif)")
     seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    geo.add_arguments(seg)
     seg.set_defaults(func=cmd_segment)
 
 
@@ -109,6 +111,8 @@ def cmd_segment(args) -> int:
 
 
 def _segment_one(session, path: Path, args) -> None:
+    if geo.wants(path, args):  # GeoTIFF: read by windows, outputs keep CRS and transform
+        return geo.segment_one(session, path, args)
     image = read_image(path)
     stem = args.out / path.stem
     if args.stack and image.ndim >= 3 and not (image.ndim == 3 and image.shape[-1] in (3, 4)):

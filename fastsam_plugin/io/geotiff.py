@@ -24,6 +24,7 @@ import numpy as np
 from ..engine.imaging import ImageError
 from ..engine.result import SegmentationResult
 from ..engine.windows import Box, labels_window
+from ..errors import FastSAMError
 from .outputs import check_free
 
 GEO_PERCENTILES = (2.0, 98.0)  # QGIS's default cumulative count cut
@@ -32,7 +33,7 @@ COG_THRESHOLD = 2048  # label rasters with a longer side are written as Cloud-Op
 WRITE_BLOCK = 2048  # label rasters are painted and written in blocks of this side
 
 
-class GeoDependencyError(ImportError):
+class GeoDependencyError(FastSAMError, ImportError):
     """rasterio (or shapely / pyogrio) is missing; the message says how to install it."""
 
 
@@ -44,6 +45,20 @@ def _rasterio():
             'GeoTIFF support needs rasterio: pip install "napari-fastsam[geo]".'
         ) from None
     return rasterio
+
+
+def is_georeferenced(path: str | Path) -> bool:
+    """Whether a raster file has a CRS or a non-identity transform (False when rasterio cannot open it)."""
+    rasterio = _rasterio()
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                return ds.crs is not None or not ds.transform.is_identity
+    except rasterio.errors.RasterioError:
+        return False
 
 
 def parse_bands(bands: str | Sequence[int | str] | None, count: int, names: Sequence[str | None] = ()) -> tuple[int, ...]:

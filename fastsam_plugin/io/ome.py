@@ -1,4 +1,4 @@
-"""TIFF / OME-TIFF with their axes and physical pixel sizes, in and out.
+"""TIFF / OME-TIFF with their axes and physical pixel sizes, in and out; measurement CSVs.
 
 Microscopes store the size of a pixel (and the step between slices) in the
 file: OME-TIFF in its OME-XML (``PhysicalSizeX/Y/Z`` with units), ImageJ/Fiji
@@ -19,7 +19,7 @@ import numpy as np
 import tifffile
 
 from ..engine.imaging import ImageError
-from .outputs import check_free
+from .outputs import SOFTWARE_TAG, atomic_path
 
 # unit -> micrometres; OME uses the symbol, ImageJ writes "micron" or "\u00B5m"
 _TO_UM = {
@@ -187,7 +187,6 @@ def write_ome_labels(
         axes = spatial[-lab.ndim:] if len(spatial) >= lab.ndim else "ZYX"[-lab.ndim:]
     if len(axes) != lab.ndim:
         raise ValueError(f"axes {axes!r} do not match labels of shape {lab.shape}.")
-    check_free(p, overwrite)
     md: dict = {"axes": axes}
     resolution = None
     if meta is not None:
@@ -199,5 +198,14 @@ def write_ome_labels(
             # also in the TIFF resolution tags (pixels per centimetre) for readers that skip OME-XML
             resolution = (1e4 / meta.pixel_size["X"], 1e4 / meta.pixel_size["Y"])
     kwargs = {"resolution": resolution, "resolutionunit": "CENTIMETER"} if resolution else {}
-    tifffile.imwrite(p, lab.astype(np.int32, copy=False), ome=True, metadata=md, compression="zlib", **kwargs)
+    with atomic_path(p, overwrite=overwrite) as tmp:  # never a half-written file; tagged as ours
+        tifffile.imwrite(tmp, lab.astype(np.int32, copy=False), ome=True, metadata=md, compression="zlib",
+                         software=SOFTWARE_TAG, **kwargs)
     return p
+
+
+def write_measurements(path: str | Path, table, *, overwrite: bool = False) -> Path:
+    """Write a measurement table (pandas DataFrame) as CSV, atomically; one row per object, no index column."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    return Path(path)

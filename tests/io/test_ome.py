@@ -72,3 +72,16 @@ def test_label_outputs_keep_physical_sizes(tmp_path):
     assert read_tiff(p2)[1].axes == "YX" and read_tiff(p2)[1].pixel_size == {}
     with pytest.raises(ValueError, match="axes"):
         write_ome_labels(tmp_path / "l3.tif", lab, meta, axes="YX")
+
+
+def test_measurement_csv_round_trip_and_refusal(tmp_path):
+    import pandas as pd
+
+    from fastsam_plugin.io.ome import write_measurements
+
+    table = pd.DataFrame({"label": [1, 2], "area_px": [12, 24], "area_um2": [1.5, 3.0], "score": [0.9, 0.61]})
+    p = write_measurements(tmp_path / "m.csv", table)
+    back = pd.read_csv(p)
+    pd.testing.assert_frame_equal(back, table)
+    with pytest.raises(OutputExistsError):
+        write_measurements(p, table)

@@ -1,0 +1,112 @@
+"""GeoTIFF inputs of ``napari-fastsam segment``: band choice, georeferenced label rasters and vector polygons.
+
+A ``.tif`` that carries a CRS or a map transform (or any TIFF given with
+``--bands`` or ``--vector``) is read lazily by windows through
+:class:`fastsam_plugin.io.geotiff.GeoRaster`; its outputs keep the input's CRS
+and transform:
+
+* ``<out>/<name>_labels.tif``: int32 label GeoTIFF (Cloud-Optimised when large);
+* ``--vector out.gpkg`` (or ``.geojson``, or just ``gpkg``/``geojson`` for
+  ``<out>/<name>_objects.gpkg``): one polygon per object with id, score, area in
+  CRS units and the prompt that selected it;
+* prompt selections (``--points``, ``--box``, ``--text``, in pixel coordinates)
+  as ``<name>_<prompt>.tif`` label GeoTIFFs and, with ``--vector``, as
+  ``<vector>_<prompt>.gpkg``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+VECTOR_FORMATS = {"gpkg": ".gpkg", "geojson": ".geojson"}
+
+
+def add_arguments(parser) -> None:
+    """``--bands`` and ``--vector`` on the segment command."""
+    geo = parser.add_argument_group("GeoTIFF (pip install \"napari-fastsam[geo]\")")
+    geo.add_argument("--bands", help="bands shown as red, green, blue, numbered from 1 as in GDAL/QGIS: "
+                                     "4,3,2 (Sentinel-2 true colour), 4,1,2 (NIR false colour) or band names")
+    geo.add_argument("--vector", metavar="FILE.gpkg|FILE.geojson",
+                     help="also write the objects as polygons in the raster's CRS (GeoPackage or GeoJSON); "
+                          "'gpkg' or 'geojson' alone writes <out>/<image>_objects.<ext>")
+
+
+def wants(path: Path, args) -> bool:
+    """Whether ``path`` goes through the GeoTIFF path (georeferenced TIFF, or geo flags given)."""
+    geo_flags = bool(getattr(args, "bands", None) or getattr(args, "vector", None))
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        if geo_flags:
+            raise UsageError(f"--bands and --vector need a (Geo)TIFF input; {path.name} is not a TIFF.")
+        return False
+    if geo_flags:
+        return True
+    try:
+        from ..io.geotiff import is_georeferenced
+
+        return is_georeferenced(path)
+    except ImportError:  # no rasterio: georeferencing is lost, as before the [geo] extra existed
+        return False
+
+
+def vector_path(args, image: Path, name: str = "objects") -> Path:
+    """Where ``--vector`` writes the polygons of ``image`` (``name``: objects or a prompt)."""
+    spec = str(args.vector)
+    if spec.lower() in VECTOR_FORMATS:
+        return args.out / f"{image.stem}_{name}{VECTOR_FORMATS[spec.lower()]}"
+    p = Path(spec)
+    if len(args.inputs) != 1 or not Path(args.inputs[0]).is_file():  # a batch: one file per image
+        p = p.with_name(f"{image.stem}_{p.name}")
+    return p if name == "objects" else p.with_name(f"{p.stem}_{name}{p.suffix}")
+
+
+def _prompt_tables(session, result, args):
+    """Per selection name: id -> prompt text, id -> score, and the object index each id picked (box, text)."""
+    prompts: dict[str, dict[int, str]] = {}
+    picks: dict[str, np.ndarray] = {}
+    if args.points:
+        prompts["points"] = {1: "points " + "; ".join(",".join(f"{v:g}" for v in p) for p in args.points)}
+    if args.box:
+        picks["box"] = session.select_boxes(result, np.array(args.box))
+        prompts["box"] = {k: f"box {k}: " + ",".join(f"{v:g}" for v in b) for k, b in enumerate(args.box, 1)}
+    if args.text:
+        picks["text"] = session.select_text(result, args.text, top_k=args.top_k).indices[0]
+        prompts["text"] = {k: f"text {args.text!r} #{k}" for k in range(1, len(picks["text"]) + 1)}
+    scores = {name: {k: float(result.scores[i]) for k, i in enumerate(idx, 1) if i >= 0} for name, idx in picks.items()}
+    return prompts, scores, picks
+
+
+def segment_one(session, path: Path, args) -> None:
+    """Segment one GeoTIFF by windows and write its georeferenced outputs."""
+    from ..io import result_to_coco, write_json
+    from ..io.geotiff import open_geotiff, write_label_raster
+    from ..io.vectors import write_vectors
+    from .segment import _selection_outputs
+
+    bands = args.bands or (tuple(c + 1 for c in args.channels) if getattr(args, "channels", None) else None)
+    raster = open_geotiff(path, bands=bands, percentiles=args.percentiles)
+    stem = args.out / path.stem
+    result = session.segment(raster)
+    write_label_raster(f"{stem}_labels.tif", result, raster, overwrite=args.overwrite)
+    selections = _selection_outputs(session, result, args) if (args.points or args.box or args.text) else {}
+    prompts, scores, picks = _prompt_tables(session, result, args) if selections else ({}, {}, {})
+    if args.vector:
+        # an object picked by a box or text prompt says so in the everything-mode layer too
+        picked: dict[int, list[str]] = {}
+        for name, idx in picks.items():
+            for k, i in enumerate(idx, 1):
+                if i >= 0:
+                    picked.setdefault(int(i) + 1, []).append(prompts[name][k])
+        write_vectors(vector_path(args, path), result, raster, overwrite=args.overwrite,
+                      prompts={i: "; ".join(p) for i, p in picked.items()})
+    if args.coco:
+        write_json(f"{stem}_proposals.json", result_to_coco(result, file_name=path.name), overwrite=args.overwrite)
+    for name, lab in selections.items():
+        write_label_raster(f"{stem}_{name}.tif", lab, raster, overwrite=args.overwrite)
+        if args.vector:
+            write_vectors(vector_path(args, path, name), lab, raster, prompts=prompts.get(name),
+                          scores=scores.get(name), overwrite=args.overwrite)
