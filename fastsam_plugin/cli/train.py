@@ -14,9 +14,15 @@ def add_parser(sub) -> None:
     src.add_argument("--label-folder", type=Path, metavar="DIR", help="label images (with --images)")
     src.add_argument("--bsds", type=Path, metavar="ROOT", help="BSDS500 root (images/, groundTruth/)")
     src.add_argument("--data", type=Path, metavar="YAML", help="an existing Ultralytics data.yaml")
+    src.add_argument("--nuclei", type=int, metavar="N", help="generate N fluorescence-nuclei scenes (see --real-nuclei)")
     train.add_argument("--images", type=Path, help="image folder for --coco / --label-folder")
     train.add_argument("--val-fraction", type=float, default=0.1)
     train.add_argument("--n-val", type=int, default=100, help="validation scenes for --synthetic")
+    train.add_argument("--real-nuclei", type=int, default=0, metavar="N",
+                       help="with --nuclei: add N augmented crops of the real DSB2018 image's training columns")
+    train.add_argument("--real-data", type=Path, default=None, metavar="DIR",
+                       help="folder holding nuclei2d_dsb2018.tif and its labels (for --real-nuclei)")
+    train.add_argument("--workers", type=int, default=None, help="data-loader processes (0 on busy machines)")
     train.add_argument("--model", default="demo", help="demo, FastSAM-s, FastSAM-x, a YAML or a .pt")
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--imgsz", type=int, default=320)
@@ -41,8 +47,18 @@ def cmd_train(args) -> int:
     from ..training.train import synthetic_dataset, train
 
     work = args.workdir / args.name
+    overrides = {} if args.workers is None else {"workers": args.workers}
     if args.data:
         data = args.data
+    elif args.nuclei:
+        from ..training.nuclei_data import NUCLEI_TRAIN_OVERRIDES, nuclei_dataset
+
+        if args.real_nuclei and args.real_data is None:
+            print("error: --real-nuclei needs --real-data DIR (the folder holding nuclei2d_dsb2018.tif).")
+            return 2
+        data = nuclei_dataset(work / "dataset", args.nuclei, args.real_nuclei, real_folder=args.real_data,
+                              n_val=args.n_val, seed=args.seed, size=args.imgsz)
+        overrides = {**NUCLEI_TRAIN_OVERRIDES, **overrides}
     elif args.synthetic:
         data = synthetic_dataset(work / "dataset", args.synthetic, args.n_val, seed=args.seed, size=args.imgsz)
     else:
@@ -58,7 +74,7 @@ def cmd_train(args) -> int:
         )
     best = train(
         data, args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-        project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed,
+        project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed, **overrides,
     )
     print(f"best checkpoint: {best}")
     return 0
