@@ -54,7 +54,9 @@ def ensure_labels(viewer, role: str, image_layer, name: str, **kwargs):
     return viewer.add_labels(
         np.zeros(shape, np.int32),
         name=name,
-        metadata={KEY: {"role": role, "source": source}},
+        # a GeoTIFF's CRS and transform (napari/reader.py) follow its labels, so they save as map polygons
+        metadata={KEY: {"role": role, "source": source},
+                  **{k: v for k, v in image_layer.metadata.items() if k == "georef"}},
         **spatial_geometry(image_layer),
         **kwargs,
     )

@@ -1,0 +1,107 @@
+"""npe2 reader and writer for GeoTIFFs: bands as named channels in map units; labels saved as polygons.
+
+Opening a georeferenced TIFF gives
+
+* an RGB composite of the chosen bands (1-3 by default), stretched to 8 bit
+  the way the segmenter sees it: the layer to segment;
+* every band as its own channel layer named from the file's band descriptions
+  (hidden at first).
+
+All layers share ``scale`` and ``translate`` in map units (metres for UTM):
+world ``x`` is the easting of pixel centres and world ``y`` is minus the
+northing, so north stays up on screen and a distance measured in napari is a
+distance on the ground. The file's CRS and affine transform travel in
+``layer.metadata["georef"]``; the plugin's Labels layers inherit them, and
+saving such a layer as ``.gpkg`` or ``.geojson`` writes polygons in the
+raster's CRS on the right spot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+GEO_SUFFIXES = (".tif", ".tiff")
+GEOREF = "georef"
+
+
+def get_reader(path: str | list[str]):
+    """npe2 reader command: claim single georeferenced TIFFs, leave everything else to other readers."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    p = Path(path)
+    if p.suffix.lower() not in GEO_SUFFIXES or not p.is_file():
+        return None
+    try:
+        from ..io.geotiff import is_georeferenced
+
+        if not is_georeferenced(p):
+            return None  # a plain (microscopy) TIFF: napari's own reader keeps it
+    except ImportError:
+        return None
+    return read_geotiff
+
+
+def georef_of(raster) -> dict:
+    """What the layers carry about the raster: CRS (WKT), affine transform (6 numbers, GDAL order a..f), bands."""
+    t = raster.transform
+    return {"crs": raster.crs.to_wkt() if raster.crs is not None else None,
+            "transform": [t.a, t.b, t.c, t.d, t.e, t.f], "path": str(raster.path), "bands": list(raster.bands)}
+
+
+def map_geometry(transform) -> dict:
+    """napari ``scale``/``translate`` for a north-up raster: world (y, x) = (-northing, easting) of pixel centres."""
+    if transform.b or transform.d:
+        raise ValueError("rotated rasters cannot be shown in map units; warp the file to a north-up grid first.")
+    sy, sx = abs(transform.e), transform.a
+    return {"scale": (sy, sx), "translate": (-(transform.f + transform.e / 2), transform.c + transform.a / 2)}
+
+
+def read_geotiff(path: str | list[str], bands: str | None = None) -> list[tuple]:
+    """Layer data: the RGB composite (to segment) and every band as a named channel, in map units."""
+    from ..io.geotiff import open_geotiff
+
+    path = path[0] if isinstance(path, list) else path
+    raster = open_geotiff(path, bands=bands)
+    geometry = map_geometry(raster.transform)
+    meta = {GEOREF: georef_of(raster)}
+    name = Path(path).stem
+    rgb = raster.read_rgb()
+    composite = (rgb, {"name": f"{name} [{','.join(map(str, raster.bands))}]", "rgb": True,
+                       "metadata": dict(meta), **geometry}, "image")
+    all_bands = raster.read_bands(bands=range(1, raster.count + 1))
+    channels = (all_bands, {"name": [f"{name} {n}" for n in raster.band_names], "channel_axis": 0,
+                            "visible": False, "blending": "additive", "metadata": dict(meta), **geometry}, "image")
+    return [channels, composite]  # the composite on top, selected
+
+
+def write_labels_vectors(path: str, data: np.ndarray, attributes: dict) -> list[str]:
+    """npe2 writer: a 2D Labels layer as polygons (.gpkg or .geojson) in its raster's CRS.
+
+    The transform comes from ``metadata["georef"]`` (set by :func:`read_geotiff`
+    and inherited by the plugin's Labels layers); without it, the layer's
+    ``scale``/``translate`` place the polygons in napari's world coordinates, with no CRS.
+    """
+    from affine import Affine
+
+    from ..io.vectors import write_vectors
+
+    lab = np.asarray(data)
+    if lab.ndim != 2:
+        raise ValueError(f"only 2D label layers can be saved as polygons; this one has shape {lab.shape}.")
+    georef = (attributes.get("metadata") or {}).get(GEOREF)
+    if georef:
+        crs, transform = georef["crs"], Affine(*georef["transform"])
+    else:
+        (sy, sx), (ty, tx) = attributes.get("scale", (1, 1))[-2:], attributes.get("translate", (0, 0))[-2:]
+        crs, transform = None, Affine(sx, 0, tx - sx / 2, 0, sy, ty - sy / 2)
+    if crs is not None:
+        from rasterio.crs import CRS
+
+        crs = CRS.from_wkt(crs)
+    ref = SimpleNamespace(crs=crs, transform=transform)
+    return [str(write_vectors(path, lab, ref, overwrite=True, layer=attributes.get("name")))]
