@@ -27,7 +27,7 @@ def test_npe2_discovers_the_installed_plugin():
     assert "napari-fastsam" in pm._manifests
     contributions = pm.get_manifest("napari-fastsam").contributions
     assert [w.display_name for w in contributions.widgets] == ["FastSAM"]
-    assert {s.key for s in contributions.sample_data} == {"shapes", "nuclei_stack", "large"}
+    assert {s.key for s in contributions.sample_data} == {"shapes", "nuclei_stack", "nuclei_scene", "large"}
     assert contributions.writers[0].layer_types == ["labels"]
 
 
@@ -55,11 +55,11 @@ def test_writer_round_trips_labels(tmp_path):
     assert len(coco["images"]) == 2 and len(coco["annotations"]) == 2
 
 
-@pytest.mark.parametrize("key", ["shapes", "nuclei_stack"])
+@pytest.mark.parametrize("key", ["shapes", "nuclei_stack", "nuclei_scene"])
 def test_sample_data_opens_in_napari(make_napari_viewer, key):
     viewer = make_napari_viewer()
     viewer.open_sample("napari-fastsam", key)
-    assert len(viewer.layers) == 1
+    assert len(viewer.layers) == (2 if key == "nuclei_scene" else 1)  # nuclei_scene adds its true labels
 
 
 def test_widget_opens_from_the_plugins_menu(make_napari_viewer):

@@ -193,3 +193,11 @@ def test_cli_train_nuclei_builds_the_dataset_and_passes_the_recipe(tmp_path, mon
     assert len(list((tmp_path / "train" / "dataset" / "images" / "train").glob("*.png"))) == 2
     assert main(["train", "--nuclei", "2", "--real-nuclei", "3", "--workdir", str(tmp_path)]) == 2
     assert "--real-data" in capsys.readouterr().out
+
+
+def test_napari_sample_nuclei_scene():
+    from fastsam_plugin.napari.sample_data import nuclei_scene
+
+    (image, _meta, kind), (labels, lmeta, lkind) = nuclei_scene()
+    assert (kind, lkind) == ("image", "labels") and image.dtype == np.uint16 and image.shape == labels.shape
+    assert labels.max() >= 50 and _touching_pairs(labels) >= 5 and not lmeta["visible"]
