@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FastSAMError
 from .device import resolve_device
-from .weights import PACKAGE_MODELS
+from .weights import PACKAGE_MODELS, verify_weights
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "openai"
@@ -75,9 +75,11 @@ class ClipEmbedder:
         self.pretrained = str(pretrained) if pretrained is not None else None
         self.device = resolve_device(device)
         self.batch_size = int(batch_size)
+        if self.pretrained is not None and os.path.isfile(self.pretrained):
+            verify_weights(self.pretrained)  # scanned (and pinned if bundled) before open_clip reads it
         try:
             self.model, _, self.preprocess = open_clip.create_model_and_transforms(
-                model, pretrained=self.pretrained, device=self.device
+                model, pretrained=self.pretrained, device=self.device, weights_only=True  # never full unpickling
             )
             self.tokenizer = open_clip.get_tokenizer(model)
         except Exception as exc:

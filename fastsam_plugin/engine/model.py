@@ -16,10 +16,11 @@ import cv2
 import numpy as np
 
 from ..errors import FastSAMError, UsageError
-from ._ultralytics import ultralytics
+from ._ultralytics import trusted_loading, ultralytics
+from .checkpoints import CheckpointFormatError, trust_from_env
 from .device import resolve_device
 from .result import SegmentationResult
-from .weights import resolve_weights
+from .weights import resolve_weights, verify_weights
 
 DEFAULT_IMGSZ = 1024
 DEFAULT_CONF = 0.4
@@ -57,17 +58,36 @@ class EverythingParams:
 DEMO_PARAMS = EverythingParams(imgsz=416, conf=0.25, iou=0.9)
 
 
-def load_segmentation_model(path: Path):
-    """Load an Ultralytics checkpoint and check that it segments.
+def load_segmentation_model(path: Path, *, trust: bool | None = None):
+    """Check an Ultralytics checkpoint without running it, load it, and check that it segments.
+
+    Parameters
+    ----------
+    path : Path
+    trust : bool, optional
+        Skip the pickle scan and Ultralytics' restricted loading for a file
+        the user trusts; ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
 
     Raises
     ------
+    UnsafeCheckpointError
+        The file names code outside the allow-list (nothing from it ran).
+    ChecksumMismatchError
+        A bundled or downloaded file changed since it was pinned or recorded.
     ModelLoadError
         For truncated or foreign files and for non-segmentation models.
     """
+    if trust is None:
+        trust = trust_from_env()
+    if Path(path).suffix.lower() not in (".yaml", ".yml"):  # a config holds no pickle; built without eval
+        try:
+            verify_weights(path, trust=trust)
+        except CheckpointFormatError as exc:
+            raise ModelLoadError(str(exc)) from None
     ul = ultralytics()
     try:
-        model = ul.YOLO(str(path), task="segment")
+        with trusted_loading(trust):
+            model = ul.YOLO(str(path), task="segment")
         task = getattr(model.model, "task", None) or model.task
     except Exception as exc:  # torch/pickle/zip errors: rewrap with advice
         raise ModelLoadError(
@@ -101,6 +121,10 @@ class FastSAMSegmenter:
         Accept a model *configuration* (``.yaml``) and build a randomly
         initialised network from it. Its masks are noise; only for testing
         the pipeline (CLI: ``--untrained``). Otherwise a YAML is refused.
+    trust : bool, optional
+        Load a checkpoint that the safety scan refuses (it may run code from
+        the file: only for files you trust). ``None`` reads
+        ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``; see SECURITY.md.
     """
 
     name = "fastsam"
@@ -112,6 +136,7 @@ class FastSAMSegmenter:
         half: bool | None = None,
         download: bool = True,
         allow_untrained: bool = False,
+        trust: bool | None = None,
     ) -> None:
         self.weights = resolve_weights(weights, download=download)
         if Path(self.weights).suffix.lower() in (".yaml", ".yml") and not allow_untrained:
@@ -123,7 +148,7 @@ class FastSAMSegmenter:
             )
         self.device = resolve_device(device)
         self.half = self.device.startswith("cuda") if half is None else bool(half)
-        self.model = load_segmentation_model(self.weights)
+        self.model = load_segmentation_model(self.weights, trust=trust)
 
     def _precision_args(self) -> dict:
         if not self.half:

@@ -2,7 +2,7 @@
 
 Resolution order for :func:`resolve_weights`:
 
-1. an explicit argument: ``"demo"``, ``"FastSAM-s"``/``"FastSAM-x"`` (with or
+1. an explicit argument: ``"demo"``, ``"demo-nuclei"``, ``"FastSAM-s"``/``"FastSAM-x"`` (with or
    without ``.pt``), or a path to an Ultralytics checkpoint;
 2. otherwise the environment variable ``NAPARI_FASTSAM_WEIGHTS`` (same forms);
 3. otherwise ``"FastSAM-s"``.
@@ -11,25 +11,62 @@ Named FastSAM weights live in :func:`cache_dir` (``NAPARI_FASTSAM_CACHE``, or
 ``~/.cache/napari-fastsam``). When missing they are downloaded once from
 Ultralytics' release assets; offline, the error names the file and the folder
 to put it in.
+
+Before any checkpoint is loaded, :func:`verify_weights` checks it: the bundled
+demo files against sha256 values pinned here, downloaded FastSAM weights
+against the sha256 recorded next to them at download time, and every file with
+the pickle scan of :mod:`.checkpoints` (see SECURITY.md).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from ..errors import FastSAMError
+from .checkpoints import (
+    CheckpointFormatError,
+    ChecksumMismatchError,
+    UnsafeCheckpointError,
+    check_checkpoint,
+    read_record,
+    sha256_file,
+    write_record,
+)
 
 PACKAGE_MODELS = Path(__file__).resolve().parents[1] / "models"  # fastsam_plugin/models
 DEMO_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-n.pt"
+NUCLEI_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-nuclei.pt"  # fluorescence nuclei (docs/models.md)
+#: bundled segmenters by name (case-insensitive)
+BUNDLED_SEGMENTERS = {"demo": DEMO_SEGMENTER, "demo-nuclei": NUCLEI_SEGMENTER}
 ASSET_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/{name}.pt"
 KNOWN_WEIGHTS = ("FastSAM-s", "FastSAM-x")
 ENV_WEIGHTS = "NAPARI_FASTSAM_WEIGHTS"
 ENV_CACHE = "NAPARI_FASTSAM_CACHE"
 
+#: sha256 of the files shipped in fastsam_plugin/models/ (update together with the files).
+BUNDLED_SHA256 = {
+    "fastsam-demo-n.pt": "579298d82bbcc11fe7ba54bb444cd56bff97257e6df306fd885554620cdcc96a",
+    "fastsam-demo-clip.pt": "2127997e90806cf7549d71f04c6373e4325da9394945678f854a7ad3b77648a1",
+}
+
+#: Expected (size in bytes, sha256) of the named downloads. Neither Ultralytics nor the FastSAM authors
+#: publish checksums; these are the values shared by several independent public copies of the files
+#: (recorded in issue 11). A download that differs is not refused for that alone (the pickle scan
+#: decides), but the user is told plainly that it is not the widely seen file.
+EXPECTED_SHA256 = {
+    "FastSAM-s": (23_832_055, "e9034d7478a8e9d1bfb57b51592e521a253287c7cdcf79258f61ea6d68584a0d"),
+    "FastSAM-x": (144_943_063, "c0be4e7ddbe4c15333d15a859c676d053c486d0a746a3be6a7a9790d52a9b6d7"),
+}
+
 
 class WeightsNotFoundError(FastSAMError, FileNotFoundError):
     """Weights are neither on disk nor downloadable; the message says where to put them."""
+
+
+class UnrecognisedWeightsWarning(UserWarning):
+    """Named weights whose sha256 is not the widely seen one (the scan still decides whether they load)."""
 
 
 def cache_dir() -> Path:
@@ -65,10 +102,11 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
     if spec is None:
         spec = os.environ.get(ENV_WEIGHTS) or "FastSAM-s"
     text = str(spec)
-    if text.lower() == "demo":
-        if not DEMO_SEGMENTER.exists():
-            raise WeightsNotFoundError(f"the demo model {DEMO_SEGMENTER} is missing: reinstall napari-fastsam.")
-        return DEMO_SEGMENTER
+    bundled = BUNDLED_SEGMENTERS.get(text.lower())
+    if bundled is not None:
+        if not bundled.exists():
+            raise WeightsNotFoundError(f"the {text.lower()} model {bundled} is missing: reinstall napari-fastsam.")
+        return bundled
     name = _known_name(text)
     if name is None:
         path = Path(text).expanduser()
@@ -76,7 +114,7 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
             return path
         raise WeightsNotFoundError(
             f"weights {text!r} not found: give an existing checkpoint file, or one of "
-            f"'demo', {', '.join(repr(k) for k in KNOWN_WEIGHTS)}."
+            f"'demo', 'demo-nuclei', {', '.join(repr(k) for k in KNOWN_WEIGHTS)}."
         )
     target = cache_dir() / f"{name}.pt"
     if target.is_file():
@@ -85,6 +123,8 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
         try:
             _download(ASSET_URL.format(name=name), target)
             return target
+        except (UnsafeCheckpointError, CheckpointFormatError):
+            raise  # the download arrived but was refused: say so, not "offline"
         except Exception as exc:  # offline, proxy, HTTP error: all end in the same advice
             reason = f" ({type(exc).__name__}: {exc})"
     else:
@@ -98,7 +138,84 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
 
 
 def _download(url: str, target: Path) -> None:
+    """Fetch ``url``, scan it, and only then move it to ``target`` with its sha256 record."""
     from torch.hub import download_url_to_file
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    download_url_to_file(url, str(target), progress=True)  # writes a temp file, then renames
+    partial = target.with_name(target.name + ".partial")
+    try:
+        download_url_to_file(url, str(partial), progress=True)
+        check_checkpoint(partial)  # refuses before the file ever sits where a loader looks
+        digest = sha256_file(partial)
+        partial.replace(target)
+    except UnsafeCheckpointError as exc:
+        raise UnsafeCheckpointError(f"{url} (downloaded, then deleted)", exc.refused, exc.problems) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    write_record(target, digest)
+    _warn_if_unrecognised(target, digest)
+
+
+def _named(path: Path) -> str | None:
+    """The known name of a file in the weights cache (``FastSAM-s``), else None."""
+    try:
+        in_cache = path.resolve().parent == cache_dir().resolve()
+    except OSError:
+        return None
+    return _known_name(path.name) if in_cache and path.suffix == ".pt" else None
+
+
+def _warn_if_unrecognised(path: Path, digest: str) -> None:
+    name = _known_name(path.name)
+    if name is None or digest == EXPECTED_SHA256[name][1]:
+        return
+    size, expected = EXPECTED_SHA256[name]
+    warnings.warn(
+        f"{path} is not the widely seen {name}.pt (sha256 {digest}, {path.stat().st_size:,} bytes; the usual "
+        f"file has sha256 {expected}, {size:,} bytes). It passed the safety scan and will be used; if you did "
+        f"not expect a different file, delete it and its .sha256 record to download a fresh copy.",
+        UnrecognisedWeightsWarning,
+        stacklevel=3,
+    )
+
+
+def verify_weights(path: str | os.PathLike, *, trust: bool | None = None) -> Path:
+    """Check a checkpoint before it is loaded; return its path.
+
+    * a bundled demo file must have the sha256 pinned in :data:`BUNDLED_SHA256`;
+    * a named file in the cache (``FastSAM-s.pt``) must match the sha256
+      recorded next to it at download time; a file put there by hand gets
+      its record now, once it passes the scan;
+    * every file passes :func:`~fastsam_plugin.engine.checkpoints.check_checkpoint`
+      (skipped only with ``trust=True`` or ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``).
+
+    Raises
+    ------
+    ChecksumMismatchError
+        The file changed since it was pinned or recorded (substituted or truncated).
+    UnsafeCheckpointError
+        The scan refused the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsNotFoundError(f"weights {path} not found: give an existing checkpoint file.")
+    pinned = BUNDLED_SHA256.get(path.name) if path.resolve().parent == PACKAGE_MODELS else None
+    if pinned is not None and sha256_file(path) != pinned:
+        raise ChecksumMismatchError(
+            f"the bundled model {path} is not the file napari-fastsam shipped (its sha256 differs): it was "
+            "changed or damaged. Reinstall napari-fastsam (pip install --force-reinstall napari-fastsam)."
+        )
+    name = _named(path)
+    recorded = read_record(path) if name else None
+    digest = sha256_file(path) if name else None
+    if recorded is not None and digest != recorded:
+        raise ChecksumMismatchError(
+            f"{path} changed since it was downloaded (sha256 {digest}, recorded {recorded}): it was replaced or "
+            f"truncated. Delete {path} and {path.name}.sha256 next to it and run again to download a fresh copy "
+            f"(or copy {ASSET_URL.format(name=name)} there by hand)."
+        )
+    check_checkpoint(path, trust=trust)
+    if name and recorded is None:  # put there by hand: record it now that it passed
+        write_record(path, digest)
+        _warn_if_unrecognised(path, digest)
+    return path

@@ -15,14 +15,20 @@ Images of any dtype/channels are normalised with
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..engine.imaging import normalize_image
+from ..errors import FastSAMError
 from ..io import IMAGE_SUFFIXES, decode_rle, read_image
 from .yolo_dataset import Sample, write_data_yaml, write_split
+
+
+class DatasetPathError(FastSAMError, ValueError):
+    """An annotation names a file outside the dataset's image folder."""
 
 
 def labels_to_masks(labels: np.ndarray) -> np.ndarray:
@@ -44,7 +50,31 @@ def read_coco(annotations: str | Path, images: str | Path) -> Iterator[Sample]:
         info = coco.loadImgs(image_id)[0]
         anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))]
         masks = np.array([coco.annToMask(a).astype(bool) for a in anns]).reshape(-1, info["height"], info["width"])
-        yield Sample(Path(info["file_name"]).stem, normalize_image(read_image(Path(images) / info["file_name"])), masks)
+        image = read_image(image_in_folder(images, info["file_name"], annotations))
+        yield Sample(Path(info["file_name"]).stem, normalize_image(image), masks)
+
+
+def image_in_folder(folder: str | Path, file_name: str, source: str | Path) -> Path:
+    """``folder / file_name``, refused when the name leads outside ``folder`` (``../secret.png``, ``/etc/x``).
+
+    Annotation files come from other people; a ``file_name`` must not make the
+    conversion read (and copy into a dataset) files from elsewhere on disk.
+
+    Raises
+    ------
+    DatasetPathError
+        Naming the annotation file and the offending ``file_name``.
+    """
+    root = Path(folder).resolve()
+    # normpath, not resolve: the name must not escape; symlinks the user placed in the folder stay allowed
+    candidate = Path(os.path.normpath(root / str(file_name)))
+    if not candidate.is_relative_to(root):
+        raise DatasetPathError(
+            f"{source} names the image {file_name!r}, which lies outside the image folder {root}. Image names in "
+            "annotation files must be relative paths inside that folder: fix the annotation file, or move the "
+            "images and pass their folder with --images."
+        )
+    return candidate
 
 
 def read_sa1b(folder: str | Path) -> Iterator[Sample]:
@@ -52,7 +82,7 @@ def read_sa1b(folder: str | Path) -> Iterator[Sample]:
     for ann_path in sorted(Path(folder).glob("*.json")):
         data = json.loads(ann_path.read_text())
         info = data["image"]
-        image = read_image(Path(folder) / info.get("file_name", ann_path.stem + ".jpg"))
+        image = read_image(image_in_folder(folder, info.get("file_name", ann_path.stem + ".jpg"), ann_path))
         masks = np.array([decode_rle(a["segmentation"]) for a in data.get("annotations", [])], bool)
         yield Sample(ann_path.stem, normalize_image(image), masks.reshape(-1, *image.shape[:2]))
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from ..engine._ultralytics import ultralytics
+from ..engine._ultralytics import trusted_loading, ultralytics
+from ..engine.checkpoints import trust_from_env
+from ..engine.weights import verify_weights
+from ..errors import FastSAMError
 from .synthetic import make_scene
 from .yolo_dataset import Sample, write_data_yaml, write_split
 
@@ -31,6 +35,87 @@ def synthetic_dataset(out_dir: str | Path, n_train: int, n_val: int, seed: int =
     write_split(samples(seed, n_train, "syn"), out_dir, "train")
     write_split(samples(seed + 1_000_000, n_val, "syn"), out_dir, "val")
     return write_data_yaml(out_dir)
+
+
+class DatasetYAMLError(FastSAMError, ValueError):
+    """A dataset YAML that cannot be used as it is; the message says what to change."""
+
+
+class DownloadEntryDroppedWarning(UserWarning):
+    """A dataset YAML's ``download:`` entry was removed before training."""
+
+
+def safe_data_yaml(data: str | Path, work_dir: str | Path) -> Path:
+    """Return a dataset YAML that Ultralytics can read without running anything from it.
+
+    Ultralytics executes a dataset YAML's ``download:`` entry (Python code, a
+    shell command, or an archive URL it unpacks) when the data is missing.
+    napari-fastsam never does: a YAML with such an entry is copied to
+    ``work_dir`` without it (``path:`` pinned to the original folder so
+    relative entries still resolve), and refused when its data is not on disk.
+
+    Parameters
+    ----------
+    data : path
+        The user's ``data.yaml``.
+    work_dir : path
+        Folder for the rewritten copy.
+
+    Raises
+    ------
+    DatasetYAMLError
+        Not a YAML mapping, not plain YAML, or data missing with a ``download:`` entry.
+    """
+    data = Path(data)
+    if data.suffix.lower() not in (".yaml", ".yml") or not data.is_file():
+        raise DatasetYAMLError(f"--data must be an existing dataset YAML file (data.yaml); got {data}.")
+    try:
+        cfg = yaml.safe_load(data.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:  # python/object tags and the like are refused here
+        raise DatasetYAMLError(f"{data} is not plain YAML ({type(exc).__name__}: {exc}).") from None
+    if not isinstance(cfg, dict):
+        raise DatasetYAMLError(f"{data} does not hold a mapping of dataset settings (path, train, val, names).")
+    if "download" not in cfg:
+        return data
+    cfg.pop("download")
+    cfg.setdefault("path", str(data.resolve().parent))  # Ultralytics' default: the YAML's own folder
+    missing = _missing_splits(cfg)
+    if missing:
+        raise DatasetYAMLError(
+            f"the dataset of {data} is not on disk (missing: {', '.join(missing)}), and napari-fastsam does not "
+            "run its `download:` entry: a dataset YAML's download code or archive could run anything on this "
+            "machine. Download and unpack the data yourself from a source you trust, then point `path:` "
+            "(and train/val) in the YAML at it."
+        )
+    out = Path(work_dir) / f"{data.stem}.no-download.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    warnings.warn(
+        f"ignored the `download:` entry of {data} (napari-fastsam never runs dataset download code); "
+        f"training reads {out} instead.",
+        DownloadEntryDroppedWarning,
+        stacklevel=2,
+    )
+    return out
+
+
+def _missing_splits(cfg: dict) -> list[str]:
+    """The train/val entries of a dataset config that do not exist, resolved as Ultralytics does."""
+    ultralytics()
+    from ultralytics.utils import DATASETS_DIR
+
+    root = Path(str(cfg["path"]))
+    if not root.exists() and not root.is_absolute():
+        root = (DATASETS_DIR / root).resolve()
+    missing = []
+    for key in ("train", "val"):
+        entries = cfg.get(key)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if entry is None:
+                missing.append(f"{key} (not set)")
+            elif not (root / str(entry)).exists():
+                missing.append(f"{key}: {root / str(entry)}")
+    return missing
 
 
 def resolve_architecture(model: str, reg_max: int | None, work_dir: Path) -> str:
@@ -64,6 +149,7 @@ def train(
     reg_max: int | None = None,
     seed: int = 0,
     plots: bool = True,
+    trust: bool | None = None,
     **overrides,
 ) -> Path:
     """Train a single-class segmentation model with Ultralytics.
@@ -79,6 +165,9 @@ def train(
     reg_max : int, optional
         DFL bins of the box head (FastSAM keeps Ultralytics' 16); only for
         architectures built from a config.
+    trust : bool, optional
+        Fine-tune a checkpoint the safety scan refuses (only for a file you
+        trust); ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
     overrides
         Any other Ultralytics train argument (``lr0``, ``mosaic``, ...).
 
@@ -86,27 +175,39 @@ def train(
     -------
     Path
         The best checkpoint, ``<project>/<name>/weights/best.pt``.
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        ``model`` is a checkpoint naming code outside the allow-list (nothing from it ran).
+    DatasetYAMLError
+        See :func:`safe_data_yaml`.
     """
     ul = ultralytics()
+    trust = trust_from_env() if trust is None else trust
+    data = safe_data_yaml(data, Path(project).resolve() / name)
     with tempfile.TemporaryDirectory() as tmp:
         arch = resolve_architecture(model, reg_max, Path(tmp))
-        yolo = ul.YOLO(arch, task="segment")
-        yolo.train(
-            data=str(data),
-            epochs=epochs,
-            imgsz=imgsz,
-            batch=batch,
-            device=device,
-            project=str(Path(project).resolve()),
-            name=name,
-            exist_ok=True,
-            single_cls=True,
-            seed=seed,
-            deterministic=True,
-            plots=plots,
-            amp=device != "cpu",
-            **overrides,
-        )
+        if not str(arch).endswith((".yaml", ".yml")):  # a checkpoint to fine-tune: check it before Ultralytics
+            verify_weights(arch, trust=trust)
+        with trusted_loading(trust):
+            yolo = ul.YOLO(arch, task="segment")
+            yolo.train(
+                data=str(data),
+                epochs=epochs,
+                imgsz=imgsz,
+                batch=batch,
+                device=device,
+                project=str(Path(project).resolve()),
+                name=name,
+                exist_ok=True,
+                single_cls=True,
+                seed=seed,
+                deterministic=True,
+                plots=plots,
+                amp=device != "cpu",
+                **overrides,
+            )
     best = Path(yolo.trainer.best)
     best = best if best.exists() else Path(yolo.trainer.last)
     validator = getattr(yolo.trainer, "validator", None)

@@ -9,6 +9,13 @@ No torch, no napari: reuse the selection rules anywhere.
 from ._validation import SelectorInputError, SelectorTypeError
 from ._validation import as_points as check_points
 from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
+from .crops import (
+    crop_box_iou,
+    crop_point_actions,
+    paint_crops,
+    select_by_boxes_in_crops,
+    select_by_points_in_crops,
+)
 from .masks import (
     EMPTY_BOX,
     contour_box,
@@ -37,6 +44,8 @@ __all__ = [
     "check_points",
     "contour_box",
     "contour_boxes",
+    "crop_box_iou",
+    "crop_point_actions",
     "crops_to_labels",
     "label_iou",
     "mask_areas",
@@ -46,10 +55,13 @@ __all__ = [
     "match_objects",
     "measure_labels",
     "normalize_boxes",
+    "paint_crops",
     "paint_order",
     "point_actions",
     "select_by_boxes",
+    "select_by_boxes_in_crops",
     "select_by_points",
+    "select_by_points_in_crops",
     "select_by_text",
     "smooth_mask",
     "stitch_labels",
