@@ -1,18 +1,18 @@
 """FastSAM everything mode: one pass of a YOLOv8-seg model, every object's mask.
 
-Masks come out of Ultralytics at the letterboxed input resolution. Rather than
-upsampling every mask to the full image (Ultralytics' ``retina_masks``), each
-mask is resampled only inside its own box, straight into the original pixel
-grid. Memory and time then follow the objects' size, not N x H x W.
+Ultralytics runs the letterbox, the forward pass and NMS; its mask step is
+replaced. For each kept object the mask is assembled straight from the
+prototypes and coefficients inside its own box, in the original pixel grid
+(:mod:`fastsam_plugin.engine.assembly`), never as N x H x W upsampled maps.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import FastSAMError, UsageError
@@ -188,55 +188,86 @@ class FastSAMSegmenter:
                 f"segment() takes an (H, W, 3) uint8 RGB image; got {img.shape} {img.dtype}. "
                 "Use fastsam_plugin.engine.imaging.normalize_image for gray, 16-bit or multi-channel data."
             )
-        bgr = np.ascontiguousarray(img[..., ::-1])  # Ultralytics reads numpy input as OpenCV BGR
+        return result_from_raw(self.predict_raw(img, params), img)
+
+    def predict_raw(self, image: np.ndarray, params: EverythingParams) -> RawPrediction:
+        """Letterbox, forward pass and NMS of an (H, W, 3) uint8 RGB image; no masks yet."""
+        bgr = np.ascontiguousarray(image[..., ::-1])  # Ultralytics reads numpy input as OpenCV BGR
         (res,) = self.model.predict(
             bgr,
+            predictor=raw_predictor_class(),
             imgsz=params.imgsz,
             conf=params.conf,
             iou=params.iou,
             max_det=params.max_det,
             agnostic_nms=True,
-            retina_masks=False,
             device=self.device,
             verbose=False,
             **self._precision_args(),
         )
-        return result_from_prediction(res, img)
+        return res.raw
 
 
-def result_from_prediction(res, image: np.ndarray) -> SegmentationResult:
-    """Convert one Ultralytics ``Results`` (low-resolution masks) to a :class:`SegmentationResult`."""
+@dataclass(frozen=True)
+class RawPrediction:
+    """What the network and NMS give for one image, before any mask is made.
+
+    Attributes
+    ----------
+    boxes : (N, 4) float tensor
+        ``xyxy`` in letterboxed input pixels.
+    scores : (N,) float tensor
+    coeffs : (N, C) float tensor
+        Mask coefficients.
+    protos : (C, mh, mw) float tensor
+        Prototype maps (on the model's device).
+    input_hw : (int, int)
+        Letterboxed input height and width.
+    """
+
+    boxes: object
+    scores: object
+    coeffs: object
+    protos: object
+    input_hw: tuple[int, int]
+
+
+@functools.cache
+def raw_predictor_class():
+    """Ultralytics' segmentation predictor with its mask step left out: NMS output plus prototypes."""
+    from ultralytics.engine.results import Results
+    from ultralytics.models.yolo.segment.predict import SegmentationPredictor
+
+    class RawSegmentationPredictor(SegmentationPredictor):
+        def construct_result(self, pred, img, orig_img, img_path, proto):
+            res = Results(orig_img, path=img_path, names=self.model.names, boxes=pred[:, :6])
+            res.raw = RawPrediction(pred[:, :4], pred[:, 4], pred[:, 6:], proto, tuple(int(v) for v in img.shape[2:]))
+            return res
+
+    return RawSegmentationPredictor
+
+
+def result_from_raw(raw: RawPrediction, image: np.ndarray) -> SegmentationResult:
+    """Masks, boxes and scores in the image's pixel grid from a :class:`RawPrediction`.
+
+    Parameters
+    ----------
+    raw : RawPrediction
+    image : (H, W, 3) uint8
+        The picture the model saw (stored in the result for text prompts).
+    """
+    from .assembly import Letterbox, assemble_masks  # imports torch: only once a model has run
+
     h, w = image.shape[:2]
-    if res.masks is None or len(res.boxes) == 0:
-        return SegmentationResult([], np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0), (h, w), image)
-    low = res.masks.data.float().cpu().numpy()  # (N, h_in, w_in) in letterboxed input pixels
-    boxes = res.boxes.xyxy.float().cpu().numpy()
-    scores = res.boxes.conf.float().cpu().numpy()
-    h_in, w_in = low.shape[1:]
-    gain = min(h_in / h, w_in / w)
-    new_h, new_w = max(round(h * gain), 1), max(round(w * gain), 1)  # as Ultralytics' LetterBox
-    gy, gx = new_h / h, new_w / w
-    pad_x, pad_y = round((w_in - new_w) / 2 - 0.1), round((h_in - new_h) / 2 - 0.1)
-
-    crops, pixel_boxes, keep = [], [], []
-    for i, (x0f, y0f, x1f, y1f) in enumerate(boxes):
-        x0, y0 = max(int(np.floor(x0f)) - 1, 0), max(int(np.floor(y0f)) - 1, 0)
-        x1, y1 = min(int(np.ceil(x1f)) + 1, w), min(int(np.ceil(y1f)) + 1, h)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        # destination pixel (u, v) of the crop -> source pixel in the letterboxed mask
-        warp = np.array(
-            [[gx, 0, (x0 + 0.5) * gx + pad_x - 0.5], [0, gy, (y0 + 0.5) * gy + pad_y - 0.5]], dtype=np.float64
-        )
-        crop = cv2.warpAffine(
-            low[i], warp, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0
-        ) > 0.5
-        ys, xs = np.nonzero(crop)
-        if len(ys) == 0:
-            continue
-        cy0, cy1, cx0, cx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        crops.append(crop[cy0:cy1, cx0:cx1])
-        pixel_boxes.append((x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1))
-        keep.append(i)
-    keep = np.asarray(keep, dtype=np.int64)
-    return SegmentationResult(crops, np.asarray(pixel_boxes).reshape(-1, 4), boxes[keep], scores[keep], (h, w), image)
+    letterbox = Letterbox.from_shapes((h, w), raw.input_hw)
+    boxes = letterbox.boxes_to_image(raw.boxes)
+    masks = assemble_masks(raw.protos, raw.coeffs, boxes, (h, w))
+    keep = masks.keep
+    return SegmentationResult(
+        masks.crops,
+        masks.pixel_boxes,
+        boxes.cpu().numpy()[keep].reshape(-1, 4),
+        raw.scores.float().cpu().numpy()[keep],
+        (h, w),
+        image,
+    )

@@ -2,10 +2,11 @@
 
 A :class:`Session` owns the backends, runs everything mode once per
 (image, slice, parameters) and answers prompts on the cached result with the
-rules of :mod:`mask_selectors`. Prompts only look at the masks whose boxes can
-matter (those holding a point, or touching a box) inside a window around
-them, which gives the same answer as the rule on all masks, in a fraction of
-the time and memory on large images.
+rules of :mod:`mask_selectors`, applied to the stored box-cropped masks
+(:mod:`mask_selectors.crops`): a point reads one pixel of each crop whose box
+holds it, a box counts pixels only where it overlaps a crop, and painting
+touches only the chosen crops. Answers equal the rules on the full masks; no
+prompt copies candidate masks.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from mask_selectors import (
     check_points,
     mask_crops,
     normalize_boxes,
-    select_by_boxes,
-    select_by_points,
+    paint_crops,
+    select_by_boxes_in_crops,
+    select_by_points_in_crops,
     select_by_text,
     smooth_mask,
     stitch_labels,
@@ -50,10 +52,6 @@ def _prompt_errors() -> Iterator[None]:
         yield
     except SelectorInputError as exc:
         raise PromptError(str(exc)) from None
-
-
-def _union_box(boxes: np.ndarray) -> tuple[int, int, int, int]:
-    return int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())
 
 
 class Session:
@@ -255,23 +253,12 @@ class Session:
             raise PromptError(f"labels must have one entry per point ({len(xy)}); got shape {lab.shape}.")
         if not np.isin(lab, (0, 1)).all():
             raise PromptError(f"point labels must be 1 (foreground) or 0 (background); got {np.unique(lab).tolist()}.")
-        selection = np.zeros(result.shape, bool)
         if len(result) == 0:
-            return selection
-        b = result.pixel_boxes
-        holds = (b[:, None, 0] <= xy[None, :, 0]) & (xy[None, :, 0] < b[:, None, 2])
-        holds &= (b[:, None, 1] <= xy[None, :, 1]) & (xy[None, :, 1] < b[:, None, 3])
-        cands = np.flatnonzero(holds.any(axis=1))
-        if len(cands) == 0:
-            return selection
-        win = _union_box(b[cands])
-        inside = np.flatnonzero(
-            (xy[:, 0] >= win[0]) & (xy[:, 0] < win[2]) & (xy[:, 1] >= win[1]) & (xy[:, 1] < win[3])
+            return np.zeros(result.shape, bool)
+        # hit tests read the stored crops; only the masks holding a point are painted
+        selection = select_by_points_in_crops(
+            result.crops, result.pixel_boxes, result.shape, xy, lab, areas=result.areas
         )
-        local = select_by_points(
-            result.window(cands, win), xy[inside] - np.array(win[:2]), lab[inside], areas=result.areas[cands]
-        )
-        selection[win[1] : win[3], win[0] : win[2]] = local
         return smooth_mask(selection) if smooth else selection
 
     @staticmethod
@@ -285,18 +272,10 @@ class Session:
         """
         with _prompt_errors():
             norm = normalize_boxes(boxes, result.shape)
-        out = np.full(len(norm), -1, np.int64)
-        b = result.pixel_boxes
-        for k, box in enumerate(norm):
-            touch = (b[:, 0] < box[2]) & (b[:, 2] > box[0]) & (b[:, 1] < box[3]) & (b[:, 3] > box[1])
-            cands = np.flatnonzero(touch)
-            if len(cands) == 0:
-                continue
-            win = _union_box(np.vstack([b[cands], box[None]]))
-            local_box = box - np.array([win[0], win[1], win[0], win[1]])
-            best = select_by_boxes(result.window(cands, win), local_box[None], areas=result.areas[cands])[0]
-            out[k] = cands[best] if best >= 0 else -1
-        return out
+        if len(result) == 0:
+            return np.full(len(norm), -1, np.int64)
+        # IoU from the overlap of each touching crop with the box only
+        return select_by_boxes_in_crops(result.crops, result.pixel_boxes, result.shape, norm, areas=result.areas)
 
     def select_text(self, result: SegmentationResult, text: str | list[str], *, top_k: int = 1) -> TextMatches:
         """Rank objects by CLIP similarity of their crop to ``text``.
@@ -344,7 +323,11 @@ class Session:
         """
         out = np.zeros(result.shape, np.int32)
         order = list(enumerate(np.ravel(indices), start=1))
-        for k, i in reversed(order) if first_on_top else order:
+        if first_on_top:
+            order.reverse()
+        if not smooth:  # paint each chosen crop in place, no full-size mask per object
+            return paint_crops(out, result.crops, result.pixel_boxes, [i for _, i in order], [k for k, _ in order])
+        for k, i in order:
             if i >= 0:
                 out[cls.union_mask(result, [i], smooth=smooth)] = k
         return out
