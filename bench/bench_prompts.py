@@ -97,11 +97,12 @@ def napari_latency() -> list[tuple]:
     viewer = napari.Viewer(show=False)
     image = viewer.add_image(result.image, rgb=True)
     widget = FastSAMWidget(viewer)
-    widget.image.value = image
-    widget._session = Session(weights="demo")
-    widget._settings = widget.model.model_settings()
-    widget._session._cache[widget._session._key(widget._key(image, ()))] = result
-    points = widget.new_points_layer()
+    c = widget.controller
+    c.image.value = image
+    c._session = Session(weights="demo")
+    c._settings = widget.model.model_settings()
+    c._session._cache[c._session._key(c.key(image, ()))] = result
+    points = widget.points.new_layer()
     rng = np.random.default_rng(3)
     times = []
     for _ in range(20):

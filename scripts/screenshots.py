@@ -44,30 +44,30 @@ def main() -> None:
     widget.model.use_demo()
     widget.model.device.value = "cpu"
     viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
-    widget.image.value = image
-    widget.show_boxes.value = True
-    widget.run_everything()
+    widget.controller.image.value = image
+    widget.everything.show_boxes.value = True
+    widget.everything.run()
     wait_for(app, widget)
     viewer.screenshot(str(OUT / "everything.png"), canvas_only=False)
 
-    result = widget.current_result()
+    result = widget.controller.current_result()
     for ly in [ly for ly in viewer.layers if owned(ly, "everything") or owned(ly, "proposals")]:
         ly.visible = False
     order = np.argsort(-result.areas)
-    points = widget.new_points_layer()
+    points = widget.points.new_layer()
     for i in order[:2]:
         ys, xs = np.nonzero(result.crops[i])
         k = len(ys) // 2
         points.add([ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]])
-    widget.accept_selection()
+    widget.annotations.accept_selection()
     viewer.screenshot(str(OUT / "widget_points.png"), canvas_only=False)
 
     points.visible = False
     for ly in [ly for ly in viewer.layers if owned(ly, "annotation")]:
         ly.visible = False
-    widget.text.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
-    widget.top_k.value = 1
-    widget.find_text()
+    widget.text.query.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
+    widget.text.top_k.value = 1
+    widget.text.run()
     wait_for(app, widget)
     viewer.screenshot(str(OUT / "text_prompt.png"), canvas_only=False)
 
@@ -75,9 +75,9 @@ def main() -> None:
     # a time series of shape scenes: the demo model knows shapes only (nuclei need FastSAM weights)
     stack = np.stack([make_scene(s, (320, 320)).image for s in range(40, 44)])
     image = viewer.add_image(stack, rgb=True, name="shapes series")
-    widget.image.value = image
-    widget.all_slices.value = True
-    widget.run_everything()
+    widget.controller.image.value = image
+    widget.everything.all_slices.value = True
+    widget.everything.run()
     wait_for(app, widget)
     viewer.dims.set_current_step(0, 2)
     viewer.screenshot(str(OUT / "stack.png"), canvas_only=False)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from fastsam_plugin.napari.layers import owned
+from fastsam_plugin.napari.point_prompts import POSITIVE
 from fastsam_plugin.napari.sample_data import nuclei_stack, shapes_scene
-from fastsam_plugin.napari.widget import POSITIVE, FastSAMWidget
+from fastsam_plugin.napari.widget import FastSAMWidget
 from fastsam_plugin.training.synthetic import make_scene
 
 
@@ -33,8 +34,8 @@ def add_scene(viewer, seed=2026):
 def segmented_scene(widget, qtbot):
     """Add the demo scene, run everything mode on it and wait; return the image layer."""
     image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.run_everything()
+    widget.controller.image.value = image
+    widget.everything.run()
     wait(qtbot, widget)
     return image
 
@@ -45,36 +46,37 @@ def test_segment_everything_adds_one_labels_layer_with_objects(widget, qtbot):
     assert len(objects) == 1
     assert objects[0].data.shape == image.data.shape[:2]
     assert objects[0].data.max() >= 3
-    assert widget.current_result() is not None
+    assert widget.controller.current_result() is not None
 
 
 def test_points_update_the_selection_without_a_model_run(widget, qtbot):
     segmented_scene(widget, qtbot)
-    result = widget.current_result()
-    calls_before = widget.session().segmenter.model.predictor.seen if widget.session().segmenter.model.predictor else 0
+    result = widget.controller.current_result()
+    segmenter = widget.controller.session().segmenter
+    calls_before = segmenter.model.predictor.seen if segmenter.model.predictor else 0
     obj = int(np.argmax(result.areas))
-    x0, y0, x1, y1 = result.pixel_boxes[obj]
+    x0, y0 = result.pixel_boxes[obj][:2]
     ys, xs = np.nonzero(result.crops[obj])
     row, col = ys[len(ys) // 2] + y0, xs[len(xs) // 2] + x0
-    points = widget.new_points_layer()
+    points = widget.points.new_layer()
     points.add([row, col])
     selection = next(ly for ly in widget.viewer.layers if owned(ly, "selection"))
     assert selection.data[row, col] == 1
     assert selection.data.sum() > 50
     # a background point on the same object clears it; polarity lives in the point feature
-    widget.background.value = True
+    widget.points.background.value = True
     points.add([row, col])
     assert points.features[POSITIVE].tolist() == [True, False]
     assert selection.data[row, col] == 0
-    assert widget.session().segmenter.model.predictor.seen == calls_before
+    assert widget.controller.session().segmenter.model.predictor.seen == calls_before
 
 
 def test_boxes_and_accept_and_undo(widget, qtbot):
     image = segmented_scene(widget, qtbot)
-    result = widget.current_result()
+    result = widget.controller.current_result()
     obj = int(np.argmax(result.areas))
     x0, y0, x1, y1 = result.pixel_boxes[obj]
-    shapes = widget.new_boxes_layer()
+    shapes = widget.boxes.new_layer()
     shapes.add_rectangles(np.array([[y0, x0], [y1 - 1, x1 - 1]]))
     selection = next(ly for ly in widget.viewer.layers if owned(ly, "selection"))
     picked = selection.data > 0
@@ -82,66 +84,78 @@ def test_boxes_and_accept_and_undo(widget, qtbot):
     assert iou > 0.9
     user_labels = widget.viewer.add_labels(np.zeros(image.data.shape[:2], np.int32), name="my labels")
     user_labels.data[0, 0] = 7
-    widget.target.reset_choices()
-    widget.target.value = "my labels"
-    widget.accept_selection()
+    widget.annotations.target.reset_choices()
+    widget.annotations.target.value = "my labels"
+    widget.annotations.accept_selection()
     assert (user_labels.data[picked] == 8).all() and user_labels.data[0, 0] == 7
-    widget.undo_accept()
+    widget.annotations.undo_accept()
     assert user_labels.data.max() == 7 and user_labels.data[0, 0] == 7
 
 
 def test_text_prompt_shows_scores(widget, qtbot):
     segmented_scene(widget, qtbot)
-    widget.text.value = "a red circle"
-    widget.top_k.value = 2
-    widget.find_text()
+    widget.text.query.value = "a red circle"
+    widget.text.top_k.value = 2
+    widget.text.run()
     wait(qtbot, widget)
-    assert len(widget.last_scores) == 2
+    assert len(widget.text.last_scores) == 2
     assert "matches:" in widget.status.value
     selection = next(ly for ly in widget.viewer.layers if owned(ly, "selection"))
     assert set(np.unique(selection.data)) <= {0, 1, 2} and selection.data.max() >= 1
 
 
+def cached_slices(widget, image, depth):
+    """The slices of ``image`` whose everything-mode result is in the session cache."""
+    c = widget.controller
+    return [z for z in range(depth) if c._session.cached(c.key(image, (z,))) is not None]
+
+
 def test_stack_current_and_all_slices(widget, qtbot):
     data, meta = nuclei_stack()[0]
     image = widget.viewer.add_image(data, **meta)
-    widget.image.value = image
+    widget.controller.image.value = image
     widget.viewer.dims.set_current_step(0, 2)
-    widget.run_everything()
+    widget.everything.run()
     wait(qtbot, widget)
     labels = next(ly for ly in widget.viewer.layers if owned(ly, "everything"))
     assert labels.data.shape == data.shape
+    assert cached_slices(widget, image, len(data)) == [2]  # the run happened, on the displayed slice only
     filled = [z for z in range(len(data)) if labels.data[z].any()]
-    assert filled in ([2], [])  # only the displayed slice is segmented
-    widget.all_slices.value = True
-    widget.run_everything()
+    assert filled == ([2] if len(widget.controller.current_result()) else [])
+    widget.everything.all_slices.value = True
+    widget.everything.run()
     wait(qtbot, widget)
     assert labels is next(ly for ly in widget.viewer.layers if owned(ly, "everything"))
+    assert cached_slices(widget, image, len(data)) == list(range(len(data)))
+    session = widget.controller._session
+    found = [z for z in range(len(data)) if len(session.cached(widget.controller.key(image, (z,))))]
+    assert found and [z for z in range(len(data)) if labels.data[z].any()] == found
 
 
 def test_cancel_stops_a_stack_run(widget, qtbot):
     data, meta = nuclei_stack()[0]
     image = widget.viewer.add_image(np.concatenate([data] * 4), **meta)
-    widget.image.value = image
-    widget.all_slices.value = True
-    widget.run_everything()
-    widget.cancel()
+    widget.controller.image.value = image
+    widget.everything.all_slices.value = True
+    widget.everything.run()
+    assert widget.busy  # the run started
+    widget.controller.cancel()
     wait(qtbot, widget)
-    labels = next(ly for ly in widget.viewer.layers if owned(ly, "everything"))
-    assert sum(labels.data[z].any() for z in range(len(labels.data))) < len(labels.data)
+    assert widget.status.value == "cancelled"
+    assert len(cached_slices(widget, image, len(image.data))) < len(image.data)
 
 
 def test_bad_states_show_messages_not_tracebacks(widget, qtbot):
-    widget.run_everything()  # no image layer
+    widget.everything.run()  # no image layer
     assert "image layer" in widget.status.value
     image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.find_text()  # before segmentation
+    widget.controller.image.value = image
+    widget.text.run()  # before segmentation
     assert "Segment everything" in widget.status.value
-    widget.accept_selection()
+    widget.annotations.accept_selection()
     assert "Nothing selected" in widget.status.value
     widget.model.weights.value = "FastSAM-x"  # not on this offline machine
-    widget.run_everything()
+    widget.everything.run()
     wait(qtbot, widget)
     assert "FastSAM-x.pt is not on this machine" in widget.status.value
 
@@ -149,8 +163,8 @@ def test_bad_states_show_messages_not_tracebacks(widget, qtbot):
 def test_user_layers_are_never_overwritten(widget, qtbot):
     image = add_scene(widget.viewer)
     decoy = widget.viewer.add_labels(np.full(image.data.shape[:2], 5, np.int32), name=f"{image.name} FastSAM objects")
-    widget.image.value = image
-    widget.run_everything()
+    widget.controller.image.value = image
+    widget.everything.run()
     wait(qtbot, widget)
     assert (decoy.data == 5).all() and decoy in widget.viewer.layers
     assert sum(owned(ly, "everything") for ly in widget.viewer.layers) == 1
@@ -158,19 +172,19 @@ def test_user_layers_are_never_overwritten(widget, qtbot):
 
 def test_image_edit_invalidates_the_cached_result(widget, qtbot):
     image = segmented_scene(widget, qtbot)
-    assert widget.current_result() is not None
+    assert widget.controller.current_result() is not None
     image.data = image.data[::-1].copy()
-    assert widget.current_result() is None
+    assert widget.controller.current_result() is None
 
 
 def test_edge_map_layer(widget, qtbot):
     image = add_scene(widget.viewer)
-    widget.image.value = image
-    widget.show_edges()
+    widget.controller.image.value = image
+    widget.everything.show_edges()
     assert "Segment everything" in widget.status.value
-    widget.run_everything()
+    widget.everything.run()
     wait(qtbot, widget)
-    widget.show_edges()
+    widget.everything.show_edges()
     edges = next(ly for ly in widget.viewer.layers if owned(ly, "edges"))
     assert edges.data.shape == image.data.shape[:2] and edges.data.max() == 1.0
 
@@ -181,9 +195,9 @@ def test_images_opened_before_the_widget_are_watched(make_napari_viewer, qtbot):
     w = FastSAMWidget(viewer)
     w.model.use_demo()
     w.model.device.value = "cpu"
-    w.image.value = image
-    w.run_everything()
+    w.controller.image.value = image
+    w.everything.run()
     wait(qtbot, w)
-    assert w.current_result() is not None
+    assert w.controller.current_result() is not None
     image.data = image.data[:, ::-1].copy()
-    assert w.current_result() is None
+    assert w.controller.current_result() is None

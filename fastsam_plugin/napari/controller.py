@@ -1,0 +1,235 @@
+"""State the FastSAM widgets share: session, per-layer cache keys, worker, slice, status, layers.
+
+The small widgets (everything mode, point/box/text prompts, annotations) hold
+only their buttons; they ask the :class:`Controller` for the session, the
+chosen image, the displayed slice and the cached result, and report through
+it. There is one controller per dock widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox
+from napari.layers import Image
+from napari.utils.notifications import show_error, show_info
+from psygnal import Signal
+
+from ..engine.progress import Cancelled
+from ..engine.session import Session
+from ._gl_guard import guard_triton
+from .layers import KEY, ensure_labels, find_owned, layer_uid, owned, spatial_geometry, spatial_shape
+from .model_panel import ModelPanel, ModelSettings
+from .status import StatusBar
+
+if TYPE_CHECKING:
+    import napari
+
+# kind -> function(prompt layer, result, slice index, number of leading axes) -> (H, W) int32 selection
+SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
+
+
+def import_backends() -> None:
+    """Import torch, Ultralytics and open_clip, with the triton guard first (see ``_gl_guard``)."""
+    guard_triton()
+    import open_clip  # noqa: F401
+
+    from ..engine._ultralytics import ultralytics
+
+    ultralytics()
+
+
+class Controller:
+    """The session and the bookkeeping behind the FastSAM widgets of one viewer."""
+
+    busy_changed = Signal(bool)  # a model run started (True) or ended (False)
+
+    def __init__(self, viewer: napari.viewer.Viewer, model: ModelPanel, status: StatusBar) -> None:
+        self.viewer, self.model, self.status = viewer, model, status
+        self.image = ComboBox(label="image", choices=self.image_layers)
+        self.smooth = CheckBox(text="smooth selection", value=False)  # shared by point and box prompts
+        self._session: Session | None = None
+        self._settings: ModelSettings | None = None
+        self._versions: dict[str, int] = {}  # image layer uid -> number of data edits (part of the cache key)
+        self._cancel = threading.Event()
+        self._worker = None
+        self._rules: dict[str, SelectionRule] = {}
+        self.last_kind: str | None = None  # the prompt kind shown in the selection layer
+        status.cancel_button.changed.connect(self.cancel)
+        viewer.layers.events.inserted.connect(self._layer_added)
+        viewer.layers.events.removed.connect(lambda e=None: self.image.reset_choices())
+        for layer in self.image_layers():  # images opened before the widget
+            self._watch(layer)
+        viewer.dims.events.current_step.connect(lambda e=None: self.update_prompts())
+
+    # -- images -----------------------------------------------------------
+    def image_layers(self, _=None) -> list:
+        """The user's image layers (never the plugin's own)."""
+        return [ly for ly in self.viewer.layers if isinstance(ly, Image) and not owned(ly)]
+
+    def _layer_added(self, event=None) -> None:
+        self.image.reset_choices()
+        layer = getattr(event, "value", None)
+        if isinstance(layer, Image) and not owned(layer):
+            self._watch(layer)
+
+    def _watch(self, layer) -> None:
+        """Invalidate cached results when the image data changes."""
+        layer.events.data.connect(lambda e=None, ly=layer: self._image_changed(ly))
+
+    def _image_changed(self, layer) -> None:
+        uid = layer_uid(layer)
+        self._versions[uid] = self.version(layer) + 1
+        if self._session is not None:  # drop this layer's results only; other layers keep theirs
+            self._session.invalidate(lambda key: key[0] == uid)
+
+    def version(self, layer) -> int:
+        """How often the layer's data was replaced since the widget opened."""
+        return self._versions.get(layer_uid(layer), 0)
+
+    def key(self, layer, index: tuple[int, ...]) -> tuple:
+        """Cache key of one slice of one layer at its current data version."""
+        return (layer_uid(layer), index, self.version(layer))
+
+    def slice_index(self, layer) -> tuple[int, ...]:
+        """Index of the displayed 2D slice in the image's leading axes."""
+        shape = spatial_shape(layer)
+        lead = len(shape) - 2
+        if lead <= 0:
+            return ()
+        data_point = layer.world_to_data(self.viewer.dims.point)
+        return tuple(int(np.clip(round(float(v)), 0, shape[i] - 1)) for i, v in enumerate(data_point[:lead]))
+
+    @staticmethod
+    def plane(layer, index: tuple[int, ...]) -> np.ndarray:
+        """One 2D (or 2D + RGB) plane of the layer's level-0 data."""
+        data = layer.data[0] if layer.multiscale else layer.data
+        return np.asarray(data[index] if index else data)
+
+    def to_image_rows_cols(self, prompt_layer, coords: np.ndarray) -> np.ndarray:
+        """Prompt-layer data coordinates to (..., row, col) of the chosen image layer's data."""
+        image = self.image.value
+        world = np.array([prompt_layer.data_to_world(c) for c in coords]).reshape(len(coords), -1)
+        return np.array([image.world_to_data(w) for w in world]).reshape(len(coords), -1)
+
+    # -- session ----------------------------------------------------------
+    def session(self) -> Session:
+        """The session for the current model settings (new models load lazily, in the worker)."""
+        import_backends()
+        settings = self.model.model_settings()
+        if self._session is None or settings != self._settings:
+            self._session = Session(settings.weights, settings.device, settings.clip_model, settings.clip_pretrained)
+            self._settings = settings
+        self._session.params = self.model.params()
+        self._session.image_options = self.model.image_options()
+        self._session.tiling = self.model.tile_options()
+        return self._session
+
+    def current_result(self):
+        """The cached result of the displayed slice, or None before segmentation."""
+        layer = self.image.value
+        if layer is None or self._session is None:
+            return None
+        return self._session.cached(self.key(layer, self.slice_index(layer)))
+
+    # -- runs -------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a model run is in progress."""
+        return self._worker is not None
+
+    @property
+    def cancel_requested(self) -> Callable[[], bool]:
+        return self._cancel.is_set
+
+    def start(self, worker, message: str) -> None:
+        """Run a napari worker; the widgets disable their run buttons meanwhile."""
+        self._cancel.clear()
+        worker.finished.connect(self._worker_done)
+        if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
+            worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
+        self._worker = worker
+        self.status.show(message)
+        self.status.cancel_button.enabled = True
+        self.busy_changed.emit(True)
+        worker.start()
+
+    def _worker_done(self) -> None:
+        self._worker = None
+        self.status.cancel_button.enabled = False
+        self.busy_changed.emit(False)
+        if not self.status.is_error and self.status.value.endswith("..."):
+            self.status.show("done")
+
+    def cancel(self, _=None) -> None:
+        """Stop the running job between tiles or slices."""
+        self._cancel.set()
+        if self._worker is not None:
+            self._worker.quit()
+
+    def report(self, exc: BaseException) -> None:
+        """Show an expected failure of a run (cancel, missing weights, bad input) as a message."""
+        if isinstance(exc, Cancelled):
+            self.status.show("cancelled")
+            show_info("FastSAM: cancelled")
+            return
+        self.error(f"FastSAM: {exc}")
+
+    def error(self, message: str) -> None:
+        self.status.error(message)
+        show_error(message)
+
+    # -- layers -----------------------------------------------------------
+    def owned_layer(self, role: str):
+        """The plugin's layer with ``role`` for the chosen image, if any."""
+        layer = self.image.value
+        return None if layer is None else find_owned(self.viewer, role, layer_uid(layer))
+
+    def ensure_prompt_layer(self, role: str, add_layer, mode: str):
+        """The plugin's prompt layer for ``role`` on the chosen image, created by ``add_layer(image, meta)``."""
+        image = self.image.value
+        if image is None:
+            self.error("Open or add an image layer first.")
+            return None
+        layer = self.owned_layer(role)
+        if layer is None:
+            meta = {"metadata": {KEY: {"role": role, "source": layer_uid(image)}}, **spatial_geometry(image)}
+            layer = add_layer(image, meta)
+            layer.events.data.connect(lambda e=None: self.update_prompts(role))
+        layer.mode = mode
+        self.viewer.layers.selection.active = layer
+        return layer
+
+    # -- prompts ----------------------------------------------------------
+    def register_prompt(self, kind: str, rule: SelectionRule) -> None:
+        """Let the prompt widget for ``kind`` compute selections from its layer."""
+        self._rules[kind] = rule
+
+    def update_prompts(self, kind: str | None = None) -> None:
+        """Recompute the selection from the point or box prompts on the displayed slice (no model run)."""
+        image = self.image.value
+        kind = kind or self.last_kind
+        prompt = self.owned_layer(kind) if kind and image is not None else None
+        if prompt is None:
+            return
+        self.last_kind = kind
+        result = self.current_result()
+        if result is None:
+            self.status.show("Run 'Segment everything' first: prompts select from its objects.")
+            return
+        index = self.slice_index(image)
+        try:
+            selection = self._rules[kind](prompt, result, index, len(index))
+        except ValueError as exc:
+            self.error(str(exc))
+            return
+        self.write_selection(image, index, selection)
+
+    def write_selection(self, image, index: tuple[int, ...], selection: np.ndarray) -> None:
+        """Write a (H, W) int32 selection into the plugin's selection layer at the displayed slice."""
+        layer = ensure_labels(self.viewer, "selection", image, f"{image.name} FastSAM selection", opacity=0.7)
+        layer.data[index if index else ...] = selection
+        layer.refresh()

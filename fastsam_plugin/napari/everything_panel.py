@@ -1,0 +1,121 @@
+"""Everything mode: segment the displayed slice (or all slices), the edge map and box proposals."""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import CheckBox, Container, PushButton
+from napari.qt.threading import create_worker
+
+from ..engine.progress import Cancelled
+from ..errors import USER_ERRORS
+from .controller import Controller
+from .layers import KEY, ensure_labels, find_owned, layer_uid, spatial_geometry, spatial_shape
+
+
+class EverythingPanel(Container):
+    """**Segment everything** into a Labels layer; optional box proposals and edge map."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.all_slices = CheckBox(text="all slices (stacks)", value=False)
+        self.show_boxes = CheckBox(text="object boxes as Shapes", value=False)
+        self.run_button = PushButton(text="Segment everything")
+        self.edges_button = PushButton(text="Edge map")
+        # (a multi-layer channel chooser and a 3D-stitch option belong in this panel, above the run button)
+        super().__init__(widgets=[self.all_slices, self.show_boxes, self.run_button, self.edges_button], labels=False)
+        self.run_button.changed.connect(self.run)
+        self.edges_button.changed.connect(self.show_edges)
+        controller.busy_changed.connect(lambda busy: setattr(self.run_button, "enabled", not busy))
+
+    @property
+    def viewer(self):
+        return self.controller.viewer
+
+    def run(self, _=None) -> None:
+        """Segment the current slice (or all slices) of the chosen image layer in a worker thread."""
+        c = self.controller
+        layer = c.image.value
+        if layer is None:
+            c.error("Open or add an image layer first (File > Open, or a FastSAM sample).")
+            return
+        if c.busy:
+            return
+        try:
+            session = c.session()
+        except ValueError as exc:
+            c.error(str(exc))
+            return
+        shape = spatial_shape(layer)
+        if self.all_slices.value and len(shape) > 2:
+            indices = list(np.ndindex(*shape[:-2]))
+        else:
+            indices = [c.slice_index(layer)]
+        everything = ensure_labels(self.viewer, "everything", layer, f"{layer.name} FastSAM objects")
+        cancelled = c.cancel_requested
+
+        def work():
+            try:
+                _ = session.segmenter  # load (and maybe download) the weights off the GUI thread
+                for index in indices:
+                    result = session.segment(c.plane(layer, index), key=c.key(layer, index), cancel=cancelled)
+                    yield index, result, None
+            except (Cancelled, *USER_ERRORS) as exc:  # expected: reported as a message, not a traceback
+                yield None, None, exc
+
+        def show(out):
+            index, result, exc = out
+            if exc is not None:
+                c.report(exc)
+            else:
+                self._show(layer, everything, index, result)
+
+        worker = create_worker(
+            work, _progress={"total": len(indices), "desc": "FastSAM everything"}, _connect={"yielded": show}, _start_thread=False
+        )
+        c.start(worker, f"segmenting {len(indices)} slice(s)...")
+
+    def _show(self, image_layer, labels_layer, index, result) -> None:
+        if labels_layer not in self.viewer.layers:  # the user deleted our layer meanwhile
+            labels_layer = ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects")
+        labels_layer.data[index] = result.labels()
+        labels_layer.refresh()
+        if self.show_boxes.value and not index:
+            self._show_proposals(image_layer, result)
+        self.controller.status.show(f"slice {index or 0}: {len(result)} objects ...")
+        self.controller.update_prompts()
+
+    def _show_proposals(self, image_layer, result) -> None:
+        source = layer_uid(image_layer)
+        rects = [np.array([[y0, x0], [y1, x1]]) for x0, y0, x1, y1 in result.boxes]
+        old = find_owned(self.viewer, "proposals", source)
+        if old is not None:
+            self.viewer.layers.remove(old)
+        if rects:
+            self.viewer.add_shapes(
+                rects, shape_type="rectangle", edge_color="yellow", face_color="transparent", edge_width=1,
+                name=f"{image_layer.name} FastSAM boxes", features={"score": result.scores},
+                metadata={KEY: {"role": "proposals", "source": source}}, **spatial_geometry(image_layer),
+            )
+
+    def show_edges(self, _=None) -> None:
+        """Show the thinned object boundaries of the displayed slice as an Image layer."""
+        from ..engine.edges import edge_map
+
+        c = self.controller
+        image, result = c.image.value, c.current_result()
+        if image is None or result is None:
+            c.error("Run 'Segment everything' first: edges come from its objects.")
+            return
+        index = c.slice_index(image)
+        source = layer_uid(image)
+        layer = find_owned(self.viewer, "edges", source)
+        if layer is None or layer.data.shape != spatial_shape(image):
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            layer = self.viewer.add_image(
+                np.zeros(spatial_shape(image), np.float32), name=f"{image.name} FastSAM edges", colormap="magma",
+                blending="additive", contrast_limits=(0, 1), metadata={KEY: {"role": "edges", "source": source}},
+                **spatial_geometry(image),
+            )
+        layer.data[index if index else ...] = edge_map(result)
+        layer.refresh()

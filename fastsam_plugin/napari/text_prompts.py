@@ -1,0 +1,54 @@
+"""Text prompts: rank the everything-mode objects by CLIP similarity to a phrase."""
+
+from __future__ import annotations
+
+from magicgui.widgets import Container, LineEdit, PushButton, SpinBox
+from napari.qt.threading import create_worker
+
+from ..errors import USER_ERRORS
+from .controller import Controller
+
+
+class TextPrompts(Container):
+    """**text** + **top-k** + **Find by text**: the best ``k`` objects, id 1 = best match."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.query = LineEdit(label="text")
+        self.top_k = SpinBox(label="top-k", min=1, max=20, value=1)
+        self.find = PushButton(text="Find by text")
+        super().__init__(widgets=[self.query, self.top_k, self.find])
+        self.last_scores: list[tuple[int, float]] = []  # (object index, similarity), best first
+        self.find.changed.connect(self.run)
+        controller.busy_changed.connect(lambda busy: setattr(self.find, "enabled", not busy))
+
+    def run(self, _=None) -> None:
+        """Select the objects whose crops best match the text (CLIP), in a worker thread."""
+        c = self.controller
+        image, result, text = c.image.value, c.current_result(), self.query.value.strip()
+        if image is None or result is None:
+            c.error("Run 'Segment everything' first: text prompts rank its objects.")
+            return
+        if not text:
+            c.error("Type what to find, e.g. 'a red circle'.")
+            return
+        session, k, index = c.session(), int(self.top_k.value), c.slice_index(image)
+
+        def work():
+            try:
+                return session.select_text(result, text, top_k=k)
+            except USER_ERRORS as exc:
+                return exc
+
+        def show(match):
+            if isinstance(match, BaseException):
+                c.report(match)
+                return
+            c.write_selection(image, index, session.selection_labels(result, match.indices[0], first_on_top=True))
+            self.last_scores = [(int(i), float(s)) for i, s in zip(match.indices[0], match.scores[0])]
+            c.status.show("matches: " + ", ".join(f"#{r + 1} object {i} ({s:.2f})"
+                                                  for r, (i, s) in enumerate(self.last_scores)))
+
+        worker = create_worker(work, _progress={"total": 0, "desc": "FastSAM text"}, _connect={"returned": show},
+                               _start_thread=False)
+        c.start(worker, f"matching {text!r}...")

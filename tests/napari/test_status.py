@@ -1,0 +1,25 @@
+"""The status line: short errors with details on demand, cleared by the next message."""
+
+from fastsam_plugin.napari.status import StatusBar
+
+
+def test_long_error_shows_one_line_and_details_on_demand(dock):
+    status: StatusBar = dock.status
+    long = ("FastSAM: FastSAM-s.pt is not on this machine and could not be downloaded. "
+            "Download it on a connected machine and copy it to ~/.cache/napari-fastsam/FastSAM-s.pt.\n"
+            "See 'yolo predict model=yolo26n.pt' for more.")
+    status.error(long)
+    assert status.line.value == "FastSAM: FastSAM-s.pt is not on this machine and could not be downloaded."
+    assert status.value == long and status.is_error
+    assert not status.details.native.isHidden() and status.full.native.isHidden()
+    status.details.clicked.emit()
+    assert not status.full.native.isHidden() and status.full.value == long
+    status.show("3 objects found")
+    assert not status.is_error and status.value == "3 objects found"
+    assert status.details.native.isHidden() and status.full.native.isHidden()
+
+
+def test_short_error_has_no_details_button(dock):
+    dock.status.error("Open or add an image layer first.")
+    assert dock.status.line.value == "Open or add an image layer first."
+    assert dock.status.details.native.isHidden()
