@@ -17,7 +17,8 @@ def floats(text: str, n: int | tuple[int, ...], what: str) -> list[float]:
     except ValueError:
         values = []
     if len(values) not in counts:
-        raise argparse.ArgumentTypeError(f"{what} {text!r}: expected {' or '.join(map(str, counts))} comma-separated numbers")
+        expected = " or ".join(map(str, counts))
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: expected {expected} comma-separated numbers")
     return values
 
 
@@ -106,7 +107,8 @@ def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> N
     p.add_argument("--conf", type=float_range(0.0, 1.0), default=None,
                    help=f"confidence threshold (default: the weights' operating point, else {DEFAULT_CONF})")
     p.add_argument("--iou", type=float_range(0.0, 1.0), default=DEFAULT_IOU)
-    p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET, help="most objects per image (proposals: up to 1000)")
+    p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET,
+                   help="most objects per image (proposals: up to 1000)")
 
 
 def model_params(args: argparse.Namespace) -> EverythingParams:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..engine.imaging import ImageError
-from ..engine.model import ModelLoadError
-from ..engine.weights import WeightsNotFoundError
-from ..io import OutputExistsError
+from ..errors import FastSAMError, describe_unexpected, log_unexpected
 from . import demo, evaluate, segment, train
 
 
@@ -26,12 +23,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; return the exit status.
+
+    0 success; 1 some inputs or outputs failed (each named); 2 usage error or
+    nothing could start (missing weights...); 3 internal error, its traceback
+    written to a log file whose path is printed; 130 interrupted (Ctrl-C).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (WeightsNotFoundError, ModelLoadError, ImageError, OutputExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except FastSAMError as exc:  # the user's to fix: the message says how
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in a log, say where
+        path = log_unexpected(exc, f"{parser.prog} {' '.join(argv if argv is not None else sys.argv[1:])}")
+        print(f"{parser.prog} {args.command}: {describe_unexpected(exc, path)}", file=sys.stderr)
+        if path is None:
+            raise
+        return 3
 
 
 if __name__ == "__main__":

@@ -6,18 +6,24 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tifffile
 
 from ..engine.model import ModelLoadError
 from ..engine.pipeline import ImageOptions, TileOptions, stack_labels
 from ..engine.weights import WeightsNotFoundError
-from ..errors import USER_ERRORS
-from ..io import IMAGE_SUFFIXES, OutputExistsError, check_free, read_image, result_to_coco, write_json, write_labels
+from ..errors import FastSAMError, UsageError
+from ..io import IMAGE_SUFFIXES, read_image, result_to_coco, write_json, write_labels, write_tiff
+from . import batch
 from . import geo
-from .args import add_model_args, box_arg, floats, model_params, point_arg
-
-# one file's failure (bad input, or a runtime error such as out-of-memory) is reported; the batch goes on
-PER_FILE_ERRORS = (*USER_ERRORS, RuntimeError)
+from .args import (
+    add_model_args,
+    box_arg,
+    channels_arg,
+    int_range,
+    model_params,
+    nonempty_text,
+    percentiles_arg,
+    point_arg,
+)
 
 
 def add_parser(sub) -> None:
@@ -27,19 +33,24 @@ def add_parser(sub) -> None:
     add_model_args(seg, None)
     seg.add_argument("--points", type=point_arg, nargs="+", metavar="X,Y[,L]", help="point prompts")
     seg.add_argument("--box", type=box_arg, nargs="+", metavar="X0,Y0,X1,Y1", help="box prompts")
-    seg.add_argument("--text", help="text prompt (needs CLIP weights)")
-    seg.add_argument("--top-k", type=int, default=1)
+    seg.add_argument("--text", type=nonempty_text, help="text prompt (needs CLIP weights)")
+    seg.add_argument("--top-k", type=int_range(1), default=1)
     seg.add_argument("--clip-model", default="ViT-B-32", help="open_clip model name, or demo")
     seg.add_argument("--clip-pretrained", default=None, help="open_clip tag or local checkpoint")
-    seg.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), help="e.g. 0,2")
-    seg.add_argument("--percentiles", type=lambda s: tuple(floats(s, 2, "percentiles")), help="e.g. 1,99.8")
+    seg.add_argument("--channels", type=channels_arg, help="one to three channels shown as R, G, B, e.g. 0,2")
+    seg.add_argument("--channels-axis", type=int, choices=(0, -1), default=None,
+                     help="0: 3-D arrays are (C, H, W), channels first; -1: channels last, never guess a stack")
+    seg.add_argument("--percentiles", type=percentiles_arg, help="e.g. 1,99.8")
     seg.add_argument("--stack", action="store_true", help="treat 3D arrays (Z, H, W) as stacks of slices")
     seg.add_argument("--tile", choices=("auto", "on", "off"), default="auto")
-    seg.add_argument("--tile-size", type=int, default=1024)
+    seg.add_argument("--tile-size", type=int_range(64, 16384), default=1024)
+    seg.add_argument("--untrained", action="store_true",
+                     help="accept a model YAML as --weights (random network: only to test the pipeline)")
     seg.add_argument("--smooth", action="store_true", help="close/open prompt selections")
     seg.add_argument("--coco", action="store_true", help="also write COCO JSON with RLE masks and box proposals")
     seg.add_argument("--edges", action="store_true", help="also write the edge map (<name>_edges.tif)")
-    seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    seg.add_argument("--overwrite", action="store_true",
+                     help="replace existing outputs (default: keep complete ones, write what is missing)")
     geo.add_arguments(seg)
     seg.set_defaults(func=cmd_segment)
 
@@ -55,21 +66,17 @@ def _collect_inputs(items: list[str]) -> list[Path]:
     return files
 
 
-def _selection_outputs(session, result, args) -> dict[str, np.ndarray]:
-    outs: dict[str, np.ndarray] = {}
-    if args.points:
+def _selection(session, result, args, kind: str) -> np.ndarray:
+    """The (H, W) int32 label image of one prompt kind: ``points``, ``box`` or ``text``."""
+    if kind == "points":
         pts = np.array([p[:2] for p in args.points])
         lab = np.array([int(p[2]) if len(p) == 3 else 1 for p in args.points])
-        outs["points"] = session.select_points(result, pts, lab, smooth=args.smooth).astype(np.int32)
-    if args.box:
-        # one id per box, in the order given
-        outs["box"] = session.selection_labels(result, session.select_boxes(result, np.array(args.box)),
-                                               smooth=args.smooth)
-    if args.text:
-        match = session.select_text(result, args.text, top_k=args.top_k)
-        outs["text"] = session.selection_labels(result, match.indices[0], first_on_top=True)  # id 1 = best
-        print(f"  text {args.text!r}: objects {match.indices[0].tolist()} scores {np.round(match.scores[0], 3).tolist()}")
-    return outs
+        return session.select_points(result, pts, lab, smooth=args.smooth).astype(np.int32)
+    if kind == "box":  # one id per box, in the order given
+        return session.selection_labels(result, session.select_boxes(result, np.array(args.box)), smooth=args.smooth)
+    match = session.select_text(result, args.text, top_k=args.top_k)
+    print(f"  text {args.text!r}: objects {match.indices[0].tolist()} scores {np.round(match.scores[0], 3).tolist()}")
+    return session.selection_labels(result, match.indices[0], first_on_top=True)  # id 1 = best
 
 
 def cmd_segment(args) -> int:
@@ -77,56 +84,90 @@ def cmd_segment(args) -> int:
 
     from ..engine.session import Session
 
-    files = _collect_inputs(args.inputs)
+    batch.check_output_folder(args.out)
+    files, left_out = batch.collect_inputs(args.inputs, args.out, keep_dir=lambda p: p.suffix.lower() == ".zarr")
     if not files:
-        print("error: no input images found", file=sys.stderr)
-        return 2
+        raise UsageError("no input images found" + (f" (left out {len(left_out)} napari-fastsam output file(s))"
+                                                    if left_out else ""))
     session = Session(
         args.weights,
         args.device,
         clip_model=args.clip_model,
         clip_pretrained=args.clip_pretrained,
         params=model_params(args),
-        image_options=ImageOptions(channels=args.channels, percentiles=args.percentiles),
+        image_options=ImageOptions(channels=args.channels, percentiles=args.percentiles,
+                                   channels_axis=args.channels_axis),
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
+        allow_untrained=args.untrained,
     )
     try:
         _ = session.segmenter  # fail once, early, on missing weights
+        if args.text:
+            _ = session.embedder  # and on a CLIP model that cannot load, not once per image
         params = session.use_operating_point(args.imgsz, args.conf)  # demo / trained checkpoint: their imgsz, conf
-    except (WeightsNotFoundError, ModelLoadError, RuntimeError) as exc:
+    except (WeightsNotFoundError, ModelLoadError, FastSAMError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
-    failed = 0
-    for path in tqdm(files, desc="segment", unit="image"):
-        try:
-            _segment_one(session, path, args)
-        except OutputExistsError as exc:
-            tqdm.write(f"skipped {path.name}: {exc}")
-        except PER_FILE_ERRORS as exc:
-            failed += 1
-            tqdm.write(f"failed {path}: {exc}")
-    print(f"{len(files) - failed} of {len(files)} image(s) done; outputs in {args.out}")
-    return 1 if failed else 0
+    report = batch.BatchReport(left_out=left_out)
+    bases = batch.output_bases(files)
+    try:
+        for path in tqdm(files, desc="segment", unit="image"):
+            outcome = batch.FileOutcome(path)
+            report.outcomes.append(outcome)
+            try:
+                _segment_one(session, path, args, bases[path], outcome)
+            except Exception as exc:  # noqa: BLE001 - one input's failure is reported by name; the batch goes on
+                outcome.failed.append(batch.describe_failure(exc, path))
+            for line in (*outcome.notes, *(f"failed {path.name}: {m}" for m in outcome.failed)):
+                tqdm.write(line)
+    except KeyboardInterrupt:
+        done = len(report.outcomes) - 1
+        print(f"\ninterrupted after {done} of {len(files)} input(s); finished outputs are whole. "
+              "Rerun the same command to complete the rest.", file=sys.stderr)
+        return batch.EXIT_INTERRUPTED
+    print(report.summary(args.out))
+    return report.exit_code()
 
 
-def _segment_one(session, path: Path, args) -> None:
+def _segment_one(session, path: Path, args, base: str | None = None, outcome: batch.FileOutcome | None = None) -> None:
+    """Write the outputs of one input that are missing (or all, with ``--overwrite``) into ``outcome``."""
     if geo.wants(path, args):  # GeoTIFF: read by windows, outputs keep CRS and transform
         return geo.segment_one(session, path, args)
+    outcome = outcome if outcome is not None else batch.FileOutcome(path)
+    base_path = args.out / (base or path.stem)
+    kinds = ["labels", *(k for k, on in (("proposals", args.coco), ("edges", args.edges), ("points", args.points),
+                                         ("box", args.box), ("text", args.text)) if on)]
+    todo, kept = batch.plan(base_path, kinds, args.overwrite)
+    outcome.kept += kept.values()
+    if not todo:
+        outcome.notes.append(f"{path.name}: all {len(kept)} output(s) already complete, kept")
+        return
     image = read_image(path)
-    stem = args.out / path.stem
+    replace = {k: args.overwrite or p.exists() for k, p in todo.items()}  # existing = truncated: replace it
     if args.stack and image.ndim >= 3 and not (image.ndim == 3 and image.shape[-1] in (3, 4)):
-        results = session.segment_stack(image)
-        write_labels(f"{stem}_labels.tif", stack_labels(results), overwrite=args.overwrite)
+        if "labels" in todo:
+            results = session.segment_stack(image)
+            outcome.written.append(write_labels(todo["labels"], stack_labels(results), overwrite=replace["labels"]))
+        skipped = sorted(set(todo) - {"labels"})
+        if skipped:
+            outcome.failed.append(f"{', '.join(skipped)} not made for stacks (only the label volume is)")
         return
     result = session.segment(image)
-    write_labels(f"{stem}_labels.tif", result.labels(), overwrite=args.overwrite)
-    if args.coco:
-        write_json(f"{stem}_proposals.json", result_to_coco(result, file_name=path.name), overwrite=args.overwrite)
-    if args.edges:
+
+    def produce(kind: str, make) -> None:
+        if kind not in todo:
+            return
+        try:
+            outcome.written.append(make(todo[kind], replace[kind]))
+        except Exception as exc:  # noqa: BLE001 - one output's failure must not lose the others
+            outcome.failed.append(f"{todo[kind].name}: {batch.describe_failure(exc, path)}")
+
+    produce("labels", lambda p, ow: write_labels(p, result.labels(), overwrite=ow))
+    produce("proposals", lambda p, ow: write_json(p, result_to_coco(result, file_name=path.name), overwrite=ow))
+    if "edges" in todo:
         from ..engine.edges import edge_map
 
-        check_free(Path(f"{stem}_edges.tif"), args.overwrite)
-        tifffile.imwrite(f"{stem}_edges.tif", edge_map(result))
-    for name, lab in _selection_outputs(session, result, args).items():
-        write_labels(f"{stem}_{name}.tif", lab, overwrite=args.overwrite)
+        produce("edges", lambda p, ow: write_tiff(p, edge_map(result), overwrite=ow))
+    for kind in ("points", "box", "text"):
+        produce(kind, lambda p, ow, kind=kind: write_labels(p, _selection(session, result, args, kind), overwrite=ow))

@@ -39,6 +39,9 @@ def read_image(path: str | Path) -> np.ndarray:
 
         return skio.imread(p)
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same to the user
+        # an ImportError here means no reader plugin recognised the bytes, not a missing package of ours
+        detail = "" if isinstance(exc, ImportError) else f" ({type(exc).__name__}: {exc})"
         raise ImageError(
-            f"could not read {p.name} as an image ({type(exc).__name__}: {exc}); is the file complete?"
+            f"could not read {p.name} as an image: the file is damaged, truncated or not really "
+            f"{p.suffix.lstrip('.').upper() or 'an image'}{detail}."
         ) from None

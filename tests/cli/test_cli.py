@@ -32,7 +32,8 @@ def test_segment_folder_reports_failures_and_continues(image_folder, tmp_path, c
     text = capsys.readouterr()
     assert code == 1
     assert "failed" in text.out + text.err and "broken.png" in text.out + text.err
-    assert "2 of 3 image(s) done" in text.out
+    assert "2 of 3 input(s) complete" in text.out and "1 input(s) failed" in text.out
+    assert "ModuleNotFoundError" not in text.out + text.err
     for k in (1, 2):
         lab = tifffile.imread(out / f"scene{k}_labels.tif")
         assert lab.shape == (320, 320) and lab.max() > 0
@@ -46,8 +47,8 @@ def test_existing_outputs_are_kept_unless_overwrite(image_folder, tmp_path, caps
     (image_folder / "broken.png").unlink()
     marker = np.full((5, 5), 42, np.int32)
     tifffile.imwrite(out / "scene1_labels.tif", marker)
-    main(["segment", str(image_folder), "--out", str(out), *DEMO])
-    assert "skipped scene1.png" in capsys.readouterr().out
+    assert main(["segment", str(image_folder), "--out", str(out), *DEMO]) == 0
+    assert "scene1.png: all 1 output(s) already complete, kept" in capsys.readouterr().out
     np.testing.assert_array_equal(tifffile.imread(out / "scene1_labels.tif"), marker)
     main(["segment", str(image_folder), "--out", str(out), *DEMO, "--overwrite"])
     assert tifffile.imread(out / "scene1_labels.tif").shape == (320, 320)
