@@ -13,6 +13,7 @@ from ..engine.weights import WeightsNotFoundError
 from ..errors import FastSAMError, UsageError
 from ..io import IMAGE_SUFFIXES, read_image, result_to_coco, write_json, write_labels, write_tiff
 from . import batch
+from . import distributed
 from . import geo
 from .args import (
     add_model_args,
@@ -46,6 +47,7 @@ def add_parser(sub) -> None:
     seg.add_argument("--tile-size", type=int_range(64, 16384), default=1024)
     seg.add_argument("--untrained", action="store_true",
                      help="accept a model YAML as --weights (random network: only to test the pipeline)")
+    distributed.add_arguments(seg)
     seg.add_argument("--smooth", action="store_true", help="close/open prompt selections")
     seg.add_argument("--coco", action="store_true", help="also write COCO JSON with RLE masks and box proposals")
     seg.add_argument("--edges", action="store_true", help="also write the edge map (<name>_edges.tif)")
@@ -59,7 +61,7 @@ def _collect_inputs(items: list[str]) -> list[Path]:
     files: list[Path] = []
     for item in items:
         p = Path(item)
-        if p.is_dir():
+        if p.is_dir() and p.suffix.lower() != ".zarr":  # a .zarr folder is one (huge) image
             files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
         else:
             files.append(p)
@@ -109,6 +111,8 @@ def cmd_segment(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
+    if args.scheduler:
+        return distributed.run(args, files, session)
     report = batch.BatchReport(left_out=left_out)
     bases = batch.output_bases(files)
     try:
@@ -133,7 +137,8 @@ def cmd_segment(args) -> int:
 def _segment_one(session, path: Path, args, base: str | None = None, outcome: batch.FileOutcome | None = None) -> None:
     """Write the outputs of one input that are missing (or all, with ``--overwrite``) into ``outcome``."""
     if geo.wants(path, args):  # GeoTIFF: read by windows, outputs keep CRS and transform
-        return geo.segment_one(session, path, args)
+        geo.segment_one(session, path, args, base, outcome)
+        return
     outcome = outcome if outcome is not None else batch.FileOutcome(path)
     base_path = args.out / (base or path.stem)
     kinds = ["labels", *(k for k, on in (("proposals", args.coco), ("edges", args.edges), ("points", args.points),

@@ -1,0 +1,8 @@
+"""Segmentation beyond one process, on dask.distributed.
+
+Images of a folder and tiles of a huge image become Dask tasks; each worker
+loads the model once and keeps it (:mod:`.worker`); results stream to their
+files as tasks finish (:mod:`.batch`, :mod:`.huge`). Works on a local cluster
+(``--scheduler local``), an existing scheduler (``--scheduler tcp://host:8786``)
+or an HPC cluster started with dask-jobqueue; see ``docs/distributed.md``.
+"""

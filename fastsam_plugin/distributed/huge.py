@@ -1,0 +1,112 @@
+"""One huge image as a Dask graph: tiles segmented on workers, merged on the client, labels to OME-Zarr.
+
+The image is never read whole: each task opens the file itself and reads one
+window (:class:`fastsam_plugin.io.lazy.LazyImage`). Objects crossing tile seams
+are merged with the same rule as in-process tiling
+(:class:`fastsam_plugin.engine.tiling.TileMerger`), so label ids are unique over
+the whole image. The client holds only the objects' box-cropped masks, and the
+label image is written chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from mask_selectors import paint_order
+
+from ..engine.result import SegmentationResult
+from ..engine.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, TileMerger, plan_tiles
+from ..engine.windows import keep_valid
+from .worker import SessionSpec, worker_session
+
+Box = tuple[int, int, int, int]
+
+
+def segment_window(image, box: Box, spec: SessionSpec) -> SegmentationResult:
+    """Worker task: everything mode on one window of a lazy image (in the window's pixel grid)."""
+    session = worker_session(spec)
+    rgb, valid = image.read_window(box)
+    p = spec.params
+    part = session.segmenter.segment(rgb, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det)
+    part = keep_valid(part, valid)
+    part.image = None  # only the masks travel back
+    return part
+
+
+def segment_huge(
+    client,
+    image,
+    spec: SessionSpec,
+    *,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    progress: Callable[[int, int], None] | None = None,
+) -> SegmentationResult:
+    """Everything mode on a huge lazy image, tiles spread over the cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    image : WindowedImage
+        A picklable lazy source, e.g. :class:`fastsam_plugin.io.lazy.LazyImage`.
+    spec : SessionSpec
+        Model and operating point; each worker loads the model once.
+    tile, overlap : int
+        Tile side and overlap in pixels (as in-process tiling).
+    progress : callable, optional
+        ``progress(done, total)`` after each tile.
+
+    Returns
+    -------
+    SegmentationResult
+        Every object of the whole image (box-cropped masks), ``image=None``.
+    """
+    from distributed import as_completed
+
+    hw = image.shape[:2]
+    rects = plan_tiles(hw, tile, overlap)
+    [source] = client.scatter([image], broadcast=True)  # a path and contrast limits, not pixels
+    futures = {client.submit(segment_window, source, rect, spec, pure=False): rect for rect in rects}
+    done: dict[Box, SegmentationResult] = {}
+    try:
+        for k, future in enumerate(as_completed(futures), start=1):
+            done[futures[future]] = future.result()
+            if progress is not None:
+                progress(k, len(rects))
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    merger = TileMerger(hw)
+    for rect in rects:  # merge in plan order: the same objects as the in-process tiler
+        merger.add(rect, done.pop(rect))
+    return merger.result()
+
+
+def label_window(result: SegmentationResult, box: Box) -> np.ndarray:
+    """Labels of ``result`` inside ``box = (x0, y0, x1, y1)``: object ``i`` has id ``i + 1``, small ones on top.
+
+    Equal to ``result.labels()[y0:y1, x0:x1]`` without building the full label image.
+
+    Returns
+    -------
+    labels : (y1 - y0, x1 - x0) int32
+    """
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0), np.int32)
+    b = result.pixel_boxes
+    near = np.flatnonzero((b[:, 0] < x1) & (b[:, 2] > x0) & (b[:, 1] < y1) & (b[:, 3] > y0))
+    for i in near[paint_order(result.areas[near])]:
+        bx0, by0, bx1, by1 = b[i]
+        ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
+        part = result.crops[i][iy0 - by0:iy1 - by0, ix0 - bx0:ix1 - bx0]
+        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0][part] = i + 1
+    return out
+
+
+def write_result_ome_zarr(result: SegmentationResult, path: str | Path, **kwargs) -> Path:
+    """Write ``result``'s labels as chunked OME-Zarr without the full label image in memory."""
+    from ..io.ome_zarr import write_labels_ome_zarr
+
+    return write_labels_ome_zarr(path, result.shape, lambda box: label_window(result, box), **kwargs)
