@@ -53,60 +53,91 @@ def wants(path: Path, args) -> bool:
         return False
 
 
-def vector_path(args, image: Path, name: str = "objects") -> Path:
-    """Where ``--vector`` writes the polygons of ``image`` (``name``: objects or a prompt)."""
+def vector_path(args, image: Path, name: str = "objects", base: str | None = None) -> Path:
+    """Where ``--vector`` writes the polygons of ``image`` (``name``: objects or a prompt; ``base``: output name)."""
+    base = base or image.stem
     spec = str(args.vector)
     if spec.lower() in VECTOR_FORMATS:
-        return args.out / f"{image.stem}_{name}{VECTOR_FORMATS[spec.lower()]}"
+        return args.out / f"{base}_{name}{VECTOR_FORMATS[spec.lower()]}"
     p = Path(spec)
     if len(args.inputs) != 1 or not Path(args.inputs[0]).is_file():  # a batch: one file per image
-        p = p.with_name(f"{image.stem}_{p.name}")
+        p = p.with_name(f"{base}_{p.name}")
     return p if name == "objects" else p.with_name(f"{p.stem}_{name}{p.suffix}")
 
 
-def _prompt_tables(session, result, args):
-    """Per selection name: id -> prompt text, id -> score, and the object index each id picked (box, text)."""
+def _prompts(session, result, args):
+    """Per prompt kind: the (H, W) int32 selection, id -> prompt text, id -> score, and the objects picked."""
+    labels: dict[str, np.ndarray] = {}
     prompts: dict[str, dict[int, str]] = {}
     picks: dict[str, np.ndarray] = {}
     if args.points:
+        pts = np.array([p[:2] for p in args.points])
+        lab = np.array([int(p[2]) if len(p) == 3 else 1 for p in args.points])
+        labels["points"] = session.select_points(result, pts, lab, smooth=args.smooth).astype(np.int32)
         prompts["points"] = {1: "points " + "; ".join(",".join(f"{v:g}" for v in p) for p in args.points)}
-    if args.box:
+    if args.box:  # one id per box, in the order given
         picks["box"] = session.select_boxes(result, np.array(args.box))
+        labels["box"] = session.selection_labels(result, picks["box"], smooth=args.smooth)
         prompts["box"] = {k: f"box {k}: " + ",".join(f"{v:g}" for v in b) for k, b in enumerate(args.box, 1)}
-    if args.text:
+    if args.text:  # id 1 = best match
         picks["text"] = session.select_text(result, args.text, top_k=args.top_k).indices[0]
+        labels["text"] = session.selection_labels(result, picks["text"], first_on_top=True)
         prompts["text"] = {k: f"text {args.text!r} #{k}" for k in range(1, len(picks["text"]) + 1)}
     scores = {name: {k: float(result.scores[i]) for k, i in enumerate(idx, 1) if i >= 0} for name, idx in picks.items()}
-    return prompts, scores, picks
+    return labels, prompts, scores, picks
 
 
-def segment_one(session, path: Path, args) -> None:
-    """Segment one GeoTIFF by windows and write its georeferenced outputs."""
+def segment_one(session, path: Path, args, base: str | None = None, outcome=None) -> list[Path]:
+    """Segment one GeoTIFF by windows and write its georeferenced outputs that are missing.
+
+    Existing outputs are kept unless ``args.overwrite``; ``outcome`` (a
+    :class:`fastsam_plugin.cli.batch.FileOutcome`, optional) collects what was
+    written and kept. Returns the files written.
+    """
     from ..io import result_to_coco, write_json
     from ..io.geotiff import open_geotiff, write_label_raster
     from ..io.vectors import write_vectors
-    from .segment import _selection_outputs
 
+    stem = args.out / (base or path.stem)
+    kinds = [k for k in ("points", "box", "text") if getattr(args, k, None)]
+    targets = {"labels": Path(f"{stem}_labels.tif"), **{k: Path(f"{stem}_{k}.tif") for k in kinds}}
+    if args.coco:
+        targets["proposals"] = Path(f"{stem}_proposals.json")
+    if args.vector:
+        targets["vector"] = vector_path(args, path, base=base)
+        targets.update({f"vector_{k}": vector_path(args, path, k, base) for k in kinds})
+    todo = {k: p for k, p in targets.items() if args.overwrite or not p.exists()}
+    if outcome is not None:
+        outcome.kept += [p for k, p in targets.items() if k not in todo]
+        if not todo:
+            outcome.notes.append(f"{path.name}: all {len(targets)} output(s) already complete, kept")
+    if not todo:
+        return []
     bands = args.bands or (tuple(c + 1 for c in args.channels) if getattr(args, "channels", None) else None)
     raster = open_geotiff(path, bands=bands, percentiles=args.percentiles)
-    stem = args.out / path.stem
     result = session.segment(raster)
-    write_label_raster(f"{stem}_labels.tif", result, raster, overwrite=args.overwrite)
-    selections = _selection_outputs(session, result, args) if (args.points or args.box or args.text) else {}
-    prompts, scores, picks = _prompt_tables(session, result, args) if selections else ({}, {}, {})
-    if args.vector:
+    labels, prompts, scores, picks = _prompts(session, result, args)
+    ow = args.overwrite
+    written = []
+    if "labels" in todo:
+        written.append(write_label_raster(todo["labels"], result, raster, overwrite=ow))
+    if "vector" in todo:
         # an object picked by a box or text prompt says so in the everything-mode layer too
         picked: dict[int, list[str]] = {}
         for name, idx in picks.items():
             for k, i in enumerate(idx, 1):
                 if i >= 0:
                     picked.setdefault(int(i) + 1, []).append(prompts[name][k])
-        write_vectors(vector_path(args, path), result, raster, overwrite=args.overwrite,
-                      prompts={i: "; ".join(p) for i, p in picked.items()})
-    if args.coco:
-        write_json(f"{stem}_proposals.json", result_to_coco(result, file_name=path.name), overwrite=args.overwrite)
-    for name, lab in selections.items():
-        write_label_raster(f"{stem}_{name}.tif", lab, raster, overwrite=args.overwrite)
-        if args.vector:
-            write_vectors(vector_path(args, path, name), lab, raster, prompts=prompts.get(name),
-                          scores=scores.get(name), overwrite=args.overwrite)
+        written.append(write_vectors(todo["vector"], result, raster, overwrite=ow,
+                                     prompts={i: "; ".join(p) for i, p in picked.items()}))
+    if "proposals" in todo:
+        written.append(write_json(todo["proposals"], result_to_coco(result, file_name=path.name), overwrite=ow))
+    for name, lab in labels.items():
+        if name in todo:
+            written.append(write_label_raster(todo[name], lab, raster, overwrite=ow))
+        if f"vector_{name}" in todo:
+            written.append(write_vectors(todo[f"vector_{name}"], lab, raster, prompts=prompts.get(name),
+                                         scores=scores.get(name), overwrite=ow))
+    if outcome is not None:
+        outcome.written += written
+    return written

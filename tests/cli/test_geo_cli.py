@@ -104,3 +104,15 @@ def test_plain_tiff_keeps_the_plain_path_and_png_refuses_vector(tmp_path, capsys
         assert ds.crs is None
     code = main(["segment", str(tmp_path / "p.png"), "--out", str(tmp_path / "o"), *DEMO, "--vector", "gpkg"])
     assert code == 1 and "need a (Geo)TIFF input" in capsys.readouterr().out
+
+
+def test_rerun_keeps_existing_geo_outputs_unless_overwrite(geotiff, tmp_path):
+    out = tmp_path / "out"
+    cmd = ["segment", str(geotiff), "--out", str(out), *DEMO, "--vector", "gpkg"]
+    assert main(cmd) == 0
+    files = [out / "scene_labels.tif", out / "scene_objects.gpkg"]
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert main(cmd) == 0
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert main([*cmd, "--overwrite"]) == 0
+    assert all(f.stat().st_mtime_ns > s for f, s in zip(files, stamps))
