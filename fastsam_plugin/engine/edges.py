@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .result import SegmentationResult
+from .result import SegmentationResult, crop_in_window
 
 
 def edge_nms(magnitude: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -42,39 +42,71 @@ def edge_nms(magnitude: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarra
     return np.where(keep, magnitude, 0.0)
 
 
-def edge_map(result: SegmentationResult, sigma: float = 1.0) -> np.ndarray:
+def _object_gradients(crop, box, window, sigma: float, reach: int):
+    """Sobel of the Gaussian-softened mask inside ``window``, as if computed over the whole plane.
+
+    The crop is cut (with zeros around it) to ``window`` widened by ``reach``
+    pixels, filtered, and the widening dropped: ``reach`` covers the Gaussian
+    and Sobel kernels, so no image border effect reaches the window.
+    """
+    x0, y0, x1, y1 = window
+    wide = (x0 - reach, y0 - reach, x1 + reach, y1 + reach)
+    soft = cv2.GaussianBlur(crop_in_window(crop, box, wide).astype(np.float32), (0, 0), sigma)
+    dx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)[reach:-reach, reach:-reach]
+    dy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)[reach:-reach, reach:-reach]
+    return np.hypot(dx, dy), dx, dy
+
+
+def edge_map(result: SegmentationResult, sigma: float = 1.0, tile: int = 2048) -> np.ndarray:
     """Thin object boundaries of every mask, strongest response kept.
+
+    Work is done tile by tile (each tile with a one-pixel halo for the
+    non-maximum suppression), touching only the objects that reach the tile,
+    so memory beyond the output is bounded by the tile size, not by the image:
+    a 20000 x 20000 map costs its 1.6 GB output plus a few tiles.
 
     Parameters
     ----------
     result : SegmentationResult
     sigma : float
         Gaussian softening of the binary masks before Sobel, in pixels.
+    tile : int
+        Side of the square tiles worked on at a time.
 
     Returns
     -------
     edges : (H, W) float32 in [0, 1]
     """
     h, w = result.shape
-    mag = np.zeros((h, w), np.float32)
-    gx = np.zeros((h, w), np.float32)
-    gy = np.zeros((h, w), np.float32)
-    pad = int(np.ceil(3 * sigma)) + 2
-    for crop, (x0, y0, x1, y1) in zip(result.crops, result.pixel_boxes):
-        soft = cv2.GaussianBlur(np.pad(crop.astype(np.float32), pad), (0, 0), sigma)
-        dx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
-        dy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
-        m = np.hypot(dx, dy)
-        # place the padded crop into the image, clipped at the borders
-        X0, Y0, X1, Y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-        cx0, cy0 = max(0, -X0), max(0, -Y0)
-        ix0, iy0, ix1, iy1 = max(X0, 0), max(Y0, 0), min(X1, w), min(Y1, h)
-        sl = (slice(cy0, cy0 + iy1 - iy0), slice(cx0, cx0 + ix1 - ix0))
-        region = (slice(iy0, iy1), slice(ix0, ix1))
-        stronger = m[sl] > mag[region]
-        mag[region] = np.where(stronger, m[sl], mag[region])
-        gx[region] = np.where(stronger, dx[sl], gx[region])
-        gy[region] = np.where(stronger, dy[sl], gy[region])
-    thin = edge_nms(mag, gx, gy)
-    peak = thin.max()
-    return (thin / peak).astype(np.float32) if peak > 0 else thin.astype(np.float32)
+    out = np.zeros((h, w), np.float32)
+    if len(result) == 0:
+        return out
+    pad = int(np.ceil(3 * sigma)) + 2  # where a mask's softened edge can reach
+    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's Gaussian kernel radius (4 sigma) plus the Sobel's 1
+    boxes = result.pixel_boxes
+    reach_box = np.concatenate([boxes[:, :2] - pad, boxes[:, 2:] + pad], axis=1)
+    peak = 0.0
+    for ty in range(0, h, tile):
+        for tx in range(0, w, tile):
+            # the tile with a one-pixel halo (inside the image) for the NMS neighbours
+            hx0, hy0, hx1, hy1 = max(tx - 1, 0), max(ty - 1, 0), min(tx + tile + 1, w), min(ty + tile + 1, h)
+            mag = np.zeros((hy1 - hy0, hx1 - hx0), np.float32)
+            gx, gy = np.zeros_like(mag), np.zeros_like(mag)
+            near = np.flatnonzero((reach_box[:, 0] < hx1) & (reach_box[:, 2] > hx0)
+                                  & (reach_box[:, 1] < hy1) & (reach_box[:, 3] > hy0))
+            for i in near:  # in object order: on ties the earlier object's gradient stays, as before
+                bx0, by0, bx1, by1 = reach_box[i]
+                win = (max(bx0, hx0), max(by0, hy0), min(bx1, hx1), min(by1, hy1))
+                m, dx, dy = _object_gradients(result.crops[i], boxes[i], win, sigma, reach)
+                region = (slice(win[1] - hy0, win[3] - hy0), slice(win[0] - hx0, win[2] - hx0))
+                stronger = m > mag[region]
+                mag[region] = np.where(stronger, m, mag[region])
+                gx[region] = np.where(stronger, dx, gx[region])
+                gy[region] = np.where(stronger, dy, gy[region])
+            inner = (slice(ty - hy0, ty - hy0 + min(tile, h - ty)), slice(tx - hx0, tx - hx0 + min(tile, w - tx)))
+            thin = edge_nms(mag, gx, gy)[inner]
+            out[ty : ty + tile, tx : tx + tile] = thin
+            peak = max(peak, float(thin.max()))
+    if peak > 0:
+        out /= np.float32(peak)
+    return out
