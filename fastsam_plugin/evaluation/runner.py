@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engine.edges import edge_map
 from ..io import labels_to_coco, read_image
-from .boundaries import DEFAULT_THRESHOLDS, image_counts, ods_ois
+from .boundaries import DEFAULT_THRESHOLDS, image_counts, summarize
 from .coco import average_precision, average_recall, box_prompted_predictions, result_predictions
 
 
@@ -73,6 +73,6 @@ def evaluate_bsds(session, root: str | Path, *, split: str = "val", limit: int |
             counts.append(image_counts(edge_map(result), boundaries, DEFAULT_THRESHOLDS))
     scores = {f"mask {k}": v for k, v in average_recall(gt, preds, "segm").items()}
     if edges:
-        scores.update(ods_ois(counts))
+        scores.update(summarize(counts))
     scores["images"] = float(len(mats))
     return scores
