@@ -73,6 +73,10 @@ class Session:
         How many results are kept.
     allow_untrained : bool
         Let ``weights`` be a model YAML (a random network: pipeline tests only).
+    trust : bool, optional
+        Load segmenter weights that the checkpoint safety scan refuses (only
+        for files the user trusts; ``None`` reads
+        ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``). See SECURITY.md.
 
     Notes
     -----
@@ -101,6 +105,7 @@ class Session:
         segmenter=None,
         embedder=None,
         allow_untrained: bool = False,
+        trust: bool | None = None,
     ) -> None:
         self.weights, self.device = weights, device
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
@@ -112,6 +117,7 @@ class Session:
         self._crop_embeddings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self.allow_untrained = allow_untrained
+        self.trust = trust
         self._model_lock = threading.RLock()  # loading and running models
         self._cache_lock = threading.RLock()  # the two caches (held briefly)
         self._embedder_failure: tuple[tuple, BaseException] | None = None
@@ -123,6 +129,8 @@ class Session:
         with self._model_lock:
             if self._segmenter is None:
                 extra = {"allow_untrained": True} if self.allow_untrained else {}
+                if self.trust is not None:
+                    extra["trust"] = self.trust
                 self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device, **extra)
             return self._segmenter
 

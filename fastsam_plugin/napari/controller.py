@@ -18,6 +18,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
+from ..engine.checkpoints import UnsafeCheckpointError
 from ..engine.progress import Cancelled
 from ..engine.session import Session
 from ._gl_guard import guard_triton
@@ -42,8 +43,28 @@ def import_backends() -> None:
     ultralytics()
 
 
+def ask_to_trust(message: str) -> bool:
+    """Ask whether to load a checkpoint the safety scan refused (default: No)."""
+    from qtpy.QtWidgets import QMessageBox
+
+    answer = QMessageBox.warning(
+        None,
+        "FastSAM: load a checkpoint that failed the safety check?",
+        f"{message}\n\nLoad it anyway? Only do so if you know and trust where this file comes from: "
+        "loading it may run code it contains.",
+        QMessageBox.Yes | QMessageBox.No,
+        QMessageBox.No,
+    )
+    return answer == QMessageBox.Yes
+
+
 class Controller:
-    """The session and the bookkeeping behind the FastSAM widgets of one viewer."""
+    """The session and the bookkeeping behind the FastSAM widgets of one viewer.
+
+    ``confirm_trust`` (a callable taking the refusal message, returning True to
+    trust the file) is asked before a refused checkpoint is loaded anyway; it
+    defaults to a Qt dialog and can be replaced (tests, scripted use).
+    """
 
     busy_changed = Signal(bool)  # a model run started (True) or ended (False)
 
@@ -57,6 +78,8 @@ class Controller:
         self._cancel = threading.Event()
         self._worker = None
         self._rules: dict[str, SelectionRule] = {}
+        self.confirm_trust: Callable[[str], bool] = ask_to_trust
+        self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
         status.cancel_button.changed.connect(self.cancel)
         viewer.layers.events.inserted.connect(self._layer_added)
@@ -121,7 +144,10 @@ class Controller:
         import_backends()
         settings = self.model.model_settings()
         if self._session is None or settings != self._settings:
-            self._session = Session(settings.weights, settings.device, settings.clip_model, settings.clip_pretrained)
+            self._session = Session(
+                settings.weights, settings.device, settings.clip_model, settings.clip_pretrained,
+                trust=True if settings.weights in self._trusted else None,
+            )
             self._settings = settings
         self._session.params = self.model.params()
         self._session.image_options = self.model.image_options()
@@ -177,6 +203,18 @@ class Controller:
             show_info("FastSAM: cancelled")
             return
         self.error(f"FastSAM: {exc}")
+        if isinstance(exc, UnsafeCheckpointError):
+            self._offer_trust(exc)
+
+    def _offer_trust(self, exc: UnsafeCheckpointError) -> None:
+        """After a refused segmenter checkpoint, ask whether to trust it for this viewer's session."""
+        settings = self._settings
+        if settings is None or str(exc.path) == str(settings.clip_pretrained) or "://" in str(exc.path):
+            return  # CLIP files and refused downloads have no opt-out here
+        if self.confirm_trust(str(exc)):
+            self._trusted.add(settings.weights)
+            self._session = None  # rebuilt with trust on the next run
+            self.status.show(f"{exc.path} will be loaded as trusted: run again.")
 
     def error(self, message: str) -> None:
         self.status.error(message)
