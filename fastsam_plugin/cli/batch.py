@@ -42,6 +42,7 @@ OUTPUT_SUFFIXES = {
     "points": "_points.tif",
     "box": "_box.tif",
     "text": "_text.tif",
+    "measurements": "_measurements.csv",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

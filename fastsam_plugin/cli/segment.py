@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.model import ModelLoadError
-from ..engine.pipeline import ImageOptions, TileOptions, stack_labels
+from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import WeightsNotFoundError
 from ..errors import FastSAMError, UsageError
-from ..io import IMAGE_SUFFIXES, read_image, result_to_coco, write_json, write_labels, write_tiff
-from . import batch
-from . import distributed
-from . import geo
+from ..io import IMAGE_SUFFIXES, result_to_coco, write_json, write_labels, write_tiff
+from . import batch, distributed, geo, microscopy
 from .args import (
     add_model_args,
     box_arg,
@@ -43,6 +41,7 @@ def add_parser(sub) -> None:
                      help="0: 3-D arrays are (C, H, W), channels first; -1: channels last, never guess a stack")
     seg.add_argument("--percentiles", type=percentiles_arg, help="e.g. 1,99.8")
     seg.add_argument("--stack", action="store_true", help="treat 3D arrays (Z, H, W) as stacks of slices")
+    microscopy.add_arguments(seg)
     seg.add_argument("--tile", choices=("auto", "on", "off"), default="auto")
     seg.add_argument("--tile-size", type=int_range(64, 16384), default=1024)
     seg.add_argument("--untrained", action="store_true",
@@ -142,19 +141,24 @@ def _segment_one(session, path: Path, args, base: str | None = None, outcome: ba
     outcome = outcome if outcome is not None else batch.FileOutcome(path)
     base_path = args.out / (base or path.stem)
     kinds = ["labels", *(k for k, on in (("proposals", args.coco), ("edges", args.edges), ("points", args.points),
-                                         ("box", args.box), ("text", args.text)) if on)]
+                                         ("box", args.box), ("text", args.text), ("measurements", args.measure)) if on)]
     todo, kept = batch.plan(base_path, kinds, args.overwrite)
     outcome.kept += kept.values()
     if not todo:
         outcome.notes.append(f"{path.name}: all {len(kept)} output(s) already complete, kept")
         return
-    image = read_image(path)
+    image, meta = microscopy.read_input(path, args)  # channels last; axes and physical pixel sizes
     replace = {k: args.overwrite or p.exists() for k, p in todo.items()}  # existing = truncated: replace it
-    if args.stack and image.ndim >= 3 and not (image.ndim == 3 and image.shape[-1] in (3, 4)):
-        if "labels" in todo:
+    if microscopy.is_stack(image, meta, args):
+        if {"labels", "measurements"} & set(todo):
             results = session.segment_stack(image)
-            outcome.written.append(write_labels(todo["labels"], stack_labels(results), overwrite=replace["labels"]))
-        skipped = sorted(set(todo) - {"labels"})
+            labels = microscopy.stack_output(session, results, args)  # per slice, or linked with --stitch
+            if "labels" in todo:
+                outcome.written.append(microscopy.write_labels(todo["labels"], labels, meta, replace["labels"]))
+            if "measurements" in todo:
+                outcome.written.append(microscopy.write_table(todo["measurements"], session, labels, image, meta,
+                                                              results, replace["measurements"], args.stitch is not None))
+        skipped = sorted(set(todo) - {"labels", "measurements"})
         if skipped:
             outcome.failed.append(f"{', '.join(skipped)} not made for stacks (only the label volume is)")
         return
@@ -168,7 +172,8 @@ def _segment_one(session, path: Path, args, base: str | None = None, outcome: ba
         except Exception as exc:  # noqa: BLE001 - one output's failure must not lose the others
             outcome.failed.append(f"{todo[kind].name}: {batch.describe_failure(exc, path)}")
 
-    produce("labels", lambda p, ow: write_labels(p, result.labels(), overwrite=ow))
+    produce("labels", lambda p, ow: microscopy.write_labels(p, result.labels(), meta, ow))
+    produce("measurements", lambda p, ow: microscopy.write_table(p, session, result.labels(), image, meta, result, ow))
     produce("proposals", lambda p, ow: write_json(p, result_to_coco(result, file_name=path.name), overwrite=ow))
     if "edges" in todo:
         from ..engine.edges import edge_map
