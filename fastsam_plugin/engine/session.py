@@ -21,7 +21,7 @@ from mask_selectors import (
     SelectorInputError,
     TextMatches,
     check_points,
-    mask_crops,
+    crop_pictures,
     normalize_boxes,
     paint_crops,
     select_by_boxes_in_crops,
@@ -299,13 +299,9 @@ class Session:
         with self._cache_lock:
             cached = self._crop_embeddings.get(result.uid)
         if cached is None:
-            crops, indices = [], []
-            for i in range(len(result)):
-                x0, y0, x1, y1 = result.pixel_boxes[i]
-                one = mask_crops(result.image[y0:y1, x0:x1], result.crops[i][None], areas=result.areas[i : i + 1])
-                if len(one):
-                    crops.append(one.crops[0])
-                    indices.append(i)
+            # pictures cut straight from the stored crops (no per-object mask stack)
+            pictures = crop_pictures(result.image, result.crops, result.pixel_boxes, areas=result.areas)
+            crops, indices = pictures.crops, pictures.indices
             if not crops:
                 raise PromptError("no object is large enough (more than 100 pixels) to match against text.")
             with self._model_lock:

@@ -11,6 +11,7 @@ from ._validation import as_points as check_points
 from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
 from .crops import (
     crop_box_iou,
+    crop_pictures,
     crop_point_actions,
     paint_crops,
     select_by_boxes_in_crops,
@@ -45,6 +46,7 @@ __all__ = [
     "contour_box",
     "contour_boxes",
     "crop_box_iou",
+    "crop_pictures",
     "crop_point_actions",
     "crops_to_labels",
     "label_iou",

@@ -11,6 +11,9 @@ on the full ``(N, H, W)`` stack, but without building it:
 * a box counts, for each crop its box touches, only the pixels inside the
   overlap (OpenCV's vectorised ``countNonZero``).
 
+* a text prompt's pictures are cut from the image inside each crop's box
+  (:func:`crop_pictures`, the crop form of :func:`mask_selectors.mask_crops`).
+
 Time and memory follow the masks that can matter, not N x H x W.
 """
 
@@ -23,6 +26,7 @@ from ._validation import SelectorInputError, as_labels, as_points
 from .boxes import normalize_boxes
 from .masks import paint_order
 from .points import ADD, NONE, REMOVE
+from .text import DEFAULT_MIN_AREA, MaskCrops
 
 
 def _as_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
@@ -184,3 +188,51 @@ def paint_crops(out: np.ndarray, crops, boxes, indices, values) -> np.ndarray:
             x0, y0, x1, y1 = b[i]
             out[y0:y1, x0:x1][crops[i]] = v
     return out
+
+
+def crop_pictures(
+    image,
+    crops,
+    boxes,
+    *,
+    min_area: int = DEFAULT_MIN_AREA,
+    fill_background: bool = True,
+    areas=None,
+) -> MaskCrops:
+    """:func:`mask_selectors.mask_crops` on box-cropped masks: one picture per mask for an image encoder.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8
+    crops, boxes
+        As :func:`crop_point_actions` (``boxes`` inside the image).
+    min_area : int
+        Masks with at most this many pixels are skipped (default 100).
+    fill_background : bool
+        Paint the pixels outside the mask white (FastSAM's choice).
+    areas : (N,) int, optional
+        Pixel counts of the masks.
+
+    Returns
+    -------
+    MaskCrops
+        ``crops[j]`` is the image inside the box of mask ``indices[j]``.
+    """
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise SelectorInputError(f"image must be an (H, W, 3) uint8 RGB array; got {img.shape} {img.dtype}.")
+    crops, b = _as_crops(crops, boxes)
+    if len(b) and (b[:, :2].min() < 0 or b[:, 2].max() > img.shape[1] or b[:, 3].max() > img.shape[0]):
+        raise SelectorInputError(f"boxes reach outside the {img.shape[1]} x {img.shape[0]} image.")
+    a = _areas(crops, areas)
+    pictures, kept = [], []
+    for i in np.flatnonzero(a > min_area):
+        x0, y0, x1, y1 = b[i]
+        if fill_background:  # white canvas, the object's pixels copied in (OpenCV masked copy)
+            pic = np.full((y1 - y0, x1 - x0, 3), 255, np.uint8)
+            cv2.copyTo(img[y0:y1, x0:x1], crops[i].view(np.uint8), pic)
+        else:
+            pic = img[y0:y1, x0:x1].copy()
+        pictures.append(pic)
+        kept.append(i)
+    return MaskCrops(crops=pictures, indices=np.asarray(kept, dtype=np.int64))

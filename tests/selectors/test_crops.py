@@ -9,8 +9,10 @@ from mask_selectors import (
     box_mask_iou,
     contour_boxes,
     crop_box_iou,
+    crop_pictures,
     crop_point_actions,
     mask_areas,
+    mask_crops,
     paint_crops,
     point_actions,
     select_by_boxes,
@@ -97,3 +99,23 @@ def test_no_masks_and_bad_crops_are_clear():
     # 0/1 integer crops are read as masks, not as indices
     got = select_by_points_in_crops([np.ones((3, 3), np.uint8)], [[2, 2, 5, 5]], (10, 10), [[3, 3]])
     assert got.sum() == 9 and got[2:5, 2:5].all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=nonempty_masks(), fill=st.booleans(), min_area=st.integers(0, 40), seed=st.integers(0, 1000))
+def test_text_pictures_from_crops_equal_mask_crops(case, fill, min_area, seed):
+    masks, _ = case
+    crops, boxes = to_crops(masks)  # tight boxes, as mask_crops cuts
+    image = np.random.default_rng(seed).integers(0, 256, (*masks.shape[1:], 3), dtype=np.uint8)
+    got = crop_pictures(image, crops, boxes, min_area=min_area, fill_background=fill)
+    want = mask_crops(image, masks, min_area=min_area, fill_background=fill)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    assert all(np.array_equal(a, b) for a, b in zip(got.crops, want.crops))
+
+
+def test_text_pictures_check_the_image():
+    crop = np.ones((3, 3), bool)
+    with pytest.raises(SelectorInputError, match="outside"):
+        crop_pictures(np.zeros((4, 4, 3), np.uint8), [crop], [[2, 2, 5, 5]])
+    with pytest.raises(SelectorInputError, match="uint8 RGB"):
+        crop_pictures(np.zeros((8, 8), np.uint8), [crop], [[2, 2, 5, 5]])
