@@ -64,14 +64,20 @@ def is_huge(path: Path, threshold: int) -> bool:
     return False
 
 
-def _segment_file(path: Path, args: argparse.Namespace, spec: SessionSpec) -> str:
+def _segment_file(path: Path, args: argparse.Namespace, spec: SessionSpec, bases: dict[Path, str]):
+    """Worker task: the single-process CLI's per-file function on this worker's cached session."""
+    from . import batch
     from .segment import _segment_one
 
-    _segment_one(worker_session(spec), path, args)
-    return path.name
+    outcome = batch.FileOutcome(path)
+    try:
+        _segment_one(worker_session(spec), path, args, bases[path], outcome)
+    except Exception as exc:  # noqa: BLE001 - reported by name on the client, as in the single-process batch
+        outcome.failed.append(batch.describe_failure(exc, path))
+    return outcome
 
 
-def _segment_huge_file(client, path: Path, args: argparse.Namespace, spec: SessionSpec) -> None:
+def _segment_huge_file(client, path: Path, args: argparse.Namespace, spec: SessionSpec, base: str) -> Path:
     from tqdm import tqdm
 
     from ..distributed.huge import segment_huge, write_result_ome_zarr
@@ -86,39 +92,54 @@ def _segment_huge_file(client, path: Path, args: argparse.Namespace, spec: Sessi
 
         result = segment_huge(client, image, spec, tile=spec.tiling.tile, overlap=spec.tiling.overlap,
                               progress=progress)
-    stem = path.name[: -len(".ome.zarr")] if path.name.lower().endswith(".ome.zarr") else path.stem
-    out = write_result_ome_zarr(result, args.out / f"{stem}_labels.ome.zarr", overwrite=args.overwrite)
+    out = write_result_ome_zarr(result, args.out / f"{base}_labels.ome.zarr", overwrite=args.overwrite)
     tqdm.write(f"{path.name}: {len(result)} objects -> {out}")
+    return out
 
 
-def run(args: argparse.Namespace, files: list[Path], session) -> int:
-    """Segment ``files`` on the cluster named by ``args.scheduler``; exit code 0, or 1 when a file failed."""
+def run(args: argparse.Namespace, files: list[Path], session, report) -> int:
+    """Segment ``files`` on the cluster named by ``args.scheduler``, filling the CLI's ``report``.
+
+    Returns the same exit codes as the single-process batch.
+    """
     from tqdm import tqdm
 
     from ..distributed.batch import run_files
     from ..distributed.cluster import make_client
-    from .segment import PER_FILE_ERRORS
+    from . import batch
 
     spec = spec_of(session)
+    bases = batch.output_bases(files)
     huge = [f for f in files if is_huge(f, session.tiling.threshold)]
     small = [f for f in files if f not in huge]
-    failed: dict[Path, str] = {}
     with make_client(args.scheduler, args.workers) as client:
         print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
         if small:
             with tqdm(total=len(small), desc="segment", unit="image") as bar:
-                def fail(path: Path, exc: BaseException) -> None:
+                def finished(path: Path, outcome) -> None:
                     bar.update(1)
-                    tqdm.write(f"failed {path}: {exc}")
+                    report.outcomes.append(outcome)
+                    for line in (*outcome.notes, *(f"failed {path.name}: {m}" for m in outcome.failed)):
+                        tqdm.write(line)
 
-                report = run_files(client, small, partial(_segment_file, args=args, spec=spec),
-                                   on_result=lambda path, _: bar.update(1), on_failure=fail)
-            failed.update(report.failed)
+                def crashed(path: Path, exc: BaseException) -> None:  # the task itself died (e.g. killed worker)
+                    outcome = batch.FileOutcome(path)
+                    outcome.failed.append(batch.describe_failure(exc, path))
+                    finished(path, outcome)
+
+                run_files(client, small, partial(_segment_file, args=args, spec=spec, bases=bases),
+                          on_result=finished, on_failure=crashed)
         for path in huge:
+            outcome = batch.FileOutcome(path)
+            report.outcomes.append(outcome)
+            done = args.out / f"{bases[path]}_labels.ome.zarr"
+            if done.exists() and not args.overwrite:  # written atomically: an existing result is complete
+                outcome.kept.append(done)
+                continue
             try:
-                _segment_huge_file(client, path, args, spec)
-            except PER_FILE_ERRORS as exc:  # one huge file's failure is reported; the others go on
-                failed[path] = str(exc)
-                print(f"failed {path}: {exc}", file=sys.stderr)
-    print(f"{len(files) - len(failed)} of {len(files)} image(s) done; outputs in {args.out}")
-    return 1 if failed else 0
+                outcome.written.append(_segment_huge_file(client, path, args, spec, bases[path]))
+            except Exception as exc:  # noqa: BLE001 - one huge file's failure is reported; the others go on
+                outcome.failed.append(batch.describe_failure(exc, path))
+                print(f"failed {path.name}: {outcome.failed[-1]}", file=sys.stderr)
+    print(report.summary(args.out))
+    return report.exit_code()

@@ -110,9 +110,9 @@ def cmd_segment(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
-    if args.scheduler:
-        return distributed.run(args, files, session)
     report = batch.BatchReport(left_out=left_out)
+    if args.scheduler:
+        return distributed.run(args, files, session, report)
     bases = batch.output_bases(files)
     try:
         for path in tqdm(files, desc="segment", unit="image"):

@@ -168,3 +168,18 @@ def test_lazy_tiff_reads_windows_with_one_contrast_for_the_whole_image(tmp_path)
     lo, hi = np.percentile(data, (1, 99.8))  # a 3000-px image is sampled at every pixel
     expect = (np.clip((data[:100, :200].astype(float) - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
     assert np.abs(a[..., 0].astype(int) - expect).max() <= 1
+
+
+def test_cli_writes_a_zarr_input_as_ome_zarr_and_a_rerun_keeps_it(client, tmp_path, capsys):
+    import zarr
+
+    image = make_scene(7, (700, 600), n_objects=(6, 8)).image
+    z = zarr.open_array(str(tmp_path / "field.zarr"), mode="w", shape=image.shape, chunks=(256, 256, 3), dtype="uint8")
+    z[:] = image
+    args = ["segment", str(tmp_path / "field.zarr"), "--out", str(tmp_path / "out"), "--weights", "demo",
+            "--device", "cpu", "--tile-size", "400", "--scheduler", client.scheduler.address]
+    assert main(args) == 0
+    labels = read_labels_ome_zarr(tmp_path / "out" / "field_labels.ome.zarr").compute()
+    assert labels.shape == (700, 600) and len(np.unique(labels)) > 3
+    assert main(args) == 0  # rerun: the complete result is kept, not recomputed
+    assert "already complete" in capsys.readouterr().out
