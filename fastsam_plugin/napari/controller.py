@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox
 from napari.layers import Image
+from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..engine.checkpoints import UnsafeCheckpointError
@@ -29,9 +28,6 @@ from .status import StatusBar
 
 if TYPE_CHECKING:
     import napari
-
-RESULT_ROLES = ("everything", "selection", "edges", "proposals")  # layers computed from the image data
-STALE = " (stale)"
 
 # kind -> function(prompt layer, result, slice index, number of leading axes) -> (H, W) int32 selection
 SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
@@ -81,10 +77,7 @@ class Controller:
         self._versions: dict[str, int] = {}  # image layer uid -> number of data edits (part of the cache key)
         self._cancel = threading.Event()
         self._worker = None
-        self._cancellable = True
         self._rules: dict[str, SelectionRule] = {}
-        # image layers segmented together as the channels of one image (set by the microscopy panel)
-        self.channel_layers: Callable[[], list] = list
         self.confirm_trust: Callable[[str], bool] = ask_to_trust
         self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
@@ -111,7 +104,6 @@ class Controller:
         layer.events.data.connect(lambda e=None, ly=layer: self._image_changed(ly))
 
     def _image_changed(self, layer) -> None:
-        self.mark_stale(layer)
         uid = layer_uid(layer)
         self._versions[uid] = self.version(layer) + 1
         if self._session is not None:  # drop this layer's results only; other layers keep theirs
@@ -122,14 +114,8 @@ class Controller:
         return self._versions.get(layer_uid(layer), 0)
 
     def key(self, layer, index: tuple[int, ...]) -> tuple:
-        """Cache key of one slice of one layer at its current data version (and of its channel layers)."""
-        channels = tuple((layer_uid(ly), self.version(ly)) for ly in self.channels_of(layer) if ly is not layer)
-        return (layer_uid(layer), index, self.version(layer), *((channels,) if channels else ()))
-
-    def channels_of(self, layer) -> list:
-        """The layers whose planes make up ``layer``'s image: the chosen channel layers when ``layer`` is one."""
-        chosen = list(self.channel_layers())
-        return chosen if len(chosen) > 1 and layer in chosen else [layer]
+        """Cache key of one slice of one layer at its current data version."""
+        return (layer_uid(layer), index, self.version(layer))
 
     def slice_index(self, layer) -> tuple[int, ...]:
         """Index of the displayed 2D slice in the image's leading axes."""
@@ -140,15 +126,11 @@ class Controller:
         data_point = layer.world_to_data(self.viewer.dims.point)
         return tuple(int(np.clip(round(float(v)), 0, shape[i] - 1)) for i, v in enumerate(data_point[:lead]))
 
-    def plane(self, layer, index: tuple[int, ...]) -> np.ndarray:
-        """One 2D (or 2D + RGB) plane of the layer's level-0 data; (H, W, C) when channel layers are combined."""
-        planes = []
-        for ly in self.channels_of(layer):
-            data = ly.data[0] if ly.multiscale else ly.data
-            planes.append(np.asarray(data[index] if index else data))
-        if len(planes) > 1 and len({p.shape for p in planes}) > 1:
-            raise ValueError("the channel layers differ in shape: choose layers of one image (same size) as channels.")
-        return planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+    @staticmethod
+    def plane(layer, index: tuple[int, ...]) -> np.ndarray:
+        """One 2D (or 2D + RGB) plane of the layer's level-0 data."""
+        data = layer.data[0] if layer.multiscale else layer.data
+        return np.asarray(data[index] if index else data)
 
     def to_image_rows_cols(self, prompt_layer, coords: np.ndarray) -> np.ndarray:
         """Prompt-layer data coordinates to (..., row, col) of the chosen image layer's data."""
@@ -158,8 +140,8 @@ class Controller:
 
     # -- session ----------------------------------------------------------
     def session(self) -> Session:
-        """The session for the current model settings (models and their libraries load in the worker)."""
-        guard_triton()  # before any worker imports torchvision (see _gl_guard)
+        """The session for the current model settings (new models load lazily, in the worker)."""
+        import_backends()
         settings = self.model.model_settings()
         if self._session is None or settings != self._settings:
             self._session = Session(
@@ -169,8 +151,6 @@ class Controller:
             self._settings = settings
         self._session.params = self.model.params()
         self._session.image_options = self.model.image_options()
-        if len(self.channels_of(self.image.value)) > 1:  # separate fluorescence channels: stretch each on its own
-            self._session.image_options = replace(self._session.image_options, rgb=False)
         self._session.tiling = self.model.tile_options()
         return self._session
 
@@ -191,14 +171,9 @@ class Controller:
     def cancel_requested(self) -> Callable[[], bool]:
         return self._cancel.is_set
 
-    def start(self, worker, message: str, *, cancellable: bool = True) -> None:
-        """Run a napari worker; the widgets disable their run buttons meanwhile.
-
-        ``cancellable`` says whether the job checks the cancel flag between
-        steps (tiles, slices); Cancel on any other job says so instead.
-        """
+    def start(self, worker, message: str) -> None:
+        """Run a napari worker; the widgets disable their run buttons meanwhile."""
         self._cancel.clear()
-        self._cancellable = cancellable
         worker.finished.connect(self._worker_done)
         if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
             worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
@@ -216,11 +191,7 @@ class Controller:
             self.status.show("done")
 
     def cancel(self, _=None) -> None:
-        """Stop the running job between tiles or slices, or say that it cannot be stopped."""
-        if self._worker is not None and not self._cancellable:
-            self.status.show("This run cannot be cancelled (one model call, no tiles or slices between which to "
-                             "stop): it ends on its own in a moment...")
-            return
+        """Stop the running job between tiles or slices."""
         self._cancel.set()
         if self._worker is not None:
             self._worker.quit()
@@ -229,6 +200,7 @@ class Controller:
         """Show an expected failure of a run (cancel, missing weights, bad input) as a message."""
         if isinstance(exc, Cancelled):
             self.status.show("cancelled")
+            show_info("FastSAM: cancelled")
             return
         self.error(f"FastSAM: {exc}")
         if isinstance(exc, UnsafeCheckpointError):
@@ -245,47 +217,14 @@ class Controller:
             self.status.show(f"{exc.path} will be loaded as trusted: run again.")
 
     def error(self, message: str) -> None:
-        """One short line in the panel (details on demand); no toast that outlives the next success."""
         self.status.error(message)
-
-    def loading_message(self, what: str) -> str:
-        """'loading ...' when the session's models or libraries are not loaded yet, else ''."""
-        session = self._session
-        loaded = session is not None and (session._segmenter is not None if what == "segmenter"
-                                          else session._embedder is not None)
-        return "" if loaded else f"loading the {'FastSAM' if what == 'segmenter' else 'text'} model… "
+        show_error(message)
 
     # -- layers -----------------------------------------------------------
     def owned_layer(self, role: str):
         """The plugin's layer with ``role`` for the chosen image, if any."""
         layer = self.image.value
         return None if layer is None else find_owned(self.viewer, role, layer_uid(layer))
-
-    @contextmanager
-    def keep_focus(self):
-        """Keep the active layer active, and prompt layers on top, while the plugin adds layers."""
-        active = self.viewer.layers.selection.active
-        try:
-            yield
-        finally:
-            self.raise_prompts()
-            if active is not None and active in self.viewer.layers:
-                self.viewer.layers.selection.active = active
-
-    def raise_prompts(self) -> None:
-        """Move the plugin's prompt layers above its result layers (prompts stay visible and clickable)."""
-        layers = self.viewer.layers
-        for layer in [ly for ly in layers if owned(ly, "points") or owned(ly, "boxes")]:
-            layers.move(layers.index(layer), len(layers))
-
-    def mark_stale(self, image, stale: bool = True, roles: tuple[str, ...] = RESULT_ROLES) -> None:
-        """Mark (or unmark) result layers of ``image`` as computed from older image data (name and metadata)."""
-        source = layer_uid(image)
-        for layer in [ly for ly in self.viewer.layers if any(owned(ly, r, source) for r in roles)]:
-            info = layer.metadata[KEY]
-            if info.get("stale", False) != stale:
-                info["stale"] = stale
-                layer.name = layer.name + STALE if stale else layer.name.removesuffix(STALE)
 
     def ensure_prompt_layer(self, role: str, add_layer, mode: str):
         """The plugin's prompt layer for ``role`` on the chosen image, created by ``add_layer(image, meta)``."""
@@ -317,11 +256,7 @@ class Controller:
         self.last_kind = kind
         result = self.current_result()
         if result is None:
-            stale = self.owned_layer("everything")
-            if stale is not None and stale.metadata[KEY].get("stale"):
-                self.error("The objects are stale: the image changed after 'Segment everything'. Run it again.")
-            else:
-                self.status.show("Run 'Segment everything' first: prompts select from its objects.")
+            self.status.show("Run 'Segment everything' first: prompts select from its objects.")
             return
         index = self.slice_index(image)
         try:
@@ -333,12 +268,6 @@ class Controller:
 
     def write_selection(self, image, index: tuple[int, ...], selection: np.ndarray) -> None:
         """Write a (H, W) int32 selection into the plugin's selection layer at the displayed slice."""
-        with self.keep_focus():
-            layer = ensure_labels(self.viewer, "selection", image, f"{image.name} FastSAM selection", opacity=1.0)
-        layer.contour = 2  # an outline: the object under it and the prompts stay visible
+        layer = ensure_labels(self.viewer, "selection", image, f"{image.name} FastSAM selection", opacity=0.7)
         layer.data[index if index else ...] = selection
         layer.refresh()
-        self.mark_stale(image, False, ("selection",))
-        objects = self.owned_layer("everything")
-        if objects is not None:  # dim the other objects while something is selected
-            objects.opacity = 0.35 if selection.any() else 0.7
