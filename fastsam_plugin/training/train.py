@@ -41,6 +41,10 @@ class DatasetYAMLError(FastSAMError, ValueError):
     """A dataset YAML that cannot be used as it is; the message says what to change."""
 
 
+class ModelConfigError(FastSAMError, ValueError):
+    """A model YAML asks for code to be evaluated (refused)."""
+
+
 class DownloadEntryDroppedWarning(UserWarning):
     """A dataset YAML's ``download:`` entry was removed before training."""
 
@@ -191,7 +195,16 @@ def train(
         if not str(arch).endswith((".yaml", ".yml")):  # a checkpoint to fine-tune: check it before Ultralytics
             verify_weights(arch, trust=trust)
         with trusted_loading(trust):
-            yolo = ul.YOLO(arch, task="segment")
+            try:
+                yolo = ul.YOLO(arch, task="segment")
+            except TypeError as exc:  # Ultralytics' restricted mode refused code in a model YAML
+                if "blocked" not in str(exc):
+                    raise
+                raise ModelConfigError(
+                    f"refused the model configuration {model}: {exc} A model YAML may only name torch.nn layers "
+                    "with literal arguments (e.g. 'activation: nn.SiLU()'); napari-fastsam never evaluates code "
+                    "from it."
+                ) from None
             yolo.train(
                 data=str(data),
                 epochs=epochs,
