@@ -9,7 +9,8 @@ import numpy as np
 
 from ..engine.edges import edge_map
 from ..io import labels_to_coco, read_image
-from .boundaries import DEFAULT_THRESHOLDS, image_counts, summarize
+from .boundaries import DEFAULT_THRESHOLDS, human_scores, summarize
+from .bsds import bsds_images, find_edge_maps, score_images
 from .coco import average_precision, average_recall, box_prompted_predictions, result_predictions
 
 
@@ -52,27 +53,66 @@ def bsds_ground_truth(mat_path: Path, annotator: int = 0) -> tuple[np.ndarray, l
 
 
 def evaluate_bsds(session, root: str | Path, *, split: str = "val", limit: int | None = None,
-                  edges: bool = True) -> dict[str, float]:
-    """Region recall (AR@100 and friends, regions of annotator 0 as instances) and boundary ODS/OIS."""
-    root = Path(root)
-    mats = sorted((root / "groundTruth" / split).glob("*.mat"))[:limit]
-    if not mats:
-        raise FileNotFoundError(f"no BSDS500 ground truth under {root / 'groundTruth' / split}.")
+                  edges: bool = True, rule: str = "optimal", thresholds: np.ndarray = DEFAULT_THRESHOLDS,
+                  workers: int | None = None, progress: bool = True) -> dict[str, float]:
+    """Region recall (AR@100 and friends, regions of annotator 0 as instances) and boundary ODS/OIS/AP/R50.
+
+    The model runs here, image by image; the edge maps are then scored in
+    parallel (:func:`.bsds.score_images`).
+    """
+    from tqdm.auto import tqdm
+
+    items = bsds_images(root, split, limit)
     gt = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "object"}]}
-    preds, counts = [], []
-    for image_id, mat in enumerate(mats, start=1):
-        regions, boundaries = bsds_ground_truth(mat)
-        part = labels_to_coco(regions, image_id=image_id, file_name=f"{mat.stem}.jpg")
+    preds, maps = [], []
+    for image_id, item in enumerate(tqdm(items, desc="segmenting", unit="img", disable=not progress), start=1):
+        regions, _ = bsds_ground_truth(item.ground_truth)
+        part = labels_to_coco(regions, image_id=image_id, file_name=item.image.name)
         for ann in part["annotations"]:
             ann["id"] = len(gt["annotations"]) + 1
             gt["annotations"].append(ann)
         gt["images"] += part["images"]
-        result = session.segment(read_image(root / "images" / split / f"{mat.stem}.jpg"))
+        result = session.segment(read_image(item.image))
         preds += result_predictions(result, image_id)
         if edges:
-            counts.append(image_counts(edge_map(result), boundaries, DEFAULT_THRESHOLDS))
+            maps.append(edge_map(result))
     scores = {f"mask {k}": v for k, v in average_recall(gt, preds, "segm").items()}
     if edges:
-        scores.update(summarize(counts))
-    scores["images"] = float(len(mats))
+        counts = score_images(items, "array", maps, thresholds=thresholds, rule=rule, workers=workers,
+                              progress=progress)
+        scores.update(summarize(counts, thresholds))
+    scores["images"] = float(len(items))
+    return scores
+
+
+def evaluate_bsds_boundaries(root: str | Path, source: str | Path, *, split: str = "val", limit: int | None = None,
+                             rule: str = "optimal", thresholds: np.ndarray = DEFAULT_THRESHOLDS,
+                             workers: int | None = None, progress: bool = True) -> dict[str, float]:
+    """Boundary scores without a model.
+
+    Parameters
+    ----------
+    source : "human", "canny" or a folder of edge maps
+        ``"human"``: each annotator against the others (pooled F, P, R);
+        ``"canny"``: the built-in Canny reference; a folder: saved edge maps
+        (one PNG/TIFF per image, named by the image id).
+
+    Returns
+    -------
+    scores : dict
+        ``F``, ``P``, ``R`` for humans; ``ODS``, ``OIS``, ``AP``, ``R50`` (and
+        ``ODS_P``, ``ODS_R``, ``ODS_threshold``) otherwise; plus ``images``.
+    """
+    items = bsds_images(root, split, limit)
+    if source == "human":
+        scores = human_scores(score_images(items, "human", rule=rule, workers=workers, progress=progress,
+                                           desc="annotators"))
+    elif source == "canny":
+        scores = summarize(score_images(items, "canny", thresholds=thresholds, rule=rule, workers=workers,
+                                        progress=progress, desc="Canny"), thresholds)
+    else:
+        files = find_edge_maps(source, items)
+        scores = summarize(score_images(items, "file", files, thresholds=thresholds, rule=rule, workers=workers,
+                                        progress=progress, desc="edge maps"), thresholds)
+    scores["images"] = float(len(items))
     return scores
