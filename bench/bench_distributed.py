@@ -69,7 +69,7 @@ def run(quick: bool = False) -> list[tuple]:
     from distributed import Client, LocalCluster
 
     from fastsam_plugin.distributed.huge import segment_huge, write_result_ome_zarr
-    from fastsam_plugin.distributed.worker import SessionSpec, worker_session
+    from fastsam_plugin.distributed.worker import SessionSpec, warm_up, worker_session
     from fastsam_plugin.engine.model import DEMO_PARAMS
     from fastsam_plugin.io.lazy import LazyImage
 
@@ -90,7 +90,7 @@ def run(quick: bool = False) -> list[tuple]:
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                               env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}) as cluster, \
                     Client(cluster) as client:
-                client.run(worker_session, spec)  # start-up and model load outside the clock
+                client.run(warm_up, spec)  # start-up and model load outside the clock
                 _segment_files(client, files[:2], spec)
                 times[workers] = _segment_files(client, files, spec)
         rows.append((f"{n} images 512 x 512 (demo model)", f"{n / single:.2f} img/s", f"{n / times[1]:.2f} img/s",
@@ -108,7 +108,7 @@ def run(quick: bool = False) -> list[tuple]:
                 z[y:y + 1024, x:x + 1024] = make_scene(y * 31 + x, (1024, 1024), n_objects=(12, 20)).image
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                           env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
-            client.run(worker_session, spec)
+            client.run(warm_up, spec)
             t0 = time.perf_counter()
             result = segment_huge(client, LazyImage(Path(tmp) / "huge.zarr"), spec)
             write_result_ome_zarr(result, Path(tmp) / "huge_labels.ome.zarr")

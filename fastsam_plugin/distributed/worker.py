@@ -40,3 +40,9 @@ def worker_session(spec: SessionSpec) -> Session:
             session = _sessions[spec] = spec.build()
             _ = session.segmenter  # load now, inside the lock: one model per worker process
         return session
+
+
+def warm_up(spec: SessionSpec) -> str:
+    """Load the model of ``spec`` in this worker now (``client.run(warm_up, spec)``); returns the weights' name."""
+    worker_session(spec)
+    return str(spec.weights)
