@@ -57,15 +57,34 @@ def test_writer_round_trips_labels(tmp_path):
 
 @pytest.mark.parametrize("key", ["shapes", "nuclei_stack", "nuclei_scene"])
 def test_sample_data_opens_in_napari(make_napari_viewer, key):
+    from napari.layers import Image, Labels
+
     viewer = make_napari_viewer()
     viewer.open_sample("napari-fastsam", key)
-    assert len(viewer.layers) == (2 if key == "nuclei_scene" else 1)  # nuclei_scene adds its true labels
+    image = viewer.layers[0]
+    assert isinstance(image, Image) and np.ptp(np.asarray(image.data)) > 0  # a picture, not a blank
+    if key == "shapes":
+        assert image.rgb and image.data.shape[-1] == 3 and image.data.dtype == np.uint8
+    elif key == "nuclei_stack":
+        assert not image.rgb and image.data.ndim == 3 and image.data.shape[0] > 1
+    else:  # the scene comes with its true labels, on the same pixel grid
+        (truth,) = viewer.layers[1:]
+        assert isinstance(truth, Labels) and truth.data.shape == image.data.shape[: truth.data.ndim]
+        assert truth.data.max() > 1 and (truth.data > 0).mean() < 0.9
+    assert len(viewer.layers) == (2 if key == "nuclei_scene" else 1)
 
 
-def test_widget_opens_from_the_plugins_menu(make_napari_viewer):
+def test_widget_opens_from_the_plugins_menu_and_sees_the_viewers_images(make_napari_viewer):
     viewer = make_napari_viewer()
+    before = viewer.add_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8), name="before")
     dock, widget = viewer.window.add_plugin_dock_widget("napari-fastsam", "FastSAM")
     assert type(widget).__name__ == "FastSAMWidget"
+    assert dock in viewer.window._qt_window.findChildren(type(dock))
+    after = viewer.add_image(np.zeros((32, 32), np.uint8), name="after")
+    choices = widget.controller.image.choices
+    assert before in choices and after in choices  # images opened before and after the widget
+    viewer.layers.remove(after)
+    assert after not in widget.controller.image.choices
 
 
 def test_built_wheel_ships_manifest_models_and_entry_point(tmp_path):
