@@ -24,7 +24,8 @@ class MaskCrops:
     Attributes
     ----------
     crops : list of (h_i, w_i, 3) uint8
-        The mask's bounding box cut from the image.
+        The mask's bounding box cut from the image (``"tight"``), or full
+        (H, W, 3) frames (``"fastsam"``).
     indices : (M,) int64
         ``crops[j]`` comes from ``masks[indices[j]]``.
     """
@@ -60,8 +61,19 @@ def mask_crops(
     fill_background: bool = True,
     areas: np.ndarray | None = None,
     boxes: np.ndarray | None = None,
+    style: str = "tight",
 ) -> MaskCrops:
     """Cut the picture an image encoder sees for each mask.
+
+    Two styles:
+
+    * ``"tight"`` (default, this project's choice): the mask's bounding box
+      cut from the image, pixels outside the MASK painted white (with
+      ``fill_background``), so the encoder sees the object alone and small
+      objects fill the encoder's input.
+    * ``"fastsam"``: what the original FastSAM code does (``_crop_image`` /
+      ``segment_image``): a full-frame picture, white outside the mask's BOX,
+      the image unchanged inside the box. Costs H x W x 3 bytes per mask.
 
     Parameters
     ----------
@@ -70,18 +82,21 @@ def mask_crops(
     min_area : int
         Masks with at most this many pixels are skipped (default 100).
     fill_background : bool
-        Paint the pixels outside the mask white (FastSAM's choice), so the
-        encoder sees the object alone. ``False`` keeps the surroundings.
+        ``"tight"`` style only: paint the pixels outside the mask white.
+        ``False`` keeps the surroundings inside the box.
     areas : (N,) int, optional
         Precomputed pixel counts.
     boxes : (N, 4) int, optional
         Precomputed :func:`mask_selectors.contour_boxes`.
+    style : {"tight", "fastsam"}
 
     Returns
     -------
     MaskCrops
         May hold no crop when every mask is too small.
     """
+    if style not in ("tight", "fastsam"):
+        raise SelectorInputError(f"style must be 'tight' or 'fastsam'; got {style!r}.")
     m = as_masks(masks)
     img = as_image(image, m.shape[1:])
     a = as_areas(areas, m)
@@ -89,9 +104,13 @@ def mask_crops(
     crops, kept = [], []
     for i in np.flatnonzero(a > min_area):
         x0, y0, x1, y1 = b[i]
-        crop = img[y0:y1, x0:x1].copy()
-        if fill_background:
-            crop[~m[i, y0:y1, x0:x1]] = 255
+        if style == "fastsam":  # full frame, white outside the box
+            crop = np.full_like(img, 255)
+            crop[y0:y1, x0:x1] = img[y0:y1, x0:x1]
+        else:
+            crop = img[y0:y1, x0:x1].copy()
+            if fill_background:
+                crop[~m[i, y0:y1, x0:x1]] = 255
         crops.append(crop)
         kept.append(i)
     return MaskCrops(crops=crops, indices=np.asarray(kept, dtype=np.int64))
