@@ -11,7 +11,7 @@ from ..engine.model import ModelLoadError
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import WeightsNotFoundError
 from ..errors import FastSAMError, UsageError
-from ..io import IMAGE_SUFFIXES, result_to_coco, write_json, write_labels, write_tiff
+from ..io import result_to_coco, write_json, write_labels, write_tiff
 from . import batch, distributed, geo, microscopy
 from .args import (
     add_model_args,
@@ -54,17 +54,6 @@ def add_parser(sub) -> None:
                      help="replace existing outputs (default: keep complete ones, write what is missing)")
     geo.add_arguments(seg)
     seg.set_defaults(func=cmd_segment)
-
-
-def _collect_inputs(items: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir() and p.suffix.lower() != ".zarr":  # a .zarr folder is one (huge) image
-            files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            files.append(p)
-    return files
 
 
 def _selection(session, result, args, kind: str) -> np.ndarray:
