@@ -252,7 +252,9 @@ def open_geotiff(
     except rasterio.errors.RasterioIOError as exc:
         raise ImageError(f"could not read {p.name} as a raster ({exc}); is the file complete?") from None
     with ds:
-        names = tuple(d or f"band {i + 1}" for i, d in enumerate(ds.descriptions))
+        # a band's name: its description, else its colour interpretation (NAIP: red, green, blue), else its number
+        interp = [c.name if c.name not in ("undefined", "alpha") else "" for c in ds.colorinterp]
+        names = tuple(d or interp[i] or f"band {i + 1}" for i, d in enumerate(ds.descriptions))
         chosen = parse_bands(bands, ds.count, ds.descriptions)
         if min(ds.height, ds.width) < 8:
             raise ImageError(f"raster is only {ds.height} x {ds.width} pixels; at least 8 x 8 is needed.")

@@ -61,6 +61,17 @@ def map_geometry(transform) -> dict:
     return {"scale": (sy, sx), "translate": (-(transform.f + transform.e / 2), transform.c + transform.a / 2)}
 
 
+def map_units(crs) -> tuple[str, str] | None:
+    """napari layer units of the CRS's axes: metres or feet for projected CRSs, degrees for geographic ones."""
+    if crs is None:
+        return None
+    if crs.is_geographic:
+        return ("degree", "degree")
+    unit = (crs.linear_units or "").lower()
+    named = {"metre": "m", "meter": "m", "foot": "ft", "us survey foot": "US_survey_foot"}.get(unit)
+    return (named, named) if named else None
+
+
 def read_geotiff(path: str | list[str], bands: str | None = None) -> list[tuple]:
     """Layer data: the RGB composite (to segment) and every band as a named channel, in map units."""
     from ..io.geotiff import open_geotiff
@@ -68,6 +79,9 @@ def read_geotiff(path: str | list[str], bands: str | None = None) -> list[tuple]
     path = path[0] if isinstance(path, list) else path
     raster = open_geotiff(path, bands=bands)
     geometry = map_geometry(raster.transform)
+    units = map_units(raster.crs)
+    if units:
+        geometry["units"] = units
     meta = {GEOREF: georef_of(raster)}
     name = Path(path).stem
     rgb = raster.read_rgb()

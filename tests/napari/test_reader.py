@@ -37,7 +37,7 @@ def test_bands_are_named_channels_in_map_units(scene):
     assert meta["name"] == ["scene red", "scene green", "scene blue", "scene nir"]
     rgb, cmeta, _ = composite
     assert rgb.shape == (300, 400, 3) and rgb.dtype == np.uint8 and cmeta["rgb"]
-    assert cmeta["scale"] == (PIXEL, PIXEL)
+    assert cmeta["scale"] == (PIXEL, PIXEL) and cmeta["units"] == ("m", "m")
     # pixel (row 0, col 0) centre sits at easting ORIGIN_x + 5 m, northing ORIGIN_y - 5 m
     assert cmeta["translate"] == (-(ORIGIN[1] - PIXEL / 2), ORIGIN[0] + PIXEL / 2)
     assert cmeta["metadata"]["georef"]["crs"].startswith("PROJCS") or "32633" in cmeta["metadata"]["georef"]["crs"]
