@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_checkpoint_scan
 import bench_everything
 import bench_prompts
 import bench_selectors
@@ -29,6 +30,7 @@ def main() -> None:
         ("Prompt latency", bench_prompts.run, bench_prompts.HEADER),
         ("Everything mode", bench_everything.run, bench_everything.HEADER),
         ("Tiling and stacks", bench_tiling.run, bench_tiling.HEADER),
+        (bench_checkpoint_scan.TITLE, bench_checkpoint_scan.run, bench_checkpoint_scan.HEADER),
     ]
     for title, fn, header in sections:
         print(f"== {title}", flush=True)

@@ -36,12 +36,14 @@ import _compat_pickle
 import hashlib
 import importlib
 import os
+import pickle
 import pickletools
 import re
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from struct import unpack_from
 
 from ..errors import FastSAMError
 
@@ -171,6 +173,9 @@ def _op_table() -> dict[int, tuple[str, int, int, int, bool]]:
 
 
 _TABLE = _op_table()
+_BINGET, _LONG_BINPUT, _BINPUT, _EMPTY_TUPLE, _BININT1, _MARK = (
+    ord(c) for c in (pickle.BINGET, pickle.LONG_BINPUT, pickle.BINPUT, pickle.EMPTY_TUPLE, pickle.BININT1, pickle.MARK)
+)
 _LENGTH_WIDTH = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: 4,
                  pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}
 
@@ -239,6 +244,29 @@ def scan_pickle(data: bytes) -> tuple[set[str], list[str]]:
                 raise ValueError("the pickle ends without its STOP opcode")
             code = data[i]
             i += 1
+            # fast paths for the opcodes that make up most of a torch checkpoint's pickle
+            if code == _BINGET:
+                stack.append(memo.get(data[i]))
+                i += 1
+                continue
+            if code == _LONG_BINPUT:
+                memo[unpack_from("<I", data, i)[0]] = stack[-1]
+                i += 4
+                continue
+            if code == _BINPUT:
+                memo[data[i]] = stack[-1]
+                i += 1
+                continue
+            if code == _EMPTY_TUPLE:
+                stack.append(())
+                continue
+            if code == _BININT1:
+                stack.append(None)
+                i += 1
+                continue
+            if code == _MARK:
+                marks.append(len(stack))
+                continue
             entry = table.get(code)
             if entry is None:
                 raise ValueError(f"unknown pickle opcode 0x{code:02x}")
