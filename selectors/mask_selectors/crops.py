@@ -120,8 +120,9 @@ def select_by_points_in_crops(crops, boxes, hw: tuple[int, int], points, labels=
     for i in acting[paint_order(a[acting])]:
         x0, y0, x1, y1 = b[i]
         region = out[y0:y1, x0:x1]
-        if actions[i] == ADD:  # element-wise logic on the box, faster than boolean-index assignment
-            np.logical_or(region, crops[i], out=region)
+        if actions[i] == ADD:  # element-wise OR on the box (OpenCV SIMD), not a boolean-index assignment
+            r8 = region.view(np.uint8)
+            cv2.bitwise_or(r8, crops[i].view(np.uint8), dst=r8)
         else:
             np.greater(region, crops[i], out=region)  # region and not crop
     return out
