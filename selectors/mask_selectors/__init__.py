@@ -6,7 +6,7 @@ Everything here works on numpy arrays: ``masks`` are ``(N, H, W)`` bool (or
 No torch, no napari: reuse the selection rules anywhere.
 """
 
-from ._validation import SelectorInputError, SelectorTypeError
+from ._validation import SelectorInputError, SelectorTypeError, points_in_image
 from ._validation import as_points as check_points
 from .boxes import box_mask_iou, normalize_boxes, select_by_boxes
 from .crops import (
@@ -60,6 +60,7 @@ __all__ = [
     "paint_crops",
     "paint_order",
     "point_actions",
+    "points_in_image",
     "select_by_boxes",
     "select_by_boxes_in_crops",
     "select_by_points",

@@ -136,8 +136,8 @@ def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.n
     if not np.all(np.isfinite(arr)):
         raise SelectorInputError(f"{name} holds NaN or infinite coordinates: {arr[~np.isfinite(arr).all(1)].tolist()}.")
     xy = np.floor(arr + 0.5).astype(np.int64)
+    outside = ~points_in_image(arr, hw)
     h, w = hw
-    outside = (xy[:, 0] < 0) | (xy[:, 0] >= w) | (xy[:, 1] < 0) | (xy[:, 1] >= h)
     if outside.any():
         bad = arr[outside].tolist()
         raise SelectorInputError(
@@ -145,6 +145,20 @@ def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.n
             "Points are (x, y) = (column, row); napari gives (row, column), so swap the axes."
         )
     return xy
+
+
+def points_in_image(points: object, hw: tuple[int, int]) -> np.ndarray:
+    """The one rule for points outside the image: ``(P,)`` bool, True where a point's pixel exists.
+
+    A point ``(x, y)`` belongs to pixel ``(floor(x + 0.5), floor(y + 0.5))``, so
+    it is inside when ``-0.5 <= x < W - 0.5`` and ``-0.5 <= y < H - 0.5``. Every
+    face uses this rule; a point outside is an error, never silently dropped.
+    """
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    h, w = hw
+    with np.errstate(invalid="ignore"):
+        xy = np.floor(arr + 0.5)
+        return (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
 
 
 def as_labels(labels: object, n_points: int, name: str = "labels") -> np.ndarray:

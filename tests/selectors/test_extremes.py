@@ -114,3 +114,18 @@ def test_masks_without_pixels_are_a_named_error(shape):
 def test_error_types_are_value_and_type_errors_for_old_callers():
     assert issubclass(SelectorInputError, ValueError)
     assert issubclass(SelectorTypeError, TypeError) and issubclass(SelectorTypeError, SelectorInputError)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(-3, 13, allow_nan=False), y=st.floats(-3, 8, allow_nan=False))
+def test_the_one_rule_for_points_outside_the_image(x, y):
+    from mask_selectors import points_in_image
+
+    inside = bool(points_in_image([[x, y]], (5, 10))[0])
+    assert inside == (-0.5 <= x < 9.5 and -0.5 <= y < 4.5)
+    masks = np.ones((1, 5, 10), bool)
+    if inside:
+        assert select_by_points(masks, [[x, y]]).all()
+    else:
+        with pytest.raises(SelectorInputError, match="outside the image"):
+            select_by_points(masks, [[x, y]])
