@@ -283,6 +283,10 @@ def save_architecture_checkpoint(model: str, path: str | Path, seed: int = 0) ->
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        yolo = ul.YOLO(resolve_architecture(model, None, Path(tmp)), task="segment")
+        arch = resolve_architecture(model, None, Path(tmp))
+        if not str(arch).endswith((".yaml", ".yml")):  # never load a checkpoint here (it is not scanned)
+            raise ModelConfigError(f"{model!r} is not an architecture: give 'FastSAM-s', 'FastSAM-x', 'demo' or a "
+                                   "model YAML.")
+        yolo = ul.YOLO(arch, task="segment")
     yolo.save(str(path))
     return path
