@@ -72,7 +72,7 @@ def segment_image(
         # a lazy source (GeoTIFF) gives 8-bit RGB windows itself; a small one is read as one window
         hw, tiled = image.shape[:2], tiling.applies(image.shape[:2])
         return segment_tiled(
-            lambda t: segmenter.segment(t, **kwargs),
+            lambda t: empty_result(t) if is_blank(t) else segmenter.segment(t, **kwargs),  # e.g. all nodata
             image,
             tile=tiling.tile if tiled else max(*hw, 64),
             overlap=tiling.overlap if tiled else 0,

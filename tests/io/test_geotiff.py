@@ -135,6 +135,9 @@ def test_raster_larger_than_tile_is_read_by_windows(tmp_path):
     assert peak < h * w * 3 / 4  # far below one full-size copy of the picture
     drawn = {(x + 100, y + 100, x + 160, y + 140) for y in range(0, h - 256, 700) for x in range(0, w - 256, 700)}
     assert {tuple(b) for b in result.pixel_boxes.tolist()} == drawn and len(result) == len(drawn)
+    # tiles with nothing drawn (one colour) never reach the model
+    busy = [r for r in rects if any(b[0] < r[2] and r[0] < b[2] and b[1] < r[3] and r[1] < b[3] for b in drawn)]
+    assert session.segmenter.calls == len(busy) < len(rects)
     assert result.image is None
 
 
