@@ -188,3 +188,19 @@ def test_naip_csv_points_land_on_geojson_points():
         dist = np.linalg.norm(mapped - truth, axis=1)
         worst = max(worst, float(dist.max()) / abs(r.transform.a))
     assert worst < 1.0, f"worst offset {worst:.2f} pixels"
+
+
+def test_float_reflectance_with_nan_is_stretched_and_nan_gives_no_object(tmp_path):
+    data = np.zeros((3, 200, 240), np.float32)
+    data[:, 20:60, 30:90] = 0.35  # a bright field in reflectance units
+    data[:, 120:180, 0:240] = np.nan  # a NaN strip (no nodata value declared)
+    data[:, 150:170, 100:140] = 0.5  # would be an object, but band 1 is NaN there as well
+    data[0, 150:170, 100:140] = np.nan
+    with rasterio.open(tmp_path / "f.tif", "w", driver="GTiff", height=200, width=240, count=3, dtype="float32",
+                       crs=CRS, transform=rasterio.transform.from_origin(500_000, 5_600_000, 10, 10)) as dst:
+        dst.write(data)
+    r = open_geotiff(tmp_path / "f.tif")
+    rgb, valid = r.read_window((0, 0, 240, 200))
+    assert rgb[20:60, 30:90].min() > 150 and rgb[:10].max() == 0 and not valid[120:180].any() and valid[:120].all()
+    result = components_session().segment(r)
+    assert [tuple(b) for b in result.pixel_boxes.tolist()] == [(30, 20, 90, 60)]
