@@ -21,9 +21,10 @@ by 1, 2 or 4 followed by a bilinear resize of the letterbox content is, along
 each axis, a fixed 3-tap filter of the prototype nodes per output pixel
 (:func:`axis_taps`, computed once per image), so masks agree with Ultralytics
 to the rounding of floating-point sums. Work and memory follow the objects'
-boxes, never N x H x W. On an accelerator the resampling is one batched gather
-per block of pixels; on the CPU it runs per object in numpy (two 3-tap passes),
-which is faster there than a gather over every pixel.
+boxes, never N x H x W. On an accelerator, steps 2 and 3 are batched tensor
+work (3 is one gather per block of pixels); on the CPU they run per object in
+numpy on its own window (two 3-tap passes), which is faster there than
+full-band tensor passes and a gather per pixel.
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def assemble_masks(
     ny1 = (by_t[(win[:, 3] - 1).clamp(min=0)] + 3).clamp(max=mh)
 
     proto_flat = protos.reshape(c, mh * mw).float()
+    taps_np = (bx, wx, by, wy)
+    host = torch.stack([win[:, 0], win[:, 1], win[:, 2], win[:, 3], nx0, nx1, ny0, ny1, valid.long()], 1).tolist()
     coeffs = coeffs.float()
     # objects sorted by their first node row: a chunk's band of prototype rows stays narrow for small objects
     order = torch.argsort(ny0 * (mh + 1) + ny1).tolist()
@@ -245,38 +248,88 @@ def assemble_masks(
         idx = torch.tensor(order[start:stop], device=dev)
         start = stop
         logits = (coeffs[idx] @ proto_flat[:, top * mw : bottom * mw]).view(len(idx), bottom - top, mw)
-        # where the mask can be positive: positive nodes inside the object's node window
-        pos = logits > 0
-        rows = torch.arange(top, bottom, device=dev)
-        cols = torch.arange(mw, device=dev)
-        in_rows = (rows[None] >= ny0[idx, None]) & (rows[None] < ny1[idx, None])
-        in_cols = (cols[None] >= nx0[idx, None]) & (cols[None] < nx1[idx, None])
-        py0, py1 = _first_last((pos & in_cols[:, None, :]).any(2) & in_rows, top)
-        px0, px1 = _first_last((pos & in_rows[:, :, None]).any(1) & in_cols, 0)
-        # pixels whose three taps reach a positive node: taps start at base, base is non-decreasing
-        sx0 = torch.searchsorted(bx_t, px0 - 2)
-        sx1 = torch.searchsorted(bx_t, px1, right=False)
-        sy0 = torch.searchsorted(by_t, py0 - 2)
-        sy1 = torch.searchsorted(by_t, py1, right=False)
-        sub = torch.stack([torch.maximum(sx0, win[idx, 0]), torch.maximum(sy0, win[idx, 1]),
-                           torch.minimum(sx1, win[idx, 2]), torch.minimum(sy1, win[idx, 3])], 1)
-        has = valid[idx] & (px1 > px0) & (sub[:, 2] > sub[:, 0]) & (sub[:, 3] > sub[:, 1])
-        local = torch.nonzero(has).flatten()
-        if len(local) == 0:
-            continue
-        resample = _resample_numpy if use_numpy else _resample_torch
-        out = resample(logits[local], top, sub[local], taps)
-        for i, mask, (x0, y0, _, _) in zip(idx[local].tolist(), out, sub[local].tolist()):
-            if mask is not None:
-                m, (tx0, ty0, tx1, ty1) = mask
-                crops.append(m)
-                pboxes.append((x0 + tx0, y0 + ty0, x0 + tx1, y0 + ty1))
-                keep.append(i)
+        if use_numpy:
+            found = _chunk_numpy(logits.cpu().numpy(), top, idx.tolist(), host, taps_np)
+        else:
+            found = _chunk_torch(logits, top, idx, (win, valid, nx0, nx1, ny0, ny1), taps)
+        for i, m, box in found:
+            crops.append(m)
+            pboxes.append(box)
+            keep.append(i)
     if not crops:
         return empty
     keep_arr = np.asarray(keep, np.int64)
     back = np.argsort(keep_arr, kind="stable")  # the model's (score) order
     return AssembledMasks([crops[j] for j in back], np.asarray(pboxes, np.int64)[back], keep_arr[back])
+
+
+def _chunk_torch(logits, top, idx, geometry, taps):
+    """Batched on the logits' device: positive-node extents of a chunk, then the resampling of their sub-windows."""
+    win, valid, nx0, nx1, ny0, ny1 = geometry
+    bx_t, by_t = taps[0], taps[2]
+    dev = logits.device
+    bottom, mw = top + logits.shape[1], logits.shape[2]
+    # where the mask can be positive: positive nodes inside the object's node window
+    pos = logits > 0
+    rows = torch.arange(top, bottom, device=dev)
+    cols = torch.arange(mw, device=dev)
+    in_rows = (rows[None] >= ny0[idx, None]) & (rows[None] < ny1[idx, None])
+    in_cols = (cols[None] >= nx0[idx, None]) & (cols[None] < nx1[idx, None])
+    py0, py1 = _first_last((pos & in_cols[:, None, :]).any(2) & in_rows, top)
+    px0, px1 = _first_last((pos & in_rows[:, :, None]).any(1) & in_cols, 0)
+    # pixels whose three taps reach a positive node: taps start at base, base is non-decreasing
+    sub = torch.stack([torch.maximum(torch.searchsorted(bx_t, px0 - 2), win[idx, 0]),
+                       torch.maximum(torch.searchsorted(by_t, py0 - 2), win[idx, 1]),
+                       torch.minimum(torch.searchsorted(bx_t, px1), win[idx, 2]),
+                       torch.minimum(torch.searchsorted(by_t, py1), win[idx, 3])], 1)
+    has = valid[idx] & (px1 > px0) & (sub[:, 2] > sub[:, 0]) & (sub[:, 3] > sub[:, 1])
+    local = torch.nonzero(has).flatten()
+    if len(local) == 0:
+        return []
+    out = _resample_torch(logits[local], top, sub[local], taps)
+    return [(i, mask[0], (x0 + mask[1][0], y0 + mask[1][1], x0 + mask[1][2], y0 + mask[1][3]))
+            for i, mask, (x0, y0, _, _) in zip(idx[local].tolist(), out, sub[local].tolist()) if mask is not None]
+
+
+def _chunk_numpy(lg, top, idx, host, taps):
+    """Per object on the CPU: extent of positive nodes in its window, then two 3-tap passes on that part only.
+
+    Work follows each object's node window (numpy, no thread start-up per small
+    operation), which on the CPU beats full-band tensor passes.
+    """
+    bx, wx, by, wy = taps
+    hb, mw = lg.shape[1:]
+    found = []
+    for k, i in enumerate(idx):
+        wx0, wy0, wx1, wy1, nx0, nx1, ny0, ny1, ok = host[i]
+        if not ok:
+            continue
+        pos = lg[k, ny0 - top : ny1 - top, nx0:nx1] > 0
+        rows = np.flatnonzero(pos.any(axis=1))
+        if len(rows) == 0:
+            continue
+        cols = np.flatnonzero(pos.any(axis=0))
+        py0, py1 = ny0 + int(rows[0]), ny0 + int(rows[-1]) + 1
+        px0, px1 = nx0 + int(cols[0]), nx0 + int(cols[-1]) + 1
+        x0 = max(int(np.searchsorted(bx, px0 - 2)), wx0)
+        x1 = min(int(np.searchsorted(bx, px1)), wx1)
+        y0 = max(int(np.searchsorted(by, py0 - 2)), wy0)
+        y1 = min(int(np.searchsorted(by, py1)), wy1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        ry = by[y0:y1] - top
+        r0, r1 = int(ry[0]), min(int(ry[-1]) + 3, hb)
+        c0, c1 = int(bx[x0]), min(int(bx[x1 - 1]) + 3, mw)
+        window = lg[k, r0:r1, c0:c1]
+        iy, last = ry - r0, window.shape[0] - 1
+        rowmix = sum(wy[y0:y1, j, None] * window[np.minimum(iy + j, last)] for j in range(3))
+        ix, lastc = bx[x0:x1] - c0, window.shape[1] - 1
+        val = sum(wx[x0:x1, j] * rowmix[:, np.minimum(ix + j, lastc)] for j in range(3))
+        mask = _tight(val > 0)
+        if mask is not None:
+            m, (tx0, ty0, tx1, ty1) = mask
+            found.append((i, m, (x0 + tx0, y0 + ty0, x0 + tx1, y0 + ty1)))
+    return found
 
 
 def _tight(mask: np.ndarray):
@@ -287,27 +340,6 @@ def _tight(mask: np.ndarray):
     cols = np.flatnonzero(mask.any(axis=0))
     y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     return np.ascontiguousarray(mask[y0:y1, x0:x1]), (int(x0), int(y0), int(x1), int(y1))
-
-
-def _resample_numpy(logits, top, sub, taps):
-    """Per object: a 3-tap pass along rows, then along columns, then ``> 0`` (numpy, CPU)."""
-    lg = logits.cpu().numpy()
-    bx, wx, by, wy = (t.cpu().numpy() for t in taps)
-    hb, mw = lg.shape[1:]
-    out = []
-    for k, (x0, y0, x1, y1) in enumerate(sub.tolist()):
-        ry = by[y0:y1] - top
-        r0, r1 = int(ry[0]), min(int(ry[-1]) + 3, hb)
-        c0, c1 = int(bx[x0]), min(int(bx[x1 - 1]) + 3, mw)
-        window = lg[k, r0:r1, c0:c1]
-        iy = ry - r0
-        last = window.shape[0] - 1
-        rowmix = sum(wy[y0:y1, j, None] * window[np.minimum(iy + j, last)] for j in range(3))
-        ix = bx[x0:x1] - c0
-        lastc = window.shape[1] - 1
-        val = sum(wx[x0:x1, j] * rowmix[:, np.minimum(ix + j, lastc)] for j in range(3))
-        out.append(_tight(val > 0))
-    return out
 
 
 def _resample_torch(logits, top, sub, taps):
