@@ -11,7 +11,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_checkpoint_scan
 import bench_everything
+import bench_outputs
 import bench_prompts
+import bench_prompts_large
 import bench_selectors
 import bench_tiling
 from _common import machine, table
@@ -28,9 +30,11 @@ def main() -> None:
     sections = [
         ("Selectors (`mask_selectors`)", bench_selectors.run, bench_selectors.HEADER),
         ("Prompt latency", bench_prompts.run, bench_prompts.HEADER),
+        ("Prompts on large masks", bench_prompts_large.run, bench_prompts_large.HEADER),
         ("Everything mode", bench_everything.run, bench_everything.HEADER),
         ("Tiling and stacks", bench_tiling.run, bench_tiling.HEADER),
         (bench_checkpoint_scan.TITLE, bench_checkpoint_scan.run, bench_checkpoint_scan.HEADER),
+        (bench_outputs.TITLE, bench_outputs.run, bench_outputs.HEADER),
     ]
     for title, fn, header in sections:
         print(f"== {title}", flush=True)
