@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,6 +79,8 @@ class Controller:
         self._cancel = threading.Event()
         self._worker = None
         self._rules: dict[str, SelectionRule] = {}
+        # image layers segmented together as the channels of one image (set by the microscopy panel)
+        self.channel_layers: Callable[[], list] = list
         self.confirm_trust: Callable[[str], bool] = ask_to_trust
         self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
@@ -114,8 +117,14 @@ class Controller:
         return self._versions.get(layer_uid(layer), 0)
 
     def key(self, layer, index: tuple[int, ...]) -> tuple:
-        """Cache key of one slice of one layer at its current data version."""
-        return (layer_uid(layer), index, self.version(layer))
+        """Cache key of one slice of one layer at its current data version (and of its channel layers)."""
+        channels = tuple((layer_uid(ly), self.version(ly)) for ly in self.channels_of(layer) if ly is not layer)
+        return (layer_uid(layer), index, self.version(layer), *((channels,) if channels else ()))
+
+    def channels_of(self, layer) -> list:
+        """The layers whose planes make up ``layer``'s image: the chosen channel layers when ``layer`` is one."""
+        chosen = list(self.channel_layers())
+        return chosen if len(chosen) > 1 and layer in chosen else [layer]
 
     def slice_index(self, layer) -> tuple[int, ...]:
         """Index of the displayed 2D slice in the image's leading axes."""
@@ -126,11 +135,15 @@ class Controller:
         data_point = layer.world_to_data(self.viewer.dims.point)
         return tuple(int(np.clip(round(float(v)), 0, shape[i] - 1)) for i, v in enumerate(data_point[:lead]))
 
-    @staticmethod
-    def plane(layer, index: tuple[int, ...]) -> np.ndarray:
-        """One 2D (or 2D + RGB) plane of the layer's level-0 data."""
-        data = layer.data[0] if layer.multiscale else layer.data
-        return np.asarray(data[index] if index else data)
+    def plane(self, layer, index: tuple[int, ...]) -> np.ndarray:
+        """One 2D (or 2D + RGB) plane of the layer's level-0 data; (H, W, C) when channel layers are combined."""
+        planes = []
+        for ly in self.channels_of(layer):
+            data = ly.data[0] if ly.multiscale else ly.data
+            planes.append(np.asarray(data[index] if index else data))
+        if len(planes) > 1 and len({p.shape for p in planes}) > 1:
+            raise ValueError("the channel layers differ in shape: choose layers of one image (same size) as channels.")
+        return planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
 
     def to_image_rows_cols(self, prompt_layer, coords: np.ndarray) -> np.ndarray:
         """Prompt-layer data coordinates to (..., row, col) of the chosen image layer's data."""
@@ -151,6 +164,8 @@ class Controller:
             self._settings = settings
         self._session.params = self.model.params()
         self._session.image_options = self.model.image_options()
+        if len(self.channels_of(self.image.value)) > 1:  # separate fluorescence channels: stretch each on its own
+            self._session.image_options = replace(self._session.image_options, rgb=False)
         self._session.tiling = self.model.tile_options()
         return self._session
 

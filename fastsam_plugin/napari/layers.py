@@ -31,9 +31,16 @@ def find_owned(viewer, role: str, source: str):
 
 
 def spatial_geometry(image_layer) -> dict:
-    """``scale``/``translate`` of an image layer's spatial axes (RGB channel excluded)."""
+    """``scale``/``translate`` (and physical ``units``) of an image layer's spatial axes (RGB channel excluded).
+
+    Layers made with these lie exactly over the image in world coordinates (e.g. micrometres).
+    """
     n = image_layer.ndim
-    return {"scale": tuple(image_layer.scale[:n]), "translate": tuple(image_layer.translate[:n])}
+    geometry = {"scale": tuple(image_layer.scale[:n]), "translate": tuple(image_layer.translate[:n])}
+    units = getattr(image_layer, "units", None)  # napari >= 0.6
+    if units is not None:
+        geometry["units"] = tuple(str(u) for u in units[:n])
+    return geometry
 
 
 def spatial_shape(image_layer) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ from .annotations import AnnotationPanel
 from .box_prompts import BoxPrompts
 from .controller import Controller
 from .everything_panel import EverythingPanel
+from .microscopy_panel import MicroscopyPanel
 from .model_panel import ModelPanel
 from .point_prompts import PointPrompts
 from .status import StatusBar
@@ -48,10 +49,11 @@ class FastSAMWidget(Container):
         self.boxes = BoxPrompts(self.controller)
         self.text = TextPrompts(self.controller)
         self.annotations = AnnotationPanel(self.controller)
+        self.microscopy = MicroscopyPanel(self.controller, self.annotations)  # channels, 3D linking, measurements
         super().__init__(
             widgets=[
                 # the status line sits by the run buttons so it stays visible on short screens
-                self.model, self.controller.image, self.everything, self.status,
+                self.model, self.controller.image, self.microscopy, self.everything, self.status,
                 self.points, self.boxes, self.controller.smooth, self.text, self.annotations,
             ],
         )
