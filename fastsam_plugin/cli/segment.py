@@ -12,7 +12,8 @@ from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import WeightsNotFoundError
 from ..errors import FastSAMError, UsageError
 from ..io import result_to_coco, write_json, write_labels, write_tiff
-from . import batch, distributed, geo, microscopy
+from ..io.records import write_record
+from . import batch, distributed, geo, microscopy, replay
 from .args import (
     add_model_args,
     box_arg,
@@ -47,6 +48,7 @@ def add_parser(sub) -> None:
     seg.add_argument("--untrained", action="store_true",
                      help="accept a model YAML as --weights (random network: only to test the pipeline)")
     distributed.add_arguments(seg)
+    replay.add_record_argument(seg)
     seg.add_argument("--smooth", action="store_true", help="close/open prompt selections")
     seg.add_argument("--coco", action="store_true", help="also write COCO JSON with RLE masks and box proposals")
     seg.add_argument("--edges", action="store_true", help="also write the edge map (<name>_edges.tif)")
@@ -99,6 +101,9 @@ def cmd_segment(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
+    if args.record is not None:  # written first: the record describes the run even if it is interrupted
+        write_record(args.record, replay.records_for_batch(session, files, args), overwrite=True)
+        print(f"prompt record: {args.record}")
     report = batch.BatchReport(left_out=left_out)
     if args.scheduler:
         return distributed.run(args, files, session, report)
