@@ -2,8 +2,8 @@
 
 A :class:`GeoRaster` is a lazy picture: it knows the file's CRS, affine
 transform, nodata and band choice, computes one contrast stretch per band
-from a decimated overview of the whole raster (so every tile is stretched the
-same way), and reads only the window the tiler asks for. The label raster is
+from a sample of the whole raster (so every tile is stretched the same way),
+and reads only the window the tiler asks for. The label raster is
 written block by block from the objects' box crops, so neither the input nor
 the output is ever held whole in memory; large outputs become Cloud-Optimised
 GeoTIFFs.
@@ -236,7 +236,7 @@ def open_geotiff(
         1-based bands for red, green, blue (``"4,3,2"``); default bands 1-3 (or 1 when single-band).
     percentiles : (float, float), optional
         Per-band linear stretch between these percentiles of the valid pixels,
-        measured on a decimated read of the whole raster. Default: (2, 98) for
+        measured on a sample of the whole raster (its overview, or a grid of small windows). Default: (2, 98) for
         anything but uint8; uint8 passes through unchanged unless given.
 
     Returns
@@ -265,17 +265,33 @@ def open_geotiff(
     return raster
 
 
+def _stats_sample(ds, bands: tuple[int, ...]) -> np.ma.MaskedArray:
+    """(C, N) masked values for the stretch: the whole raster when small, its overview when it has one,
+    else a 16 x 16 grid of 64-px windows (a decimated read without overviews would decompress every block)."""
+    from rasterio.windows import Window
+
+    h, w = ds.height, ds.width
+    if max(h, w) <= STATS_SIDE or ds.overviews(bands[0]):
+        scale = max(max(h, w) / STATS_SIDE, 1)
+        shape = (len(bands), max(1, round(h / scale)), max(1, round(w / scale)))
+        return ds.read(list(bands), out_shape=shape, masked=True).reshape(len(bands), -1)
+    n, side = 16, STATS_SIDE // 16
+    ys = np.linspace(0, max(h - side, 0), n).astype(int)
+    xs = np.linspace(0, max(w - side, 0), n).astype(int)
+    parts = [ds.read(list(bands), window=Window(int(x), int(y), min(side, w), min(side, h)), masked=True)
+             for y in ys for x in xs]
+    return np.ma.concatenate([p.reshape(len(bands), -1) for p in parts], axis=1)
+
+
 def _band_stretch(ds, bands: tuple[int, ...], percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band (lo, hi) percentiles of the valid values, from a decimated read (overviews when present)."""
+    """Per-band (lo, hi) percentiles of the valid values of a sample of the whole raster (see :func:`_stats_sample`)."""
     lo_pct, hi_pct = percentiles
     if not 0 <= lo_pct < hi_pct <= 100:
         raise ImageError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
-    scale = max(ds.height, ds.width) / STATS_SIDE
-    out_shape = (len(bands), max(1, round(ds.height / max(scale, 1))), max(1, round(ds.width / max(scale, 1))))
-    sample = ds.read(list(bands), out_shape=out_shape, masked=True)
+    sample = _stats_sample(ds, bands)
     los, his = [], []
     for k in range(len(bands)):
-        values = sample[k].compressed().astype(np.float64)
+        values = np.ma.compressed(sample[k]).astype(np.float64)
         values = values[np.isfinite(values)]
         if len(values) == 0:
             los.append(0.0), his.append(1.0)

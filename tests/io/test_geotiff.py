@@ -204,3 +204,20 @@ def test_float_reflectance_with_nan_is_stretched_and_nan_gives_no_object(tmp_pat
     assert rgb[20:60, 30:90].min() > 150 and rgb[:10].max() == 0 and not valid[120:180].any() and valid[:120].all()
     result = components_session().segment(r)
     assert [tuple(b) for b in result.pixel_boxes.tolist()] == [(30, 20, 90, 60)]
+
+
+def test_stretch_of_a_large_raster_comes_from_a_sample_close_to_the_true_percentiles(tmp_path):
+    h = w = 2500
+    rng = np.random.default_rng(1)
+    ramp = (np.add.outer(np.arange(h), np.arange(w)) * 8).astype(np.uint16)  # 0 .. 40000, smooth
+    data = np.stack([ramp, ramp // 2 + rng.integers(0, 50, (h, w), dtype=np.uint16)])
+    with rasterio.open(tmp_path / "big16.tif", "w", driver="GTiff", height=h, width=w, count=2, dtype="uint16",
+                       crs=CRS, transform=rasterio.transform.from_origin(500_000, 5_600_000, 10, 10),
+                       tiled=True, blockxsize=256, blockysize=256) as dst:
+        dst.write(data)
+    r = open_geotiff(tmp_path / "big16.tif", bands="1,2")
+    lo, hi = r.stretch
+    for k in range(2):
+        true_lo, true_hi = np.percentile(data[k], (2, 98))
+        span = float(data[k].max()) - float(data[k].min())
+        assert abs(lo[k] - true_lo) < 0.03 * span and abs(hi[k] - true_hi) < 0.03 * span
