@@ -1,0 +1,73 @@
+"""Screenshots of the nuclei model on the real DSB2018 image for docs/microscopy.md (needs a display or Xvfb).
+
+    xvfb-run -a .venv/bin/python scripts/screenshots_nuclei.py [../shared/data/microscopy]
+
+The image is read from the shared data folder (never copied into the
+repository); only the screenshots are written, to ``docs/images/nuclei_*.png``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "images"
+
+
+def wait_for(app, widget, timeout_s: float = 600) -> None:
+    import time
+
+    t0 = time.time()
+    while widget.busy and time.time() - t0 < timeout_s:
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(20):
+        app.processEvents()
+
+
+def main() -> None:
+    import napari
+    import tifffile
+    from qtpy.QtWidgets import QApplication
+
+    from fastsam_plugin.napari.layers import owned
+    from fastsam_plugin.napari.widget import FastSAMWidget
+
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "microscopy"
+    image_data = tifffile.imread(str(data / "nuclei2d_dsb2018.tif"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    viewer = napari.Viewer(title="napari-fastsam", show=True)
+    viewer.window.resize(1400, 1040)
+    app = QApplication.instance()
+    image = viewer.add_image(image_data, name="nuclei2d_dsb2018 (DSB2018, real)", colormap="gray")
+    widget = FastSAMWidget(viewer)
+    widget.model.weights.value = "demo-nuclei"  # its operating point (imgsz, conf) follows
+    widget.model.max_det.value = 1000
+    widget.model.device.value = "cpu"
+    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
+    widget.controller.image.value = image
+    widget.everything.run()
+    wait_for(app, widget)
+    viewer.screenshot(str(OUT / "nuclei_everything.png"), canvas_only=False)
+
+    # two point prompts on nuclei of the held-out right third, accepted as annotations
+    result = widget.controller.current_result()
+    for ly in [ly for ly in viewer.layers if owned(ly, "everything") or owned(ly, "proposals")]:
+        ly.visible = False
+    right = [i for i in np.argsort(-result.areas) if result.pixel_boxes[i, 0] >= 342][:2]
+    points = widget.points.new_layer()
+    for i in right:
+        ys, xs = np.nonzero(result.crops[i])
+        k = len(ys) // 2
+        points.add([ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]])
+    widget.annotations.accept_selection()
+    viewer.screenshot(str(OUT / "nuclei_points.png"), canvas_only=False)
+    viewer.close()
+    print(f"wrote {OUT / 'nuclei_everything.png'} and {OUT / 'nuclei_points.png'}")
+
+
+if __name__ == "__main__":
+    main()
