@@ -12,6 +12,7 @@ executing any of them** and refuses the file unless
 * every call it makes goes to such a global (never to a value computed while
   unpickling), and ``getattr`` only fetches a layer's ``forward`` /
   ``forward_fuse`` (old Ultralytics checkpoints pickle ``Detect.forward`` so);
+* it never sets state on a class or function itself (``BUILD`` on a global);
 * it uses no pickle construct that can reach other objects (the ``copyreg``
   extension registry), and is a ``torch.save`` zip archive, not TorchScript
   or the legacy format.
@@ -352,6 +353,11 @@ def scan_pickle(data: bytes) -> tuple[set[str], list[str]]:
                 stack.append(None)
             elif name == "PROTO":
                 proto = arg[0]
+            elif name == "BUILD":
+                stack.pop()
+                if isinstance(stack[-1], _Global):  # would set attributes on a class or function itself
+                    problems.append("it changes a class or function while unpickling")
+                stack[-1] = None
             elif name == "MEMOIZE":
                 memo[len(memo)] = stack[-1]
             elif name == "PUT":

@@ -145,12 +145,22 @@ def test_allowed_globals_cannot_be_composed_into_a_call(tmp_path, marker):
 
 def test_getattr_of_a_layer_forward_passes():
     # protocol-2 pickles of nested functions (old Ultralytics' ``self.detect = Detect.forward``) use getattr
+    from fastsam_plugin.engine._ultralytics import ultralytics
+
+    ultralytics()  # imported offline-configured first
     from ultralytics.nn.modules.head import Detect
 
     names, problems = scan_pickle(pickle.dumps({"detect": Detect.forward}, protocol=2))
     assert "builtins.getattr" in names and problems == []
     names, problems = scan_pickle(pickle.dumps({"x": pathlib.PosixPath("/tmp").touch}, protocol=2))
     assert problems
+
+
+def test_setting_state_on_an_allowed_class_is_refused():
+    # GLOBAL collections.OrderedDict, then BUILD with a slot-state dict: setattr on the class itself
+    data = b"\x80\x02ccollections\nOrderedDict\nq\x00N}q\x01X\x08\x00\x00\x00__repr__q\x02K\x01s\x86q\x03b."
+    names, problems = scan_pickle(data)
+    assert names == {"collections.OrderedDict"} and any("changes a class" in p for p in problems)
 
 
 @pytest.mark.parametrize("data", [b"", b"\x80\x02}q\x00", b"\x80\x02\xff.", b"\x80\x02q\x00."])
@@ -276,6 +286,19 @@ def test_fine_tuned_checkpoint_with_operating_point_record_loads(fastsam_s_check
     path.write_bytes(fastsam_s_checkpoint.read_bytes())
     record_operating_point(path, 320, 0.3)
     assert scan_checkpoint(path).safe
+    assert FastSAMSegmenter(path, device="cpu").model is not None
+
+
+def test_old_layout_with_getattr_of_detect_forward_loads(fastsam_s_checkpoint, tmp_path):
+    # Ultralytics 8.0.x Segment heads kept ``self.detect = Detect.forward``; their files pickle it via getattr
+    from ultralytics.nn.modules.head import Detect
+
+    ckpt = torch.load(fastsam_s_checkpoint, weights_only=False)  # our own fixture
+    ckpt["model"].model[-1].detect = Detect.forward
+    path = tmp_path / "old-layout.pt"
+    torch.save(ckpt, path)
+    report = scan_checkpoint(path)
+    assert "builtins.getattr" in report.globals and report.safe
     assert FastSAMSegmenter(path, device="cpu").model is not None
 
 
