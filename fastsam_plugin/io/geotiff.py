@@ -28,7 +28,7 @@ from ..errors import FastSAMError
 from .outputs import check_free
 
 GEO_PERCENTILES = (2.0, 98.0)  # QGIS's default cumulative count cut
-STATS_SIDE = 1024  # the stretch is computed on a decimated read at most this large
+STATS_SIDE = 1024  # the stretch sample: an overview at most this large, or this many pixels a side in windows
 COG_THRESHOLD = 2048  # label rasters with a longer side are written as Cloud-Optimised GeoTIFFs
 WRITE_BLOCK = 2048  # label rasters are painted and written in blocks of this side
 
