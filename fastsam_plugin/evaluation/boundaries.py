@@ -33,9 +33,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import thin as _thin
 
-from .matching import correspond_pixels
+from .matching import MatchTarget, match_indexed
+from .thinning import thin as _thin
 
 DEFAULT_TOLERANCE = 0.0075
 RULES = ("optimal", "distance")
@@ -82,7 +82,7 @@ def match_counts(
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
     pred = np.asarray(pred, bool)
     n_pred = int(np.count_nonzero(pred))
-    gts = [np.asarray(g, bool) for g in boundaries]
+    gts = [g if isinstance(g, _HumanMap) else np.asarray(g, bool) for g in boundaries]
     n_gt = sum(int(np.count_nonzero(g)) for g in gts)
     if not n_pred or not n_gt:
         return np.array([0, n_pred, 0, n_gt], np.int64)
@@ -91,13 +91,27 @@ def match_counts(
         near_pred = ndimage.distance_transform_edt(~pred) <= max_dist
         return np.array([np.count_nonzero(pred & near_gt), n_pred,
                          sum(int(np.count_nonzero(g & near_pred)) for g in gts), n_gt], np.int64)
-    any_match = np.zeros_like(pred)
+    yx_p = np.argwhere(pred)
+    any_match = np.zeros(len(yx_p), bool)
     matched_gt = 0
     for g in gts:
-        m_pred, m_gt = correspond_pixels(pred, g, max_dist)
-        any_match |= m_pred
-        matched_gt += int(np.count_nonzero(m_gt))
+        target = g.target if isinstance(g, _HumanMap) else MatchTarget(np.argwhere(g), g.shape, max_dist)
+        m_pred, m_gt = match_indexed(yx_p, target)
+        any_match |= m_pred >= 0
+        matched_gt += int(np.count_nonzero(m_gt >= 0))
     return np.array([np.count_nonzero(any_match), n_pred, matched_gt, n_gt], np.int64)
+
+
+class _HumanMap(np.ndarray):
+    """A boolean boundary map carrying its :class:`MatchTarget` (built once, used at every threshold)."""
+
+    target: MatchTarget
+
+
+def _prepared(g: np.ndarray, max_dist: float) -> _HumanMap:
+    out = np.asarray(g, bool).view(_HumanMap)
+    out.target = MatchTarget(np.argwhere(out), out.shape, max_dist)
+    return out
 
 
 def image_counts(
@@ -137,6 +151,7 @@ def image_counts(
         if np.shape(g) != edges.shape:
             raise ValueError(f"human boundaries of shape {np.shape(g)} do not fit an edge map of shape {edges.shape}.")
     max_dist = max_distance(edges.shape, tolerance)
+    boundaries = [_prepared(g, max_dist) for g in boundaries]  # built once, not per threshold
     out = np.zeros((len(thresholds), 4), np.int64)
     previous_size, previous = -1, None
     for k, t in enumerate(thresholds):

@@ -120,27 +120,60 @@ def match_pixels(
         raise ValueError(f"solver must be 'exact' or 'scipy'; got {solver!r}.")
     if not len(yx_a) or not len(yx_b):
         return np.full(len(yx_a), -1, np.int64), np.full(len(yx_b), -1, np.int64)
-    offsets, dist = disc_offsets(max_dist)
-    h, w = shape
-    index_a = np.full((h, w), -1, np.int64)
-    index_b = np.full((h, w), -1, np.int64)
-    index_a[yx_a[:, 0], yx_a[:, 1]] = np.arange(len(yx_a))
-    index_b[yx_b[:, 0], yx_b[:, 1]] = np.arange(len(yx_b))
-    return _match_exact(yx_a, yx_b, index_a, index_b, offsets, dist)
+    return match_indexed(yx_a, MatchTarget(yx_b, shape, max_dist))
+
+
+class MatchTarget:
+    """One boundary map prepared for matching many maps against it (thresholds x annotators).
+
+    Parameters
+    ----------
+    yx : (M, 2) int
+        Its pixels (no duplicates).
+    shape : (H, W)
+    max_dist : float
+        Tolerance in pixels.
+    """
+
+    def __init__(self, yx: np.ndarray, shape: tuple[int, int], max_dist: float):
+        self.yx = np.asarray(yx, np.int64).reshape(-1, 2)
+        self.max_dist = float(max_dist)
+        self.index = np.full(shape, -1, np.int64)
+        self.index[self.yx[:, 0], self.yx[:, 1]] = np.arange(len(self.yx))
+        self.offsets, self.dist = disc_offsets(max_dist)
+        # pixels with at least one target pixel within reach
+        from scipy import ndimage
+
+        self.near = ndimage.distance_transform_edt(self.index < 0) <= self.max_dist + 1e-9
+
+
+def match_indexed(yx_a: np.ndarray, target: MatchTarget) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match_pixels` (exact solver) of the pixels ``yx_a`` against a prepared :class:`MatchTarget`."""
+    yx_a = np.asarray(yx_a, np.int64).reshape(-1, 2)
+    if not len(yx_a) or not len(target.yx):
+        return np.full(len(yx_a), -1, np.int64), np.full(len(target.yx), -1, np.int64)
+    return _match_exact(yx_a, target.yx, target.index, target.near, target.offsets, target.dist)
 
 
 # ---------------------------------------------------------------- exact solver (numba)
 
 
 @njit(cache=True, nogil=True)
-def _neighbours(yx, index_other, offsets, dist):  # pragma: no cover - compiled
-    """CSR of the pixels of the other map within reach of each pixel, nearest first."""
+def _neighbours(yx, index_other, near_other, offsets, dist):  # pragma: no cover - compiled
+    """CSR of the pixels of the other map within reach of each pixel, nearest first.
+
+    ``near_other`` marks the pixels within reach of the other map at all: most
+    predicted pixels are not, and are skipped without looking around them.
+    """
     h, w = index_other.shape
     n = yx.shape[0]
     indptr = np.zeros(n + 1, np.int64)
     for p in range(n):
         y, x = yx[p, 0], yx[p, 1]
         c = 0
+        if not near_other[y, x]:
+            indptr[p + 1] = indptr[p]
+            continue
         for k in range(offsets.shape[0]):
             yy, xx = y + offsets[k, 0], x + offsets[k, 1]
             if 0 <= yy < h and 0 <= xx < w and index_other[yy, xx] >= 0:
@@ -151,6 +184,8 @@ def _neighbours(yx, index_other, offsets, dist):  # pragma: no cover - compiled
     for p in range(n):
         y, x = yx[p, 0], yx[p, 1]
         q = indptr[p]
+        if q == indptr[p + 1]:
+            continue
         for k in range(offsets.shape[0]):
             yy, xx = y + offsets[k, 0], x + offsets[k, 1]
             if 0 <= yy < h and 0 <= xx < w and index_other[yy, xx] >= 0:
@@ -158,6 +193,25 @@ def _neighbours(yx, index_other, offsets, dist):  # pragma: no cover - compiled
                 weights[q] = dist[k]
                 q += 1
     return indptr, indices, weights
+
+
+@njit(cache=True, nogil=True)
+def _transpose(indptr, indices, weights, n_cols):  # pragma: no cover - compiled
+    """The same edges as a CSR over the other side."""
+    counts = np.zeros(n_cols + 1, np.int64)
+    for k in range(indices.shape[0]):
+        counts[indices[k] + 1] += 1
+    t_indptr = np.cumsum(counts)
+    fill = t_indptr[:-1].copy()
+    t_indices = np.empty(indices.shape[0], np.int64)
+    t_weights = np.empty(indices.shape[0], np.float64)
+    for r in range(indptr.shape[0] - 1):
+        for k in range(indptr[r], indptr[r + 1]):
+            c = indices[k]
+            t_indices[fill[c]] = r
+            t_weights[fill[c]] = weights[k]
+            fill[c] += 1
+    return t_indptr, t_indices, t_weights
 
 
 @njit(cache=True, nogil=True)
@@ -335,10 +389,10 @@ def _cheapest_cover(indptr, indices, weights, cover, allowed, n_cols, col_of_row
 
 
 @njit(cache=True, nogil=True)
-def _match_exact(yx_a, yx_b, index_a, index_b, offsets, dist):  # pragma: no cover - compiled
+def _match_exact(yx_a, yx_b, index_b, near_b, offsets, dist):  # pragma: no cover - compiled
     na, nb = yx_a.shape[0], yx_b.shape[0]
-    ip_a, ix_a, w_a = _neighbours(yx_a, index_b, offsets, dist)  # a -> b
-    ip_b, ix_b, w_b = _neighbours(yx_b, index_a, offsets, dist)  # b -> a
+    ip_a, ix_a, w_a = _neighbours(yx_a, index_b, near_b, offsets, dist)  # a -> b
+    ip_b, ix_b, w_b = _transpose(ip_a, ix_a, w_a, nb)  # b -> a
     col_of_row, row_of_col = _maximum_matching(ip_a, ix_a, na, nb)
     # Dulmage-Mendelsohn: a-pixels reachable from free a-pixels (even) may stay
     # unmatched, and every maximum matching matches the b-pixels they reach

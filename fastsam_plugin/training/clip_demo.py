@@ -101,8 +101,12 @@ def train_demo_clip(out: str | Path, *, n_scenes: int = 2500, steps: int = 1500,
     return out
 
 
-def text_prompt_accuracy(embedder, seeds: range, size: int = 320) -> tuple[float, int]:
+def text_prompt_accuracy(embedder, seeds: range, size: int = 320, style: str = "tight") -> tuple[float, int]:
     """Top-1 accuracy of "the {colour} {shape}" prompts on held-out scenes.
+
+    ``style`` is the :func:`mask_selectors.mask_crops` picture style: "tight"
+    (this project's default, which the demo CLIP was trained on) or "fastsam"
+    (the original code's full frame, white outside the box).
 
     Only objects whose colour and shape are unique in their scene are asked
     for (otherwise two answers would be right). Ground-truth masks are used so
@@ -118,7 +122,7 @@ def text_prompt_accuracy(embedder, seeds: range, size: int = 320) -> tuple[float
         scene = make_scene(seed, (size, size))
         if not len(scene.masks):
             continue
-        crops = mask_crops(scene.image, scene.masks)
+        crops = mask_crops(scene.image, scene.masks, style=style)
         if not len(crops):
             continue
         emb = embedder.encode_images(crops.crops)
