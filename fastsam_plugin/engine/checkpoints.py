@@ -157,7 +157,6 @@ class _Global:
         self.name = name
 
 
-_MARK = object()
 _OPS = {op.code.encode("latin-1")[0]: op for op in pickletools.opcodes}
 _STRING_OPS = {"BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "BINSTRING", "SHORT_BINSTRING"}
 
@@ -443,16 +442,19 @@ def scan_checkpoint(path: str | os.PathLike) -> ScanReport:
     unreadable = None
     try:
         with zipfile.ZipFile(path) as archive:
-            records = archive.namelist()
-            pickles = [r for r in records if r.endswith(".pkl")]
+            infos = archive.infolist()
+            records = [info.filename for info in infos]
+            if len(set(records)) != len(records):  # readers may disagree on which copy they open
+                problems.append("its archive holds two records under one name")
             if any(r.endswith("constants.pkl") or "/code/" in r for r in records):
                 unreadable = "it is a TorchScript archive, not a checkpoint"
-            elif not any(r.endswith("/data.pkl") or r == "data.pkl" for r in pickles):
+            elif not any(r.endswith("/data.pkl") or r == "data.pkl" for r in records):
                 unreadable = "it is a zip file without a checkpoint's data.pkl"
-            for record in pickles:
-                found, trouble = scan_pickle(archive.read(record))
-                names |= found
-                problems.extend(f"{record}: {t}" for t in dict.fromkeys(trouble))
+            for info in infos:
+                if info.filename.endswith(".pkl"):
+                    found, trouble = scan_pickle(archive.read(info))  # by entry, not by name
+                    names |= found
+                    problems.extend(f"{info.filename}: {t}" for t in dict.fromkeys(trouble))
     except zipfile.BadZipFile:
         unreadable = ("it is not a torch.save zip archive (an empty, truncated or foreign file, or the legacy "
                       "pre-1.6 format, which napari-fastsam does not open)")

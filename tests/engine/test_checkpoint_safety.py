@@ -169,6 +169,27 @@ def test_malformed_pickles_are_errors_not_crashes(data):
         scan_pickle(data)
 
 
+def test_a_second_record_under_the_same_name_is_scanned_and_refused(tmp_path, marker):
+    import warnings
+    import zipfile
+
+    evil = evil_checkpoint(tmp_path / "evil.pt", marker)
+    benign = tmp_path / "benign.pt"
+    torch.save({"a": 1}, benign)
+    mixed = tmp_path / "mixed.pt"
+    with zipfile.ZipFile(evil) as src_evil, zipfile.ZipFile(benign) as src_ok, zipfile.ZipFile(mixed, "w") as out:
+        evil_pkl = next(n for n in src_evil.namelist() if n.endswith("data.pkl"))
+        prefix = evil_pkl.rsplit("/", 1)[0]
+        ok_pkl = next(n for n in src_ok.namelist() if n.endswith("data.pkl"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+            for name in src_evil.namelist():
+                out.writestr(name, src_evil.read(name))
+            out.writestr(f"{prefix}/data.pkl", src_ok.read(ok_pkl))  # Python's zipfile reads this one by name
+    report = scan_checkpoint(mixed)
+    assert "posix.system" in report.refused and any("two records" in p for p in report.problems)
+
+
 def test_non_checkpoints_are_unreadable_not_unsafe(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a zip at all")
