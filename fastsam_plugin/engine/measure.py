@@ -90,6 +90,8 @@ def measure(
         ``intensity_{mean,min,max}[_<channel>]``, ``score``.
     """
     lab = np.asarray(labels)
+    if channel_names is not None:  # column names without spaces (layer names such as "cells DAPI")
+        channel_names = ["_".join(str(n).split()) for n in channel_names]
     table = measure_labels(lab, image, spacing=spacing, channel_names=channel_names)
     tag = _unit_tag(unit)
     columns: dict[str, np.ndarray] = {}
