@@ -115,20 +115,6 @@ def score_result(true_labels: np.ndarray, result) -> NucleiScores:
     return NucleiScores(n_true, n_pred, r50, r75, ap50, dsb, f1)
 
 
-def above(result, conf: float):
-    """The objects of ``result`` scoring at least ``conf``.
-
-    Equal to segmenting again at that ``conf``: NMS only lets a higher-scoring
-    box suppress a lower one, so raising the threshold removes objects and
-    changes none of the rest. One low-confidence pass thus serves a whole sweep.
-    """
-    from ..engine.result import SegmentationResult
-
-    keep = np.flatnonzero(result.scores >= conf)
-    return SegmentationResult([result.crops[i] for i in keep], result.pixel_boxes[keep], result.boxes[keep],
-                              result.scores[keep], result.shape, result.image)
-
-
 def score_image(segmenter, image: np.ndarray, true_labels: np.ndarray, imgsz: int, conf: float,
                 iou: float = 0.7, max_det: int = MAX_DETS) -> NucleiScores:
     """Segment a raw image (any dtype, the plugin's normalisation) and score it.

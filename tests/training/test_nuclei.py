@@ -202,13 +202,3 @@ def test_napari_sample_nuclei_scene():
     assert (kind, lkind) == ("image", "labels") and image.dtype == np.uint16 and image.shape == labels.shape
     assert labels.max() >= 50 and _touching_pairs(labels) >= 5 and not lmeta["visible"]
 
-
-def test_above_keeps_exactly_the_objects_over_the_threshold():
-    from fastsam_plugin.training.nuclei_quality import above
-
-    truth = make_nuclei_scene(12, (64, 64), diameter=12).labels
-    result = _result_from_labels(truth)
-    kept = above(result, 0.7)
-    assert np.array_equal(kept.scores, result.scores[result.scores >= 0.7]) and len(kept) < len(result)
-    assert all(np.array_equal(a, b) for a, b in zip(kept.crops, result.crops))
-    assert len(above(result, 1.0)) == 0
