@@ -67,3 +67,13 @@ def test_trained_checkpoint_record_reaches_the_session(fastsam_s_checkpoint, tmp
     s = Session(str(ckpt), "cpu")
     assert (s.operating_point().imgsz, s.operating_point().conf) == (352, 0.21)
     assert s.use_operating_point(imgsz=640).imgsz == 640
+
+
+def test_file_operating_point_reads_the_record_through_the_safe_loader(fastsam_s_checkpoint, tmp_path):
+    from fastsam_plugin.engine.operating_point import file_operating_point
+
+    assert file_operating_point(fastsam_s_checkpoint) is None  # no record: the caller keeps its settings
+    ckpt = tmp_path / "best.pt"
+    shutil.copy(fastsam_s_checkpoint, ckpt)
+    record_operating_point(ckpt, 288, 0.33)
+    assert file_operating_point(ckpt) == EverythingParams(imgsz=288, conf=0.33)
