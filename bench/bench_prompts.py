@@ -1,8 +1,10 @@
-"""Prompt latency after everything mode (1024 x 1024, 200 masks), and batched CLIP against a crop-by-crop loop.
+"""Prompt latency after everything mode (1024 x 1024, 200 masks), and our CLIP path against the original's.
 
-The text reference is what the original FastSAM code does: for every crop,
-preprocess it and run the image encoder on it alone. Ours encodes all crops
-in batches. Same model (the bundled demo CLIP), same crops, same answer.
+The text reference is what the original FastSAM code does (``FastSAMPrompt.retrieve``):
+preprocess every crop, stack them, and run the image encoder ONCE on the whole
+stack. Ours encodes the crops in batches of 64 and caches them per result.
+A per-crop loop (one encoder call per crop) is timed as an extra row, named as
+such: it is not what the original does. Same model, same crops, same answer.
 """
 
 from __future__ import annotations
@@ -50,7 +52,13 @@ def run(quick: bool = False) -> list[tuple]:
         def batched():
             return select_by_text(emb.encode_images(crops.crops), text, crops.indices).indices[0, 0]
 
-        def one_by_one():  # the original FastSAM loop: preprocess and encode each crop alone
+        def retrieve():  # the original FastSAM retrieve: preprocess all crops, ONE encode call on the stack
+            with torch.inference_mode():
+                x = torch.stack([emb.preprocess(Image.fromarray(c)) for c in crops.crops])
+                feats = torch.nn.functional.normalize(emb.model.encode_image(x).float(), dim=-1).numpy()
+            return select_by_text(feats, text, crops.indices).indices[0, 0]
+
+        def one_by_one():  # a per-crop loop (NOT the original): one encoder call per crop
             feats = []
             with torch.inference_mode():
                 for c in crops.crops:
@@ -58,17 +66,20 @@ def run(quick: bool = False) -> list[tuple]:
                     feats.append(torch.nn.functional.normalize(emb.model.encode_image(x).float(), dim=-1).numpy()[0])
             return select_by_text(np.array(feats), text, crops.indices).indices[0, 0]
 
-        assert batched() == one_by_one()  # same model, same crops, same chosen mask
+        assert batched() == retrieve() == one_by_one()  # same model, same crops, same chosen mask
         t_batched = best_of(batched, repeat)
+        t_retrieve = best_of(retrieve, repeat)
         t_loop = best_of(one_by_one, repeat)
         probe = Session(embedder=emb)
         probe.select_text(result, "a red circle")  # fills the per-result cache
         t_second = best_of(lambda: probe.select_text(result, "a blue square"), 3)
         return [
-            (f"text, {label}: encode {len(crops)} crops, batched vs one by one", f"{t_batched:.2f} s",
-             f"{t_loop:.2f} s", f"{t_loop / t_batched:.1f}x (goal >= 5x)"),
-            (f"text, {label}: second query (cached crops) vs re-encoding every crop", f"{t_second * 1e3:.1f} ms",
-             f"{t_loop:.2f} s", f"{t_loop / t_second:.0f}x"),
+            (f"text, {label}: encode {len(crops)} crops, ours (batches of 64) vs original batched retrieve (one call)",
+             f"{t_batched:.2f} s", f"{t_retrieve:.2f} s", f"{t_retrieve / t_batched:.2f}x"),
+            (f"text, {label}: ours vs a per-crop loop (one call per crop; not the original)",
+             f"{t_batched:.2f} s", f"{t_loop:.2f} s", f"{t_loop / t_batched:.1f}x"),
+            (f"text, {label}: second query (cached crops) vs original retrieve (re-encodes every crop)",
+             f"{t_second * 1e3:.1f} ms", f"{t_retrieve:.2f} s", f"{t_retrieve / t_second:.0f}x"),
         ]
 
     import open_clip

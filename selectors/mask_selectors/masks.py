@@ -90,17 +90,20 @@ def contour_boxes(masks: np.ndarray) -> np.ndarray:
 
 
 def smooth_mask(mask: np.ndarray, close_size: int = 3, open_size: int = 8) -> np.ndarray:
-    """Morphological close, then open, as FastSAM smooths merged prompt results.
+    """Morphological close, then open: this project's optional smoothing of merged prompt results.
 
     Closing fills pinholes and narrow gaps between merged masks; opening then
-    removes specks and thin spurs narrower than ``open_size``.
+    removes specks and thin spurs narrower than ``open_size``. The original
+    FastSAM never smooths the masks it returns: the same close (3 x 3) then
+    open (8 x 8) appears there only in its plotting code, as the display
+    option ``better_quality``; here it is an opt-in choice (``smooth=True``).
 
     Parameters
     ----------
     mask : (H, W) bool or 0/1 integer array
     close_size, open_size : int
-        Side of the square structuring elements in pixels (FastSAM uses 3 and
-        8). ``0`` or ``1`` skips that step. A side larger than twice the
+        Side of the square structuring elements in pixels (default 3 and 8,
+        the sizes of FastSAM's ``better_quality`` display option). ``0`` or ``1`` skips that step. A side larger than twice the
         image gives the same answer as ``2 * max(H, W) + 1`` (the element
         then covers the whole image from every pixel), so it is capped there.
 
