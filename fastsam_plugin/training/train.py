@@ -154,6 +154,7 @@ def train(
     seed: int = 0,
     plots: bool = True,
     trust: bool | None = None,
+    callbacks: dict | None = None,
     **overrides,
 ) -> Path:
     """Train a single-class segmentation model with Ultralytics.
@@ -172,6 +173,8 @@ def train(
     trust : bool, optional
         Fine-tune a checkpoint the safety scan refuses (only for a file you
         trust); ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
+    callbacks : dict, optional
+        ``{event: fn}`` Ultralytics callbacks (e.g. ``on_fit_epoch_end`` for progress and cancel).
     overrides
         Any other Ultralytics train argument (``lr0``, ``mosaic``, ...).
 
@@ -205,6 +208,8 @@ def train(
                     "with literal arguments (e.g. 'activation: nn.SiLU()'); napari-fastsam never evaluates code "
                     "from it."
                 ) from None
+            for event, fn in (callbacks or {}).items():
+                yolo.add_callback(event, fn)
             yolo.train(
                 data=str(data),
                 epochs=epochs,

@@ -1,0 +1,71 @@
+"""Annotations exported as training sets, and the fine-tuning loop (progress, cancel, lineage, before/after)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastsam_plugin.engine.progress import Cancelled
+from fastsam_plugin.engine.session import Session
+from fastsam_plugin.training.convert import read_coco
+from fastsam_plugin.training.export import ExportError, export_annotations, split_names
+from fastsam_plugin.training.finetune import finetune
+from fastsam_plugin.training.synthetic import make_scene
+
+
+def _annotated(n: int, size=(160, 160)):
+    images, labels = [], []
+    for i in range(n):
+        scene = make_scene(50 + i, size, n_objects=(3, 5))
+        lab = np.zeros(size, np.int32)
+        for k, m in enumerate(scene.masks):
+            lab[m] = k + 7  # ids need not start at 1
+        images.append(scene.image)
+        labels.append(lab)
+    return images, labels
+
+
+def test_export_writes_yolo_and_coco_that_train_reads_back(tmp_path):
+    images, labels = _annotated(5)
+    summary = export_annotations(images, labels, tmp_path, val_fraction=0.2)
+    assert len(summary.val) == 1 and len(summary.train) == 4 and not set(summary.val) & set(summary.train)
+    assert (tmp_path / "data.yaml").read_text().count("images/") == 2
+    for name in summary.train:
+        lines = (tmp_path / "labels" / "train" / f"{name}.txt").read_text().splitlines()
+        assert len(lines) == summary.objects[name] and all(line.startswith("0 ") for line in lines)
+    back = {s.name: s for s in read_coco(summary.coco_json, tmp_path)}
+    for i, name in enumerate(f"image{j:03d}" for j in range(5)):
+        ids = [v for v in np.unique(labels[i]) if v]
+        assert len(back[name].masks) == len(ids)
+        for mask, v in zip(back[name].masks, ids):
+            assert np.array_equal(mask, labels[i] == v)
+
+
+def test_export_refuses_what_cannot_train():
+    images, labels = _annotated(1)
+    with pytest.raises(ExportError, match="accept some objects first"):
+        export_annotations(images, [np.zeros_like(labels[0])], "unused")
+    with pytest.raises(ExportError, match="do not match"):
+        export_annotations(images, [labels[0][:10]], "unused")
+    assert split_names(["a"], 0.2) == (["a"], ["a"])  # one image: nothing else to hold out
+
+
+@pytest.mark.slow
+def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
+    import torch
+
+    images, labels = _annotated(4)
+    session = Session("demo", "cpu", params=Session("demo", "cpu").use_operating_point())
+    seen = []
+    result = finetune(session, images, labels, tmp_path / "ft", epochs=2, imgsz=160, batch=2,
+                      progress=lambda e, n, m: seen.append((e, n, m)))
+    assert [(e, n) for e, n, _ in seen] == [(1, 2), (2, 2)] and "loss" in seen[0][2]
+    record = torch.load(result.checkpoint, map_location="cpu", weights_only=False)["napari_fastsam"]
+    assert record["parent"] == "demo" and len(record["parent_sha256"]) == 64 and record["imgsz"] == 160
+    assert record["data"]["train_images"] == 3 and record["data"]["val_objects"] >= 3
+    assert set(result.before) == set(result.after) == {"recall50", "AP50"}
+    assert 0 <= result.after["recall50"] <= 1
+    assert len(Session(str(result.checkpoint), "cpu").segment(images[0])) >= 0  # loads through the safety scan
+
+    with pytest.raises(Cancelled):
+        finetune(session, images, labels, tmp_path / "cancelled", epochs=3, imgsz=160, batch=2, cancel=lambda: True)
