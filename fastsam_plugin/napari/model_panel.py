@@ -49,6 +49,7 @@ class ModelPanel(Container):
         )
         self.weights.changed.connect(lambda v: setattr(self.weights_file, "visible", v == "file"))
         self.text_model.changed.connect(lambda v: setattr(self.text_file, "visible", v == "file"))
+        self.weights_file.changed.connect(self._file_chosen)
 
     def use_demo(self) -> None:
         """Switch to the bundled demo models and their operating point."""
@@ -58,6 +59,17 @@ class ModelPanel(Container):
         self.text_model.value = "demo"
         self.imgsz.value = DEMO_PARAMS.imgsz
         self.conf.value = DEMO_PARAMS.conf
+
+    def _file_chosen(self, path) -> None:
+        """A checkpoint from ``napari-fastsam train`` records its imgsz and conf: use them (the user can still edit)."""
+        from ..engine.operating_point import file_operating_point
+
+        try:
+            point = file_operating_point(path) if path and str(path).endswith(".pt") else None
+        except Exception:  # noqa: BLE001 - unreadable or refused file: the run reports why, with advice
+            point = None
+        if point is not None:
+            self.imgsz.value, self.conf.value = point.imgsz, point.conf
 
     def model_settings(self) -> ModelSettings:
         weights = str(self.weights_file.value) if self.weights.value == "file" else self.weights.value

@@ -118,3 +118,19 @@ def test_physical_spacing_of_layers(make_napari_viewer):
     assert physical_spacing(scaled) == ((0.5, 0.5), "µm")
     world = viewer.add_image(np.zeros((8, 8)), scale=(2.0, 2.0))
     assert physical_spacing(world) == ((2.0, 2.0), "world")
+
+
+def test_trained_checkpoint_file_brings_its_operating_point(dock, fastsam_s_checkpoint, tmp_path):
+    import shutil
+
+    from fastsam_plugin.training.train import record_operating_point
+
+    ckpt = tmp_path / "best.pt"
+    shutil.copy(fastsam_s_checkpoint, ckpt)
+    record_operating_point(ckpt, 352, 0.21)
+    panel = dock.model
+    panel.weights.value = "file"
+    panel.weights_file.value = str(ckpt)
+    assert (panel.params().imgsz, panel.params().conf) == (352, 0.21)
+    panel.weights_file.value = str(fastsam_s_checkpoint)  # no record: the settings stay as they are
+    assert (panel.params().imgsz, panel.params().conf) == (352, 0.21)
