@@ -5,8 +5,8 @@ Dollar's Structured Edge toolbox used for the SAM and FastSAM edge tables):
 
 1. At each of ``T`` thresholds (default 99, ``linspace(1/(T+1), T/(T+1), T)``)
    the edge map in [0, 1] is binarised (``edges >= t``) and thinned to
-   one-pixel lines (:func:`skimage.morphology.thin`, MATLAB's
-   ``bwmorph(.., 'thin', inf)``).
+   one-pixel lines (:mod:`.thinning`: the result of
+   :func:`skimage.morphology.thin`, MATLAB's ``bwmorph(.., 'thin', inf)``).
 2. For EACH annotator separately, predicted and human boundary pixels are put
    in one-to-one correspondence within ``0.0075 x`` the image diagonal
    (:mod:`.matching`, the official ``correspondPixels``).
@@ -22,8 +22,8 @@ Dollar's Structured Edge toolbox used for the SAM and FastSAM edge tables):
 ``rule="distance"`` (``eval --fast``) replaces step 2 by distance transforms:
 a pixel counts as matched when any pixel of the other map lies within the
 tolerance, so one predicted pixel can stand for several human pixels. It is
-an approximation that overstates the figures (by 0.02 to 0.08 ODS on BSDS500
-val, see docs/evaluation.md); only the one-to-one rule is comparable with
+an approximation that overstates the figures (docs/evaluation.md measures by
+how much on BSDS500 val); only the one-to-one rule is comparable with
 published tables.
 """
 

@@ -87,7 +87,8 @@ def evaluate_bsds(session, root: str | Path, *, split: str = "val", limit: int |
 
 def evaluate_bsds_boundaries(root: str | Path, source: str | Path, *, split: str = "val", limit: int | None = None,
                              rule: str = "optimal", thresholds: np.ndarray = DEFAULT_THRESHOLDS,
-                             workers: int | None = None, progress: bool = True) -> dict[str, float]:
+                             workers: int | None = None, progress: bool = True,
+                             stats: dict | None = None) -> dict[str, float]:
     """Boundary scores without a model.
 
     Parameters
@@ -106,13 +107,13 @@ def evaluate_bsds_boundaries(root: str | Path, source: str | Path, *, split: str
     items = bsds_images(root, split, limit)
     if source == "human":
         scores = human_scores(score_images(items, "human", rule=rule, workers=workers, progress=progress,
-                                           desc="annotators"))
+                                           desc="annotators", stats=stats))
     elif source == "canny":
         scores = summarize(score_images(items, "canny", thresholds=thresholds, rule=rule, workers=workers,
-                                        progress=progress, desc="Canny"), thresholds)
+                                        progress=progress, desc="Canny", stats=stats), thresholds)
     else:
         files = find_edge_maps(source, items)
         scores = summarize(score_images(items, "file", files, thresholds=thresholds, rule=rule, workers=workers,
-                                        progress=progress, desc="edge maps"), thresholds)
+                                        progress=progress, desc="edge maps", stats=stats), thresholds)
     scores["images"] = float(len(items))
     return scores
