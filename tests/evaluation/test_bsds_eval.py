@@ -111,3 +111,26 @@ def test_canny_map_is_soft_and_follows_the_edges():
 def test_real_bsds_human_consistency_is_in_the_published_range(capsys):
     out = run_json(capsys, "--bsds", str(SHARED / "bsds500"), "--human", "--limit", "3")
     assert 0.7 < out["F"] < 0.95 and out["P"] > out["R"]
+
+
+def test_parallel_scoring_equals_serial_and_reports_cpu_time(bsds_root):
+    from fastsam_plugin.evaluation.boundaries import thresholds
+    from fastsam_plugin.evaluation.bsds import bsds_images, score_images
+
+    items = bsds_images(bsds_root, "val")
+    t = thresholds(9)
+    stats = {}
+    serial = score_images(items, "canny", thresholds=t, workers=1, progress=False)
+    parallel = score_images(items, "canny", thresholds=t, workers=2, progress=False, stats=stats)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
+    assert stats["cpu_seconds"] > 0
+
+
+def test_canny_row_beside_edge_maps_is_nested_in_json(bsds_root, tmp_path, capsys):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for mat in sorted((bsds_root / "groundTruth" / "val").glob("*.mat")):
+        tifffile.imwrite(maps / f"{mat.stem}_edges.tif", load_boundaries(mat)[0].astype(np.float32))
+    out = run_json(capsys, "--bsds", str(bsds_root), "--edge-maps", str(maps), "--canny", "--thresholds", "9")
+    assert out["ODS"] == pytest.approx(1.0)
+    assert out["Canny (reference)"]["ODS"] < 1.0
