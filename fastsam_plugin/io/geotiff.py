@@ -15,6 +15,7 @@ Sentinel-2 true-colour composite). rasterio is an optional dependency
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +51,6 @@ def _rasterio():
 def is_georeferenced(path: str | Path) -> bool:
     """Whether a raster file has a CRS or a non-identity transform (False when rasterio cannot open it)."""
     rasterio = _rasterio()
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
@@ -193,9 +192,12 @@ class GeoRaster:
     def _valid(self, ds, window, data: np.ndarray) -> np.ndarray | None:
         """Pixels where every chosen band has data (GDAL masks: nodata, alpha, mask bands; and NaN)."""
         from rasterio.enums import MaskFlags
+        from rasterio.errors import NodataShadowWarning
 
         all_valid = all(ds.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in self.bands)
-        valid = None if all_valid else (ds.read_masks(list(self.bands), window=window) > 0).all(axis=0)
+        with warnings.catch_warnings():  # nodata declared on an RGBA file: GDAL lets nodata decide, as we want
+            warnings.simplefilter("ignore", NodataShadowWarning)
+            valid = None if all_valid else (ds.read_masks(list(self.bands), window=window) > 0).all(axis=0)
         if np.issubdtype(data.dtype, np.floating):
             finite = np.isfinite(data).all(axis=0)
             valid = finite if valid is None else valid & finite

@@ -100,7 +100,7 @@ def test_plain_tiff_keeps_the_plain_path_and_png_refuses_vector(tmp_path, capsys
     tifffile.imwrite(tmp_path / "plain.tif", image)
     cv2.imwrite(str(tmp_path / "p.png"), image)
     assert main(["segment", str(tmp_path / "plain.tif"), "--out", str(tmp_path / "o"), *DEMO]) == 0
-    with rasterio.open(tmp_path / "o" / "plain_labels.tif") as ds:
+    with pytest.warns(rasterio.errors.NotGeoreferencedWarning), rasterio.open(tmp_path / "o" / "plain_labels.tif") as ds:
         assert ds.crs is None
     code = main(["segment", str(tmp_path / "p.png"), "--out", str(tmp_path / "o"), *DEMO, "--vector", "gpkg"])
     assert code == 1 and "need a (Geo)TIFF input" in capsys.readouterr().out
