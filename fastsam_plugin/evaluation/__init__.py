@@ -1,1 +1,2 @@
-"""Scoring segmentations: COCO AR/AP with pycocotools, box-prompted AP, BSDS500 boundaries."""
+"""Scoring segmentations: COCO AR/AP with pycocotools, box-prompted AP, and the BSDS500 boundary
+benchmark (ODS/OIS/AP/R50 with the official one-to-one matching; see docs/evaluation.md)."""
