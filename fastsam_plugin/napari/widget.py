@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import Container
 
 from .annotations import AnnotationPanel
+from .bands import BandPicker
 from .box_prompts import BoxPrompts
 from .controller import Controller
 from .everything_panel import EverythingPanel
@@ -23,6 +24,7 @@ from .model_panel import ModelPanel
 from .point_prompts import PointPrompts
 from .status import StatusBar
 from .text_prompts import TextPrompts
+from .training_panel import TrainingPanel
 
 if TYPE_CHECKING:
     import napari
@@ -33,7 +35,7 @@ class FastSAMWidget(Container):
 
     Attributes
     ----------
-    model, everything, points, boxes, text, annotations, status
+    model, bands, everything, status, points, boxes, text, annotations, training
         The small widgets, top to bottom.
     controller : Controller
         Session, cache keys, worker and layer bookkeeping they share.
@@ -44,17 +46,19 @@ class FastSAMWidget(Container):
         self.model = ModelPanel()
         self.status = StatusBar()
         self.controller = Controller(napari_viewer, self.model, self.status)
+        self.bands = BandPicker(self.controller)
         self.everything = EverythingPanel(self.controller)
         self.points = PointPrompts(self.controller)
         self.boxes = BoxPrompts(self.controller)
         self.text = TextPrompts(self.controller)
         self.annotations = AnnotationPanel(self.controller)
         self.microscopy = MicroscopyPanel(self.controller, self.annotations)  # channels, 3D linking, measurements
+        self.training = TrainingPanel(self.controller)  # fine-tune on accepted annotations, export them
         super().__init__(
             widgets=[
                 # the status line sits by the run buttons so it stays visible on short screens
-                self.model, self.controller.image, self.microscopy, self.everything, self.status,
-                self.points, self.boxes, self.controller.smooth, self.text, self.annotations,
+                self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
+                self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.training,
             ],
         )
 
