@@ -68,7 +68,9 @@ class Session:
     backend, text_backend : str
         Names registered through the pluggy hooks.
     params, image_options, tiling
-        Everything-mode settings; part of the cache key.
+        Everything-mode settings; part of the cache key. Without ``params``, the weights'
+        operating point (:meth:`operating_point`: the demo's 416/0.25, a trained checkpoint's
+        record once loaded, else FastSAM's 1024/0.4).
     cache_size : int
         How many results are kept.
     allow_untrained : bool
@@ -98,7 +100,7 @@ class Session:
         *,
         backend: str = "fastsam",
         text_backend: str = "open_clip",
-        params: EverythingParams = EverythingParams(),
+        params: EverythingParams | None = None,
         image_options: ImageOptions = ImageOptions(),
         tiling: TileOptions = TileOptions(),
         cache_size: int = 16,
@@ -110,6 +112,9 @@ class Session:
         self.weights, self.device = weights, device
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
         self.backend, self.text_backend = backend, text_backend
+        # no params given: the weights' operating point (a checkpoint's record is read when it loads)
+        self._auto_params = params is None
+        params = operating_point(weights) if params is None else params
         self.params, self.image_options, self.tiling = params, image_options, tiling
         self._segmenter, self._embedder = segmenter, embedder
         self._cache: OrderedDict[Hashable, SegmentationResult] = OrderedDict()
@@ -132,6 +137,9 @@ class Session:
                 if self.trust is not None:
                     extra["trust"] = self.trust
                 self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device, **extra)
+                if self._auto_params:
+                    checkpoint = getattr(getattr(self._segmenter, "model", None), "ckpt", None)
+                    self.params = operating_point(self.weights, checkpoint, base=self.params)
             return self._segmenter
 
     @property

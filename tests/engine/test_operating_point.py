@@ -77,3 +77,15 @@ def test_file_operating_point_reads_the_record_through_the_safe_loader(fastsam_s
     shutil.copy(fastsam_s_checkpoint, ckpt)
     record_operating_point(ckpt, 288, 0.33)
     assert file_operating_point(ckpt) == EverythingParams(imgsz=288, conf=0.33)
+
+
+def test_api_session_without_params_uses_the_weights_operating_point(fastsam_s_checkpoint, tmp_path):
+    assert Session("demo", "cpu").params == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=DEMO_PARAMS.conf)
+    assert Session("demo", "cpu", params=EverythingParams()).params == EverythingParams()  # given: kept
+    ckpt = tmp_path / "best.pt"
+    shutil.copy(fastsam_s_checkpoint, ckpt)
+    record_operating_point(ckpt, 256, 0.3)
+    s = Session(str(ckpt), "cpu")
+    assert s.params == EverythingParams()  # the record is read with the model...
+    _ = s.segmenter
+    assert (s.params.imgsz, s.params.conf) == (256, 0.3)  # ...and used from then on
