@@ -25,18 +25,42 @@ def wait_for(app, widget, timeout_s: float = 300) -> None:
         app.processEvents()
 
 
+def disjoint(result, n: int) -> list[int]:
+    """``n`` objects whose masks do not overlap, largest first."""
+    chosen, taken = [], np.zeros(result.shape, bool)
+    for i in np.argsort(-result.areas):
+        if not (result.masks[i] & taken).any():
+            chosen.append(int(i))
+            taken |= result.masks[i]
+    return chosen[:n]
+
+
+def inner(result, i: int) -> list[int]:
+    """(row, col) of a pixel inside object ``i``."""
+    ys, xs = np.nonzero(result.crops[i])
+    k = len(ys) // 2
+    return [int(ys[k] + result.pixel_boxes[i, 1]), int(xs[k] + result.pixel_boxes[i, 0])]
+
+
+def hide(viewer, *roles) -> None:
+    from fastsam_plugin.napari.layers import owned
+
+    for ly in viewer.layers:
+        if any(owned(ly, r) for r in roles):
+            ly.visible = False
+
+
 def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from fastsam_plugin.napari.layers import owned
     from fastsam_plugin.napari.sample_data import shapes_scene
     from fastsam_plugin.napari.widget import FastSAMWidget
     from fastsam_plugin.training.synthetic import make_scene
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-fastsam", show=True)
-    viewer.window.resize(1400, 1040)
+    viewer.window.resize(1400, 1100)
     app = QApplication.instance()
     data, meta = shapes_scene()[0]
     image = viewer.add_image(data, **meta)
@@ -50,26 +74,44 @@ def main() -> None:
     wait_for(app, widget)
     viewer.screenshot(str(OUT / "everything.png"), canvas_only=False)
 
+    # two objects accepted one after the other: two ids; the selection outline over dimmed objects
     result = widget.controller.current_result()
-    for ly in [ly for ly in viewer.layers if owned(ly, "everything") or owned(ly, "proposals")]:
-        ly.visible = False
-    order = np.argsort(-result.areas)
+    hide(viewer, "proposals")
     points = widget.points.new_layer()
-    for i in order[:2]:
-        ys, xs = np.nonzero(result.crops[i])
-        k = len(ys) // 2
-        points.add([ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]])
+    first, second = disjoint(result, 2)
+    points.add(inner(result, first))
     widget.annotations.accept_selection()
+    points.data = np.array([inner(result, second)], float)
+    widget.annotations.accept_selection()
+    wait_for(app, widget)
     viewer.screenshot(str(OUT / "widget_points.png"), canvas_only=False)
 
+    # box prompts: one around an object (its IoU), one on background (refused, with the reason)
     points.visible = False
-    for ly in [ly for ly in viewer.layers if owned(ly, "annotation")]:
-        ly.visible = False
+    hide(viewer, "annotation")
+    boxes = widget.boxes.new_layer()
+    x0, y0, x1, y1 = result.pixel_boxes[first]
+    free = np.argwhere(result.labels()[:-20, :-20] == 0)[0]
+    boxes.add_rectangles(np.array([[[y0, x0], [y1 - 1, x1 - 1]], [free, free + 16]]))
+    wait_for(app, widget)
+    viewer.screenshot(str(OUT / "box_prompt.png"), canvas_only=False)
+
+    boxes.visible = False
     widget.text.query.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
     widget.text.top_k.value = 1
     widget.text.run()
     wait_for(app, widget)
     viewer.screenshot(str(OUT / "text_prompt.png"), canvas_only=False)
+
+    # a 4-band image napari shows as RGBA: band presets and the preview of the model's input
+    viewer.layers.clear()
+    scene = make_scene(7, (320, 320))
+    nir = np.where(scene.masks.any(axis=0), 230, 40).astype(np.uint8)  # objects bright in "near-infrared"
+    four = viewer.add_image(np.dstack([scene.image, nir]), rgb=True, name="4-band tile")
+    widget.controller.image.value = four
+    widget.bands.preset.value = "NIR false colour (bands 4, 1, 2)"
+    wait_for(app, widget)
+    viewer.screenshot(str(OUT / "bands.png"), canvas_only=False)
 
     viewer.layers.clear()
     # a time series of shape scenes: the demo model knows shapes only (nuclei need FastSAM weights)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, PushButton
 from napari.layers import Labels
 
 from .controller import Controller
@@ -19,8 +19,9 @@ class AnnotationPanel(Container):
         self.controller = controller
         self.target = ComboBox(label="annotations", choices=self._choices)
         self.accept = PushButton(text="Accept selection")
+        self.replace = CheckBox(text="replace existing objects", value=False)
         self.undo = PushButton(text="Undo accept")
-        super().__init__(widgets=[self.target, self.accept, self.undo])
+        super().__init__(widgets=[self.target, self.replace, self.accept, self.undo])
         self._undo: list[tuple[Labels, tuple, tuple, np.ndarray]] = []  # layer, slice, pixels, previous values
         self.accept.changed.connect(self.accept_selection)
         self.undo.changed.connect(self.undo_accept)
@@ -35,7 +36,13 @@ class AnnotationPanel(Container):
         ]
 
     def accept_selection(self, _=None) -> None:
-        """Add the current selection as one new object id to the annotation layer."""
+        """Add each object of the current selection as a new id to the annotation layer.
+
+        Every selection id (one per box, per text match, or the union of the
+        points) becomes its own new object, numbered after the layer's highest
+        id. Pixels that already hold an object are kept unless **replace** is
+        ticked. One undo step per accept.
+        """
         c = self.controller
         image = c.image.value
         selection_layer = c.owned_layer("selection")
@@ -43,20 +50,33 @@ class AnnotationPanel(Container):
             c.error("Nothing selected yet: add point, box or text prompts first.")
             return
         index = c.slice_index(image)
-        selected = np.asarray(selection_layer.data[index] if index else selection_layer.data) > 0
-        if not selected.any():
+        selection = np.asarray(selection_layer.data[index] if index else selection_layer.data)
+        if not selection.any():
             c.error("The selection is empty: nothing to accept.")
             return
         target = self._target_layer(image)
         if target is None:
             return
         plane = target.data[index] if index else target.data
-        new_id = int(np.max(target.data)) + 1
-        where = np.nonzero(selected)
+        free = np.ones(plane.shape, bool) if self.replace.value else plane == 0
+        new = np.zeros(plane.shape, target.data.dtype)
+        next_id, ids = int(np.max(target.data)) + 1, []
+        for sid in np.unique(selection[selection > 0]):
+            region = (selection == sid) & free & (new == 0)
+            if region.any():
+                new[region] = next_id
+                ids.append(next_id)
+                next_id += 1
+        if not ids:
+            c.error("The selection is already annotated: tick 'replace' to overwrite those objects.")
+            return
+        where = np.nonzero(new)
         self._undo.append((target, index, where, plane[where].copy()))
-        plane[where] = new_id
+        plane[where] = new[where]
         target.refresh()
-        c.status.show(f"accepted as object {new_id} in '{target.name}'")
+        kept = int(((selection > 0) & ~free).sum())
+        c.status.show(f"accepted as object{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))} in "
+                      f"'{target.name}'" + (f" ({kept} pixels of earlier objects kept)" if kept else ""))
 
     def _target_layer(self, image):
         c = self.controller
@@ -68,7 +88,8 @@ class AnnotationPanel(Container):
                         "choose another annotation layer or 'new layer'.")
                 return None
             return layer
-        layer = ensure_labels(c.viewer, "annotation", image, f"{image.name} annotations")
+        with c.book.keep_focus():
+            layer = ensure_labels(c.viewer, "annotation", image, f"{image.name} annotations")
         self.target.reset_choices()
         self.target.value = layer.name
         return layer
@@ -79,6 +100,9 @@ class AnnotationPanel(Container):
             self.controller.status.show("nothing to undo")
             return
         layer, index, where, previous = self._undo.pop()
+        if layer not in self.controller.viewer.layers:
+            self.controller.error(f"'{layer.name}' was removed: its accept cannot be undone.")
+            return
         plane = layer.data[index] if index else layer.data
         plane[where] = previous
         layer.refresh()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import Container, PushButton
+from magicgui.widgets import Container, FloatSpinBox, PushButton
 
 from ..engine.session import Session
 from .controller import Controller
 from .layers import spatial_shape
+from .quality import MIN_BOX_IOU, chosen_box_iou
 
 
 class BoxPrompts(Container):
@@ -16,8 +17,12 @@ class BoxPrompts(Container):
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
         self.add_boxes = PushButton(text="Box prompts")
-        super().__init__(widgets=[self.add_boxes], labels=False)
+        self.min_iou = FloatSpinBox(label="min box IoU", min=0.0, max=1.0, step=0.05, value=MIN_BOX_IOU,
+                                    tooltip="a box whose best object overlaps it less selects nothing")
+        super().__init__(widgets=[self.add_boxes, self.min_iou])
+        self.last_ious: list[float] = []  # box-to-mask IoU of the object each box chose
         self.add_boxes.changed.connect(self.new_layer)
+        self.min_iou.changed.connect(lambda _: controller.update_prompts("boxes"))
         controller.register_prompt("boxes", self.selection)
 
     def new_layer(self, _=None):
@@ -45,9 +50,25 @@ class BoxPrompts(Container):
         return np.array(out, float).reshape(-1, 4)
 
     def selection(self, layer, result, index: tuple[int, ...], lead: int) -> np.ndarray:
-        """(H, W) int32 with the object chosen by box ``k`` painted as ``k + 1``."""
+        """(H, W) int32 with the object chosen by box ``k`` painted as ``k + 1``.
+
+        A box whose best object overlaps it less than ``min IoU`` selects
+        nothing; the status line says so, with the overlap.
+        """
         boxes = self.boxes(layer, index, lead)
+        self.last_ious = []
         if not len(boxes):
             return np.zeros(result.shape, np.int32)
-        self.controller.status.show(f"{len(boxes)} box(es) selected")
-        return Session.selection_labels(result, Session.select_boxes(result, boxes), smooth=self.controller.smooth.value)
+        chosen = Session.select_boxes(result, boxes)
+        self.last_ious = [chosen_box_iou(result, int(i), box) for i, box in zip(chosen, boxes)]
+        threshold = float(self.min_iou.value)
+        chosen = np.where(np.array(self.last_ious) >= threshold, chosen, -1)
+        notes = [f"box {k + 1}: IoU {iou:.2f}" if i >= 0 else
+                 f"box {k + 1}: no object fits this box: best overlap {iou:.2f} (minimum {threshold:.2f})"
+                 for k, (i, iou) in enumerate(zip(chosen, self.last_ious))]
+        message = "; ".join(notes)
+        if (chosen < 0).all():
+            self.controller.error(message)
+        else:
+            self.controller.status.show(message)
+        return Session.selection_labels(result, chosen, smooth=self.controller.smooth.value)

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..engine.checkpoints import UnsafeCheckpointError
 from ..engine.progress import Cancelled
 from ..engine.session import Session
 from ._gl_guard import guard_triton
-from .layers import KEY, ensure_labels, find_owned, layer_uid, owned, spatial_geometry, spatial_shape
+from .layer_book import LayerBook
+from .layers import layer_uid, owned, spatial_shape
 from .model_panel import ModelPanel, ModelSettings
 from .status import StatusBar
 
@@ -73,11 +73,13 @@ class Controller:
         self.viewer, self.model, self.status = viewer, model, status
         self.image = ComboBox(label="image", choices=self.image_layers)
         self.smooth = CheckBox(text="smooth selection", value=False)  # shared by point and box prompts
+        self.book = LayerBook(viewer, self.image)
         self._session: Session | None = None
         self._settings: ModelSettings | None = None
         self._versions: dict[str, int] = {}  # image layer uid -> number of data edits (part of the cache key)
         self._cancel = threading.Event()
         self._worker = None
+        self._cancellable = True
         self._rules: dict[str, SelectionRule] = {}
         # image layers segmented together as the channels of one image (set by the microscopy panel)
         self.channel_layers: Callable[[], list] = list
@@ -107,6 +109,7 @@ class Controller:
         layer.events.data.connect(lambda e=None, ly=layer: self._image_changed(ly))
 
     def _image_changed(self, layer) -> None:
+        self.book.mark_stale(layer)
         uid = layer_uid(layer)
         self._versions[uid] = self.version(layer) + 1
         if self._session is not None:  # drop this layer's results only; other layers keep theirs
@@ -153,8 +156,8 @@ class Controller:
 
     # -- session ----------------------------------------------------------
     def session(self) -> Session:
-        """The session for the current model settings (new models load lazily, in the worker)."""
-        import_backends()
+        """The session for the current model settings (models and their libraries load in the worker)."""
+        guard_triton()  # before any worker imports torchvision (see _gl_guard)
         settings = self.model.model_settings()
         if self._session is None or settings != self._settings:
             self._session = Session(
@@ -186,9 +189,14 @@ class Controller:
     def cancel_requested(self) -> Callable[[], bool]:
         return self._cancel.is_set
 
-    def start(self, worker, message: str) -> None:
-        """Run a napari worker; the widgets disable their run buttons meanwhile."""
+    def start(self, worker, message: str, *, cancellable: bool = True) -> None:
+        """Run a napari worker; the widgets disable their run buttons meanwhile.
+
+        ``cancellable`` says whether the job checks the cancel flag between
+        steps (tiles, slices); Cancel on any other job says so instead.
+        """
         self._cancel.clear()
+        self._cancellable = cancellable
         worker.finished.connect(self._worker_done)
         if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
             worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
@@ -206,7 +214,11 @@ class Controller:
             self.status.show("done")
 
     def cancel(self, _=None) -> None:
-        """Stop the running job between tiles or slices."""
+        """Stop the running job between tiles or slices, or say that it cannot be stopped."""
+        if self._worker is not None and not self._cancellable:
+            self.status.show("This run cannot be cancelled (one model call, no tiles or slices between which to "
+                             "stop): it ends on its own in a moment...")
+            return
         self._cancel.set()
         if self._worker is not None:
             self._worker.quit()
@@ -215,7 +227,6 @@ class Controller:
         """Show an expected failure of a run (cancel, missing weights, bad input) as a message."""
         if isinstance(exc, Cancelled):
             self.status.show("cancelled")
-            show_info("FastSAM: cancelled")
             return
         self.error(f"FastSAM: {exc}")
         if isinstance(exc, UnsafeCheckpointError):
@@ -232,29 +243,27 @@ class Controller:
             self.status.show(f"{exc.path} will be loaded as trusted: run again.")
 
     def error(self, message: str) -> None:
+        """One short line in the panel (details on demand); no toast that outlives the next success."""
         self.status.error(message)
-        show_error(message)
+
+    def loading_message(self, what: str) -> str:
+        """'loading ...' when the session's models or libraries are not loaded yet, else ''."""
+        session = self._session
+        loaded = session is not None and (session._segmenter is not None if what == "segmenter"
+                                          else session._embedder is not None)
+        return "" if loaded else f"loading the {'FastSAM' if what == 'segmenter' else 'text'} model… "
 
     # -- layers -----------------------------------------------------------
     def owned_layer(self, role: str):
         """The plugin's layer with ``role`` for the chosen image, if any."""
-        layer = self.image.value
-        return None if layer is None else find_owned(self.viewer, role, layer_uid(layer))
+        return self.book.owned_layer(role)
 
     def ensure_prompt_layer(self, role: str, add_layer, mode: str):
         """The plugin's prompt layer for ``role`` on the chosen image, created by ``add_layer(image, meta)``."""
-        image = self.image.value
-        if image is None:
+        if self.image.value is None:
             self.error("Open or add an image layer first.")
             return None
-        layer = self.owned_layer(role)
-        if layer is None:
-            meta = {"metadata": {KEY: {"role": role, "source": layer_uid(image)}}, **spatial_geometry(image)}
-            layer = add_layer(image, meta)
-            layer.events.data.connect(lambda e=None: self.update_prompts(role))
-        layer.mode = mode
-        self.viewer.layers.selection.active = layer
-        return layer
+        return self.book.ensure_prompt_layer(role, add_layer, mode, lambda: self.update_prompts(role))
 
     # -- prompts ----------------------------------------------------------
     def register_prompt(self, kind: str, rule: SelectionRule) -> None:
@@ -271,7 +280,10 @@ class Controller:
         self.last_kind = kind
         result = self.current_result()
         if result is None:
-            self.status.show("Run 'Segment everything' first: prompts select from its objects.")
+            if self.book.is_stale("everything"):
+                self.error("The objects are stale: the image changed after 'Segment everything'. Run it again.")
+            else:
+                self.status.show("Run 'Segment everything' first: prompts select from its objects.")
             return
         index = self.slice_index(image)
         try:
@@ -279,10 +291,4 @@ class Controller:
         except ValueError as exc:
             self.error(str(exc))
             return
-        self.write_selection(image, index, selection)
-
-    def write_selection(self, image, index: tuple[int, ...], selection: np.ndarray) -> None:
-        """Write a (H, W) int32 selection into the plugin's selection layer at the displayed slice."""
-        layer = ensure_labels(self.viewer, "selection", image, f"{image.name} FastSAM selection", opacity=0.7)
-        layer.data[index if index else ...] = selection
-        layer.refresh()
+        self.book.write_selection(image, index, selection)

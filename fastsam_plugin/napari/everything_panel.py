@@ -8,7 +8,7 @@ from napari.qt.threading import create_worker
 
 from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
-from .controller import Controller
+from .controller import Controller, import_backends
 from .layers import KEY, ensure_labels, find_owned, layer_uid, spatial_geometry, spatial_shape
 
 
@@ -50,37 +50,52 @@ class EverythingPanel(Container):
             indices = list(np.ndindex(*shape[:-2]))
         else:
             indices = [c.slice_index(layer)]
-        everything = ensure_labels(self.viewer, "everything", layer, f"{layer.name} FastSAM objects")
-        cancelled = c.cancel_requested
+        keys = {index: c.key(layer, index) for index in indices}  # the data version this run starts from
+        version, cancelled, found = c.version(layer), c.cancel_requested, []
 
         def work():
             try:
-                _ = session.segmenter  # load (and maybe download) the weights off the GUI thread
+                import_backends()  # torch, Ultralytics, open_clip: seconds on a first run, never on the GUI thread
+                _ = session.segmenter  # load (and maybe download) the weights
                 for index in indices:
-                    result = session.segment(c.plane(layer, index), key=c.key(layer, index), cancel=cancelled)
-                    yield index, result, None
+                    yield index, session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled), None
             except (Cancelled, *USER_ERRORS) as exc:  # expected: reported as a message, not a traceback
                 yield None, None, exc
 
         def show(out):
             index, result, exc = out
             if exc is not None:
+                found.append(None)
                 c.report(exc)
+            elif c.version(layer) != version:  # the image data changed during the run
+                found.append(None)
+                c.book.mark_stale(layer)
+                c.error("The image changed during the run: its objects were discarded. Run 'Segment everything' again.")
             else:
-                self._show(layer, everything, index, result)
+                found.append(len(result))
+                self._show(layer, index, result)
+
+        def summary():
+            if found and None not in found:
+                c.status.show(f"{sum(found)} objects found" + (f" in {len(found)} slices" if len(found) > 1 else ""))
 
         worker = create_worker(
             work, _progress={"total": len(indices), "desc": "FastSAM everything"}, _connect={"yielded": show}, _start_thread=False
         )
-        c.start(worker, f"segmenting {len(indices)} slice(s)...")
+        worker.finished.connect(summary)
+        # a single untiled image is one model call: the cancel flag is only checked between tiles and slices
+        cancellable = len(indices) > 1 or session.tiling.applies(shape[-2:])
+        c.start(worker, f"{c.loading_message('segmenter')}segmenting {len(indices)} slice(s)...", cancellable=cancellable)
 
-    def _show(self, image_layer, labels_layer, index, result) -> None:
-        if labels_layer not in self.viewer.layers:  # the user deleted our layer meanwhile
-            labels_layer = ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects")
-        labels_layer.data[index] = result.labels()
-        labels_layer.refresh()
-        if self.show_boxes.value and not index:
-            self._show_proposals(image_layer, result)
+    def _show(self, image_layer, index, result) -> None:
+        with self.controller.book.keep_focus():  # created on the first result: a failed run leaves no empty layer
+            labels = ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
+                                   opacity=0.7)
+            self.controller.book.mark_stale(image_layer, False, ("everything", "proposals"))
+            labels.data[index] = result.labels()
+            labels.refresh()
+            if self.show_boxes.value and not index:
+                self._show_proposals(image_layer, result)
         self.controller.status.show(f"slice {index or 0}: {len(result)} objects ...")
         self.controller.update_prompts()
 
@@ -110,12 +125,15 @@ class EverythingPanel(Container):
         source = layer_uid(image)
         layer = find_owned(self.viewer, "edges", source)
         if layer is None or layer.data.shape != spatial_shape(image):
-            if layer is not None:
-                self.viewer.layers.remove(layer)
-            layer = self.viewer.add_image(
-                np.zeros(spatial_shape(image), np.float32), name=f"{image.name} FastSAM edges", colormap="magma",
-                blending="additive", contrast_limits=(0, 1), metadata={KEY: {"role": "edges", "source": source}},
-                **spatial_geometry(image),
-            )
+            with c.book.keep_focus():
+                if layer is not None:
+                    self.viewer.layers.remove(layer)
+                layer = self.viewer.add_image(
+                    np.zeros(spatial_shape(image), np.float32), name=f"{image.name} FastSAM edges", colormap="magma",
+                    blending="additive", contrast_limits=(0, 1), metadata={KEY: {"role": "edges", "source": source}},
+                    **spatial_geometry(image),
+                )
         layer.data[index if index else ...] = edge_map(result)
         layer.refresh()
+        c.book.mark_stale(image, False, ("edges",))
+        c.status.show(f"edge map of {len(result)} objects")

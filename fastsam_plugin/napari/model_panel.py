@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, LineEdit, SpinBox
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, SpinBox
 
 from ..engine.imaging import DEFAULT_PERCENTILES
 from ..engine.model import EverythingParams
 from ..engine.pipeline import ImageOptions, TileOptions
+from ..engine.weights import cache_dir, resolve_weights
 
-WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "file")
+WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "demo-nuclei", "file")
 TEXT_CHOICES = ("ViT-B-32 (openai)", "demo", "file")
+
+
+GET_FASTSAM_S = ("Using the bundled demo model (synthetic shapes only). For real images choose FastSAM-s: it "
+                 "downloads once, or copy FastSAM-s.pt from github.com/ultralytics/assets/releases to {path}.")
+
+
+def fastsam_s_path():
+    """The cached FastSAM-s checkpoint, or None when it is not on this machine (never downloads)."""
+    try:
+        return resolve_weights("FastSAM-s", download=False)
+    except FileNotFoundError:
+        return None
+
+
+def _operating_point(weights: str) -> EverythingParams:
+    """imgsz/conf a named model works best at: a bundled model's own (demo, demo-nuclei), else FastSAM's defaults."""
+    from ..engine.operating_point import NAMED_OPERATING_POINTS
+
+    return NAMED_OPERATING_POINTS.get(str(weights).lower(), EverythingParams())
 
 
 @dataclass(frozen=True)
@@ -28,14 +48,20 @@ class ModelPanel(Container):
     """Weights, device, imgsz/conf/iou, channels, contrast and tiling."""
 
     def __init__(self) -> None:
-        self.weights = ComboBox(label="weights", choices=WEIGHT_CHOICES, value="FastSAM-s")
+        fastsam_s = fastsam_s_path()
+        self.weights = ComboBox(label="weights", choices=WEIGHT_CHOICES, value="FastSAM-s" if fastsam_s else "demo")
         self.weights_file = FileEdit(label="weights file", filter="*.pt", visible=False)
+        self.note = Label(value="" if fastsam_s else GET_FASTSAM_S.format(path=cache_dir() / "FastSAM-s.pt"),
+                          visible=not fastsam_s)
+        self.note.native.setWordWrap(True)
         self.device = ComboBox(label="device", choices=("auto", "cuda", "mps", "cpu"), value="auto")
-        self.text_model = ComboBox(label="text model", choices=TEXT_CHOICES, value=TEXT_CHOICES[0])
+        self.text_model = ComboBox(label="text model", choices=TEXT_CHOICES,
+                                   value=TEXT_CHOICES[0] if fastsam_s else "demo")
         self.text_file = FileEdit(label="CLIP checkpoint", visible=False)
-        self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32, value=1024)
-        self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=0.4)
-        self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=0.9)
+        point = _operating_point(self.weights.value)
+        self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32, value=point.imgsz)
+        self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=point.conf)
+        self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=point.iou)
         self.max_det = SpinBox(label="max objects", min=1, max=1000, value=300)
         self.channels = LineEdit(label="channels", value="", tooltip="e.g. 0,2 (empty: automatic)")
         self.low = FloatSpinBox(label="contrast low %", min=0.0, max=50.0, step=0.5, value=DEFAULT_PERCENTILES[0])
@@ -43,22 +69,26 @@ class ModelPanel(Container):
         self.tiling = ComboBox(label="tiling", choices=("auto", "on", "off"), value="auto")
         self.tile_size = SpinBox(label="tile size", min=256, max=4096, step=128, value=1024)
         super().__init__(
-            widgets=[self.weights, self.weights_file, self.device, self.text_model, self.text_file, self.imgsz,
+            widgets=[self.weights, self.weights_file, self.note, self.device, self.text_model, self.text_file, self.imgsz,
                      self.conf, self.iou, self.max_det, self.channels, self.low, self.high, self.tiling, self.tile_size],
             label="Model",
         )
-        self.weights.changed.connect(lambda v: setattr(self.weights_file, "visible", v == "file"))
+        self.weights.changed.connect(self._weights_chosen)
         self.text_model.changed.connect(lambda v: setattr(self.text_file, "visible", v == "file"))
         self.weights_file.changed.connect(self._file_chosen)
 
-    def use_demo(self) -> None:
-        """Switch to the bundled demo models and their operating point."""
-        from ..engine.model import DEMO_PARAMS
+    def _weights_chosen(self, choice: str) -> None:
+        """Show the file picker for 'file'; apply a named model's operating point (imgsz, conf)."""
+        self.weights_file.visible = choice == "file"
+        self.note.visible = choice == "demo" and fastsam_s_path() is None
+        if choice != "file":
+            point = _operating_point(choice)
+            self.imgsz.value, self.conf.value, self.iou.value = point.imgsz, point.conf, point.iou
 
+    def use_demo(self) -> None:
+        """Switch to the bundled demo models (their operating point follows)."""
         self.weights.value = "demo"
         self.text_model.value = "demo"
-        self.imgsz.value = DEMO_PARAMS.imgsz
-        self.conf.value = DEMO_PARAMS.conf
 
     def _file_chosen(self, path) -> None:
         """A checkpoint from ``napari-fastsam train`` records its imgsz and conf: use them (the user can still edit)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from magicgui.widgets import Container, LineEdit, PushButton, SpinBox
+import numpy as np
+from magicgui.widgets import Container, FloatSpinBox, LineEdit, PushButton, SpinBox
 from napari.qt.threading import create_worker
 
 from ..errors import USER_ERRORS
-from .controller import Controller
+from .controller import Controller, import_backends
+from .quality import min_text_similarity
 
 
 class TextPrompts(Container):
@@ -16,10 +18,15 @@ class TextPrompts(Container):
         self.controller = controller
         self.query = LineEdit(label="text")
         self.top_k = SpinBox(label="top-k", min=1, max=20, value=1)
+        self.min_similarity = FloatSpinBox(label="min similarity", min=-1.0, max=1.0, step=0.05,
+                                           value=min_text_similarity(controller.model.text_model.value),
+                                           tooltip="weaker matches are not selected (default: per text model)")
         self.find = PushButton(text="Find by text")
-        super().__init__(widgets=[self.query, self.top_k, self.find])
+        super().__init__(widgets=[self.query, self.top_k, self.min_similarity, self.find])
         self.last_scores: list[tuple[int, float]] = []  # (object index, similarity), best first
         self.find.changed.connect(self.run)
+        controller.model.text_model.changed.connect(
+            lambda choice: setattr(self.min_similarity, "value", min_text_similarity(choice)))
         controller.busy_changed.connect(lambda busy: setattr(self.find, "enabled", not busy))
 
     def run(self, _=None) -> None:
@@ -36,6 +43,7 @@ class TextPrompts(Container):
 
         def work():
             try:
+                import_backends()  # open_clip and torch: never imported on the GUI thread
                 return session.select_text(result, text, top_k=k)
             except USER_ERRORS as exc:
                 return exc
@@ -44,11 +52,19 @@ class TextPrompts(Container):
             if isinstance(match, BaseException):
                 c.report(match)
                 return
-            c.write_selection(image, index, session.selection_labels(result, match.indices[0], first_on_top=True))
             self.last_scores = [(int(i), float(s)) for i, s in zip(match.indices[0], match.scores[0])]
-            c.status.show("matches: " + ", ".join(f"#{r + 1} object {i} ({s:.2f})"
-                                                  for r, (i, s) in enumerate(self.last_scores)))
+            threshold = float(self.min_similarity.value)
+            kept = [i if s >= threshold else -1 for i, s in self.last_scores]
+            c.book.write_selection(image, index, session.selection_labels(result, np.array(kept, np.int64),
+                                                                     first_on_top=True))
+            if all(i < 0 for i in kept):
+                c.error(f"No object matches {text!r}: best similarity {self.last_scores[0][1]:.2f} "
+                        f"is below {threshold:.2f}.")
+                return
+            c.status.show("matches: " + ", ".join(
+                f"#{r + 1} object {i} ({s:.2f})" + ("" if s >= threshold else " below the minimum: not selected")
+                for r, (i, s) in enumerate(self.last_scores)))
 
         worker = create_worker(work, _progress={"total": 0, "desc": "FastSAM text"}, _connect={"returned": show},
                                _start_thread=False)
-        c.start(worker, f"matching {text!r}...")
+        c.start(worker, f"{c.loading_message('embedder')}matching {text!r}...", cancellable=False)

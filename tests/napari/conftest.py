@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,47 @@ def inner_point(result, obj) -> tuple[int, int]:
     ys, xs = np.nonzero(result.crops[obj])
     k = len(ys) // 2
     return int(ys[k] + y0), int(xs[k] + x0)
+
+
+@dataclass
+class _MouseEvent:
+    """The fields napari's layer mouse callbacks read (as in napari's own layer tests)."""
+
+    type: str
+    position: tuple
+    is_dragging: bool = False
+    modifiers: list = field(default_factory=list)
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    view_direction: list | None = None
+    up_direction: list | None = None
+    dims_displayed: list = field(default_factory=lambda: [0, 1])
+    handled: bool = False
+
+
+def _send(layer, kind, position, dragging=False) -> None:
+    from napari.utils._proxies import ReadOnlyWrapper
+    from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+
+    handler = {"press": mouse_press_callbacks, "move": mouse_move_callbacks, "release": mouse_release_callbacks}[kind]
+    event = ReadOnlyWrapper(_MouseEvent(f"mouse_{kind}", tuple(position), dragging), exceptions=("handled",))
+    handler(layer, event)
+
+
+def click(viewer, row, col) -> None:
+    """A click at world (row, col), delivered like the canvas does: to the active layer."""
+    active = viewer.layers.selection.active
+    _send(active, "press", (row, col))
+    _send(active, "release", (row, col))
+
+
+def drag(viewer, start, end) -> None:
+    """A press-drag-release from ``start`` to ``end`` (world row, col) in the active layer."""
+    active = viewer.layers.selection.active
+    _send(active, "press", start)
+    _send(active, "move", end, dragging=True)
+    _send(active, "release", end)
+
+
+def above(viewer, upper, lower) -> bool:
+    """Whether layer ``upper`` is drawn above ``lower``."""
+    return viewer.layers.index(upper) > viewer.layers.index(lower)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .conftest import inner_point, layer
+from .conftest import inner_point, layer, wait_idle
 
 
 def test_accept_paints_a_new_id_and_undo_restores(segmented):
@@ -28,3 +28,66 @@ def test_annotation_layer_of_another_shape_is_refused(segmented):
     dock.annotations.target.value = "tiny"
     dock.annotations.accept_selection()
     assert "choose another annotation layer" in dock.status.value
+
+
+def disjoint_objects(result, n):
+    """``n`` objects whose masks do not overlap, largest first."""
+    chosen, taken = [], np.zeros(result.shape, bool)
+    for obj in np.argsort(-result.areas):
+        if not (result.masks[obj] & taken).any():
+            chosen.append(int(obj))
+            taken |= result.masks[obj]
+    assert len(chosen) >= n, "the demo scene has fewer separate objects than the test needs"
+    return chosen[:n]
+
+
+def select_object(dock, points, obj):
+    """Replace the point prompts by one foreground point inside object ``obj``."""
+    points.data = np.array([inner_point(dock.controller.current_result(), obj)], float)
+
+
+def test_three_accepts_give_three_ids_and_undo_restores_exactly_the_state_before_the_last(segmented):
+    dock, _ = segmented
+    result = dock.controller.current_result()
+    objs = disjoint_objects(result, 3)
+    points = dock.points.new_layer()
+    states = []
+    for obj in objs:
+        select_object(dock, points, obj)
+        target = layer(dock.viewer, "annotation")
+        states.append(None if target is None else target.data.copy())
+        dock.annotations.accept_selection()
+    annotations = layer(dock.viewer, "annotation").data
+    assert set(np.unique(annotations)) == {0, 1, 2, 3}  # three objects, three ids: none overwritten
+    assert dock.status.value.startswith("accepted as object 3")
+    dock.annotations.undo_accept()
+    np.testing.assert_array_equal(layer(dock.viewer, "annotation").data, states[2])
+    assert set(np.unique(states[2])) == {0, 1, 2}
+
+
+def test_existing_objects_are_kept_unless_replace_is_ticked(segmented):
+    dock, _ = segmented
+    points = dock.points.new_layer()
+    select_object(dock, points, 0)
+    dock.annotations.accept_selection()
+    first = layer(dock.viewer, "annotation").data.copy()
+    dock.annotations.accept_selection()  # the same object again
+    assert dock.status.is_error and "already annotated" in dock.status.value
+    np.testing.assert_array_equal(layer(dock.viewer, "annotation").data, first)
+    dock.annotations.replace.value = True
+    dock.annotations.accept_selection()
+    after = layer(dock.viewer, "annotation").data
+    assert set(np.unique(after)) == {0, 2} and ((after == 2) == (first == 1)).all()
+
+
+def test_top_k_text_matches_are_accepted_as_separate_objects(segmented, qtbot):
+    dock, _ = segmented
+    dock.text.query.value = "a shape"
+    dock.text.top_k.value = 3
+    dock.text.min_similarity.value = -1.0
+    dock.text.run()
+    wait_idle(qtbot, dock)
+    shown = np.unique(layer(dock.viewer, "selection").data)
+    dock.annotations.accept_selection()
+    accepted = np.unique(layer(dock.viewer, "annotation").data)
+    assert len(shown) == len(accepted) >= 3  # every match its own id (plus background 0)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .conftest import layer
+from .conftest import above, drag, layer
 
 
 def test_rectangle_around_an_object_selects_it(segmented):
@@ -23,3 +23,30 @@ def test_box_corners_become_pixel_edge_boxes(segmented):
     shapes = dock.boxes.new_layer()
     shapes.add_rectangles(np.array([[10, 20], [30, 60]]))
     np.testing.assert_allclose(dock.boxes.boxes(shapes, (), 0), [[20.5, 10.5, 60.5, 30.5]])
+
+
+def test_drawn_box_shows_its_iou_and_keeps_focus(segmented):
+    dock, _ = segmented
+    viewer = dock.viewer
+    result = dock.controller.current_result()
+    obj = int(np.argmax(result.areas))
+    x0, y0, x1, y1 = result.pixel_boxes[obj]
+    shapes = dock.boxes.new_layer()
+    drag(viewer, (y0, x0), (y1 - 1, x1 - 1))
+    assert len(shapes.data) == 1
+    assert viewer.layers.selection.active is shapes and above(viewer, shapes, layer(viewer, "selection"))
+    assert dock.boxes.last_ious[0] >= dock.boxes.min_iou.value
+    assert f"box 1: IoU {dock.boxes.last_ious[0]:.2f}" in dock.status.value and not dock.status.is_error
+
+
+def test_box_on_background_selects_nothing_and_says_why(segmented):
+    dock, _ = segmented
+    result = dock.controller.current_result()
+    free = result.labels() == 0
+    rows, cols = np.nonzero(free[:-12, :-12] & free[12:, 12:] & free[:-12, 12:] & free[12:, :-12])
+    row, col = int(rows[0]), int(cols[0])  # a 12-pixel box whose corners are all background
+    shapes = dock.boxes.new_layer()
+    shapes.add_rectangles(np.array([[row, col], [row + 11, col + 11]]))
+    assert dock.boxes.last_ious[0] < dock.boxes.min_iou.value
+    assert not layer(dock.viewer, "selection").data.any()
+    assert dock.status.is_error and "no object fits this box: best overlap" in dock.status.line.value

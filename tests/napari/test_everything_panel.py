@@ -34,3 +34,68 @@ def test_edge_map_marks_object_borders_only(segmented):
     objects = layer(dock.viewer, "everything").data
     assert edges.max() == 1.0
     assert (objects[edges > 0] > 0).mean() > 0.5  # boundaries lie on objects, not in the background
+
+
+def test_status_says_how_many_objects_were_found(segmented):
+    dock, _ = segmented
+    # (the microscopy panel may follow with its measurement line, which repeats the count)
+    assert f"{len(dock.controller.current_result())} objects " in dock.status.value
+
+
+def test_a_failed_run_leaves_no_layer_and_a_short_error_cleared_by_the_next_success(dock, qtbot):
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    data, meta = shapes_scene()[0]
+    dock.controller.image.value = dock.viewer.add_image(data, **meta)
+    dock.model.weights.value = "FastSAM-x"  # not on this offline machine
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert dock.status.is_error and "FastSAM-x.pt is not on this machine" in dock.status.value
+    assert "\n" not in dock.status.line.value and len(dock.status.line.value) <= dock.status.MAX_CHARS
+    assert layer(dock.viewer, "everything") is None
+    dock.model.weights.value = "demo"
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert not dock.status.is_error and f"{len(dock.controller.current_result())} objects " in dock.status.value
+
+
+def test_editing_the_image_marks_results_stale_and_prompts_say_so(segmented, qtbot):
+    dock, image = segmented
+    objects = layer(dock.viewer, "everything")
+    image.data = image.data[::-1].copy()
+    assert objects.metadata["fastsam"]["stale"] and objects.name.endswith("(stale)")
+    points = dock.points.new_layer()
+    points.add([10, 10])
+    assert dock.status.is_error and "stale" in dock.status.value
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert not objects.metadata["fastsam"]["stale"] and not objects.name.endswith("(stale)")
+
+
+def test_cancel_of_a_single_untiled_image_says_it_cannot_stop(dock, qtbot):
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    data, meta = shapes_scene()[0]
+    dock.controller.image.value = dock.viewer.add_image(data, **meta)
+    dock.everything.run()
+    dock.controller.cancel()
+    assert "cannot be cancelled" in dock.status.value
+    wait_idle(qtbot, dock)
+    assert f"{len(dock.controller.current_result())} objects " in dock.status.value
+
+
+def test_libraries_and_model_load_off_the_gui_thread(dock, qtbot, monkeypatch):
+    import threading
+
+    from fastsam_plugin.napari import everything_panel
+
+    threads = []
+    monkeypatch.setattr(everything_panel, "import_backends", lambda: threads.append(threading.current_thread()))
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    data, meta = shapes_scene()[0]
+    dock.controller.image.value = dock.viewer.add_image(data, **meta)
+    dock.everything.run()
+    assert dock.status.value.startswith("loading the FastSAM model")
+    wait_idle(qtbot, dock)
+    assert threads and threads[0] is not threading.main_thread()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fastsam_plugin.engine.model import DEMO_PARAMS
+from fastsam_plugin.engine.model import DEMO_PARAMS, EverythingParams
 
 
 def test_demo_choice_sets_models_and_operating_point(dock):
@@ -25,3 +25,32 @@ def test_file_choice_shows_the_file_picker(dock):
     assert dock.model.weights_file.native.isHidden()
     dock.model.weights.value = "file"
     assert not dock.model.weights_file.native.isHidden()
+
+
+def test_default_is_the_demo_model_with_a_note_when_fastsam_s_is_missing(make_napari_viewer):
+    from fastsam_plugin.napari.model_panel import ModelPanel
+
+    make_napari_viewer()  # a Qt application
+    panel = ModelPanel()  # the test cache holds no FastSAM-s.pt
+    assert panel.weights.value == "demo" and panel.text_model.value == "demo"
+    assert (panel.imgsz.value, panel.conf.value) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)
+    assert not panel.note.native.isHidden() and "FastSAM-s" in panel.note.value
+
+
+def test_default_is_fastsam_s_when_it_is_cached(make_napari_viewer, tmp_path, monkeypatch):
+    from fastsam_plugin.napari.model_panel import ModelPanel
+
+    monkeypatch.setenv("NAPARI_FASTSAM_CACHE", str(tmp_path))
+    (tmp_path / "FastSAM-s.pt").write_bytes(b"a checkpoint")
+    make_napari_viewer()
+    panel = ModelPanel()
+    assert panel.weights.value == "FastSAM-s" and panel.note.native.isHidden()
+    assert (panel.imgsz.value, panel.conf.value) == (EverythingParams().imgsz, EverythingParams().conf)
+
+
+def test_choosing_a_model_applies_its_operating_point(dock):
+    panel = dock.model
+    panel.weights.value = "FastSAM-s"
+    assert (panel.imgsz.value, panel.conf.value) == (EverythingParams().imgsz, EverythingParams().conf)
+    panel.weights.value = "demo"
+    assert (panel.imgsz.value, panel.conf.value) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)

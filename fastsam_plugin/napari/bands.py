@@ -1,0 +1,108 @@
+"""Bands of a 3- or 4-band image that napari opened as RGB(A), and a preview of what the model sees."""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, Label
+from qtpy.QtGui import QImage, QPixmap
+
+from ..engine.imaging import normalize_image
+from .controller import Controller
+
+CUSTOM = "custom (channels field)"
+PRESETS = {  # band count -> preset name -> channels shown as red, green, blue
+    3: {"RGB (bands 1, 2, 3)": "0,1,2"},
+    4: {"RGB (bands 1, 2, 3)": "0,1,2", "NIR false colour (bands 4, 1, 2)": "3,0,1"},
+}
+PREVIEW_PX = 160  # longest side of the preview
+
+
+def band_count(layer) -> int:
+    """Bands of an image layer napari shows as RGB(A) (3 or 4), else 0."""
+    if layer is None or not getattr(layer, "rgb", False):
+        return 0
+    data = layer.data[-1] if layer.multiscale else layer.data  # the smallest level is enough for a count
+    return int(data.shape[-1]) if data.shape[-1] in (3, 4) else 0
+
+
+class BandPicker(Container):
+    """**bands** presets for RGB(A)-opened images and a small preview of the model's 8-bit input."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.hint = Label(value="", visible=False)
+        self.hint.native.setWordWrap(True)
+        # choices from a callable: napari resets a docked widget's choices on every layer change
+        self.preset = ComboBox(label="bands", choices=self._choices, visible=False)
+        self.preview = Label(value="", tooltip="the 8-bit RGB image the model sees (channels, contrast stretch)")
+        self._preset_channels = None  # the channels text the last preset wrote
+        super().__init__(widgets=[self.hint, self.preset, self.preview])
+        self.preset.changed.connect(self._apply_preset)
+        controller.image.changed.connect(lambda _: self.refresh())
+        model = controller.model
+        for widget in (model.channels, model.low, model.high):
+            widget.changed.connect(lambda _: self.update_preview())
+        controller.viewer.dims.events.current_step.connect(lambda e=None: self.update_preview())
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Offer presets when the chosen image is 3/4-band RGB(A); say what napari did with band 4."""
+        n = band_count(self.controller.image.value)
+        presets = PRESETS.get(n, {})
+        self.preset.reset_choices()
+        self.preset.visible = bool(presets)
+        self.hint.visible = n == 4
+        if n == 4:
+            self.hint.value = ("4-band image shown as RGBA: napari draws band 4 (often near-infrared) as "
+                               "transparency. Pick the bands the model sees:")
+        channels = self.controller.model.channels
+        if not presets and channels.value == self._preset_channels:  # a preset of the previous image: drop it
+            channels.value = ""
+        if presets:
+            current = channels.value.replace(" ", "")
+            match = [name for name, channels in presets.items() if channels == current]
+            self.preset.value = match[0] if match else next(iter(presets))
+            self._apply_preset(self.preset.value)
+        self.update_preview()
+
+    def _choices(self, _=None) -> list[str]:
+        return [*PRESETS.get(band_count(self.controller.image.value), {}), CUSTOM]
+
+    def _apply_preset(self, name: str) -> None:
+        channels = PRESETS.get(band_count(self.controller.image.value), {}).get(name)
+        if channels is not None:
+            self._preset_channels = channels
+            self.controller.model.channels.value = channels
+
+    def model_input(self) -> np.ndarray | None:
+        """(h, w, 3) uint8: the displayed slice as the model sees it, subsampled to about 2x the preview size."""
+        c = self.controller
+        layer = c.image.value
+        if layer is None:
+            return None
+        data = layer.data[-1] if layer.multiscale else layer.data  # the smallest level is plenty
+        index = c.slice_index(layer)
+        hw = data.shape[len(index):len(index) + 2]
+        step = max(1, max(hw) // (2 * PREVIEW_PX))
+        plane = np.asarray(data[(*index, slice(None, None, step), slice(None, None, step))])  # reads only that
+        options = c.model.image_options()
+        return normalize_image(plane, rgb=options.rgb, channels=options.channels,
+                               percentiles=options.percentiles, channels_axis=options.channels_axis)
+
+    def update_preview(self) -> None:
+        """Redraw the preview; a setting the engine refuses is said in the preview's place."""
+        try:
+            rgb = self.model_input()
+        except ValueError as exc:  # ImageError and bad channel text are ValueErrors with the way out
+            self.preview.native.clear()
+            self.preview.value = f"preview: {exc}"
+            return
+        if rgb is None:
+            self.preview.native.clear()
+            return
+        rgb = np.ascontiguousarray(rgb)
+        h, w = rgb.shape[:2]
+        qimage = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        scale = PREVIEW_PX / max(h, w)
+        pixmap = QPixmap.fromImage(qimage.copy()).scaled(max(1, int(w * scale)), max(1, int(h * scale)))
+        self.preview.native.setPixmap(pixmap)
