@@ -142,5 +142,8 @@ if __name__ == "__main__":
         rows = run("--quick" in sys.argv)
         text = table(rows, HEADER)
         print(text)
+        import os
+
         write_section(f"{text}\n\nSynthetic results (ellipses, 5-60 px radius) stand in for the model; peak RSS "
-                      "includes the result itself. Measured with `nice -n 10 python bench/bench_outputs.py`.")
+                      "includes the result itself. Measured with `nice -n 10 python bench/bench_outputs.py` at load "
+                      f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU(s).")
