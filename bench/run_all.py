@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -46,6 +47,9 @@ def main() -> None:
         parts.append(f"## {title}\n\n{text}\n")
     doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
     notes = (Path(__file__).parent / "NOTES.md").read_text() if (Path(__file__).parent / "NOTES.md").exists() else ""
+    # sections that standalone benchmarks (bench_geotiff.py) wrote between <!-- name --> markers are kept
+    old = doc.read_text() if doc.exists() else ""
+    parts += [m.group(0) for m in re.finditer(r"<!-- (\w+) -->\n.*?<!-- /\1 -->\n", old, flags=re.DOTALL)]
     doc.write_text("\n".join(parts) + ("\n" + notes if notes else ""))
     print(f"wrote {doc}")
 
