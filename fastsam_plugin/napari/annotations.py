@@ -8,6 +8,7 @@ from napari.layers import Labels
 
 from .controller import Controller
 from .layers import ensure_labels, owned, spatial_shape
+from .provenance import forget_last, record_accept
 
 NEW_ANNOTATION = "new layer"
 
@@ -23,6 +24,7 @@ class AnnotationPanel(Container):
         self.undo = PushButton(text="Undo accept")
         super().__init__(widgets=[self.target, self.replace, self.accept, self.undo])
         self._undo: list[tuple[Labels, tuple, tuple, np.ndarray]] = []  # layer, slice, pixels, previous values
+        self._recorded: list[int] = []  # objects each accept added to its layer's prompt record
         self.accept.changed.connect(self.accept_selection)
         self.undo.changed.connect(self.undo_accept)
         viewer = controller.viewer
@@ -60,12 +62,13 @@ class AnnotationPanel(Container):
         plane = target.data[index] if index else target.data
         free = np.ones(plane.shape, bool) if self.replace.value else plane == 0
         new = np.zeros(plane.shape, target.data.dtype)
-        next_id, ids = int(np.max(target.data)) + 1, []
+        next_id, ids, made = int(np.max(target.data)) + 1, [], {}
         for sid in np.unique(selection[selection > 0]):
             region = (selection == sid) & free & (new == 0)
             if region.any():
                 new[region] = next_id
                 ids.append(next_id)
+                made[int(sid)] = next_id  # selection id -> new object id, for the prompt record
                 next_id += 1
         if not ids:
             c.error("The selection is already annotated: tick 'replace' to overwrite those objects.")
@@ -74,6 +77,7 @@ class AnnotationPanel(Container):
         self._undo.append((target, index, where, plane[where].copy()))
         plane[where] = new[where]
         target.refresh()
+        self._recorded.append(record_accept(target, c.session(), image, made, c.selection_prompts))
         kept = int(((selection > 0) & ~free).sum())
         c.status.show(f"accepted as object{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))} in "
                       f"'{target.name}'" + (f" ({kept} pixels of earlier objects kept)" if kept else ""))
@@ -100,10 +104,12 @@ class AnnotationPanel(Container):
             self.controller.status.show("nothing to undo")
             return
         layer, index, where, previous = self._undo.pop()
+        recorded = self._recorded.pop()
         if layer not in self.controller.viewer.layers:
             self.controller.error(f"'{layer.name}' was removed: its accept cannot be undone.")
             return
         plane = layer.data[index] if index else layer.data
         plane[where] = previous
         layer.refresh()
+        forget_last(layer, recorded)
         self.controller.status.show(f"undid the last accept in '{layer.name}'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import Container, FloatSpinBox, PushButton
 
+from ..engine.provenance import ObjectPrompt
 from ..engine.session import Session
 from .controller import Controller
 from .layers import spatial_shape
@@ -71,4 +72,7 @@ class BoxPrompts(Container):
             self.controller.error(message)
         else:
             self.controller.status.show(message)
+        self.controller.selection_prompts = [
+            ObjectPrompt(k + 1, "box", "", box=box.tolist(), smooth=bool(self.controller.smooth.value),
+                         slice=list(index)) for k, (i, box) in enumerate(zip(chosen, boxes)) if i >= 0]
         return Session.selection_labels(result, chosen, smooth=self.controller.smooth.value)

@@ -86,6 +86,7 @@ class Controller:
         self.confirm_trust: Callable[[str], bool] = ask_to_trust
         self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
+        self.selection_prompts: list = []  # ObjectPrompt per selection id: how the selection was made
         status.cancel_button.changed.connect(self.cancel)
         viewer.layers.events.inserted.connect(self._layer_added)
         viewer.layers.events.removed.connect(lambda e=None: self.image.reset_choices())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import CheckBox, Container, PushButton
 
+from ..engine.provenance import ObjectPrompt
 from ..engine.session import Session
 from .controller import Controller
 from .layers import spatial_shape
@@ -67,4 +68,7 @@ class PointPrompts(Container):
             return empty
         sel = Session.select_points(result, xy[inside], positive[on_slice][inside], smooth=c.smooth.value)
         c.status.show(f"{int(inside.sum())} point(s): {int(sel.sum())} pixels selected")
+        c.selection_prompts = [ObjectPrompt(1, "points", "", points=xy[inside].tolist(),
+                                            labels=positive[on_slice][inside].astype(int).tolist(),
+                                            smooth=bool(c.smooth.value), slice=list(index))]
         return sel.astype(np.int32)

@@ -6,6 +6,7 @@ import numpy as np
 from magicgui.widgets import Container, FloatSpinBox, LineEdit, PushButton, SpinBox
 from napari.qt.threading import create_worker
 
+from ..engine.provenance import ObjectPrompt
 from ..errors import USER_ERRORS
 from .controller import Controller, import_backends
 from .quality import min_text_similarity
@@ -55,6 +56,8 @@ class TextPrompts(Container):
             self.last_scores = [(int(i), float(s)) for i, s in zip(match.indices[0], match.scores[0])]
             threshold = float(self.min_similarity.value)
             kept = [i if s >= threshold else -1 for i, s in self.last_scores]
+            c.selection_prompts = [ObjectPrompt(r + 1, "text", "", text=text, rank=r, slice=list(index))
+                                   for r, i in enumerate(kept) if i >= 0]
             c.book.write_selection(image, index, session.selection_labels(result, np.array(kept, np.int64),
                                                                      first_on_top=True))
             if all(i < 0 for i in kept):

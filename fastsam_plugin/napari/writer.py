@@ -26,3 +26,25 @@ def write_labels_coco(path: str, data: np.ndarray, attributes: dict) -> list[str
             coco["images"] += part["images"]
             coco["annotations"] += part["annotations"]
     return [str(write_json(Path(path), coco, overwrite=True))]
+
+
+def write_labels_tiff_with_record(path: str, data: np.ndarray, attributes: dict) -> list[str]:
+    """Write a Labels layer as an int32 TIFF, plus ``<name>.prompts.json`` when it carries a prompt record.
+
+    The sidecar says how every object was made (prompts, model and sha256,
+    operating point, version); ``napari-fastsam replay`` reproduces the labels from it.
+    """
+    from ..io import write_labels
+    from ..io.records import write_record
+    from .layers import KEY
+    from .provenance import RECORD
+
+    target = Path(path)
+    written = [str(write_labels(target, np.asarray(data), overwrite=True))]
+    record = attributes.get("metadata", {}).get(KEY, {}).get(RECORD)
+    if record:
+        from ..engine.provenance import PromptRecord
+
+        sidecar = target.with_name(target.name.split(".")[0] + ".prompts.json")
+        written.append(str(write_record(sidecar, PromptRecord.from_dict(record), overwrite=True)))
+    return written
