@@ -27,6 +27,16 @@ def _iou_threshold(text: str) -> float:
     return value
 
 
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"--split-waists {text!r}: give a ratio in [0, 1), e.g. 0.5 (0 = off)")
+    return value
+
+
 def add_arguments(seg: argparse.ArgumentParser) -> None:
     """``--measure`` and ``--stitch IOU``."""
     seg.add_argument("--measure", action="store_true",
@@ -34,7 +44,11 @@ def add_arguments(seg: argparse.ArgumentParser) -> None:
                           "centroid, bbox, eccentricity, solidity, intensity per channel, score")
     seg.add_argument("--stitch", type=_iou_threshold, metavar="IOU", default=None,
                      help="link objects of consecutive slices (Z) or frames (T) whose masks overlap with IoU "
-                          "above IOU into 3D objects / tracks (implies --stack; 0.25 is a good start)")
+                          "above IOU into 3D objects / tracks (implies --stack; 0.1-0.25 with --split-waists)")
+    seg.add_argument("--split-waists", type=_ratio, metavar="R", default=0.5,
+                     help="with --stitch on Z stacks: cut a linked object where a slice is narrower than R times "
+                          "the widest slice on both sides (objects stacked along Z); 0 turns it off (default 0.5; "
+                          "never applied to time series)")
 
 
 def read_input(path: Path, args) -> tuple[np.ndarray, ImageMeta]:
@@ -62,9 +76,12 @@ def is_stack(image: np.ndarray, meta: ImageMeta, args) -> bool:
     return wanted and image.ndim >= 3 and meta.axes[0] in "ZT" and getattr(args, "channels_axis", None) is None
 
 
-def stack_output(session, results, args) -> np.ndarray:
+def stack_output(session, results, args, meta: ImageMeta | None = None) -> np.ndarray:
     """Per-slice labels (ids restart in each slice), or 3D labels / tracks with ``--stitch``."""
-    return stack_labels(results) if args.stitch is None else session.stitch(results, args.stitch)
+    if args.stitch is None:
+        return stack_labels(results)
+    over_time = meta is not None and meta.axes.startswith("T")  # tracks: area changes are no waists
+    return session.stitch(results, args.stitch, split=None if over_time else (args.split_waists or None))
 
 
 def _spatial(meta: ImageMeta, ndim: int) -> str:

@@ -146,7 +146,7 @@ def _segment_one(session, path: Path, args, base: str | None = None, outcome: ba
     if microscopy.is_stack(image, meta, args):
         if {"labels", "measurements"} & set(todo):
             results = session.segment_stack(image)
-            labels = microscopy.stack_output(session, results, args)  # per slice, or linked with --stitch
+            labels = microscopy.stack_output(session, results, args, meta)  # per slice, or linked with --stitch
             if "labels" in todo:
                 outcome.written.append(microscopy.write_labels(todo["labels"], labels, meta, replace["labels"]))
             if "measurements" in todo:

@@ -28,6 +28,7 @@ from mask_selectors import (
     select_by_points_in_crops,
     select_by_text,
     smooth_mask,
+    split_at_narrowings,
     stitch_labels,
 )
 
@@ -356,15 +357,20 @@ class Session:
 
     # -- stacks and measurements --------------------------------------------
     @staticmethod
-    def stitch(results: list[SegmentationResult], threshold: float = 0.25) -> np.ndarray:
+    def stitch(results: list[SegmentationResult], threshold: float = 0.25, split: float | None = None) -> np.ndarray:
         """3D labels (or tracks over time) from per-slice results: objects of consecutive slices
         whose masks overlap with IoU above ``threshold`` share one id (:func:`mask_selectors.stitch_labels`).
+
+        ``split`` (e.g. 0.5; for Z stacks, not tracks) then cuts linked objects at a waist narrower
+        than ``split`` times both sides (:func:`mask_selectors.split_at_narrowings`): objects stacked
+        along Z that the linking joined.
 
         Returns
         -------
         labels : (Z, H, W) int32
         """
-        return stitch_labels(stack_labels(results), threshold)
+        labels = stitch_labels(stack_labels(results), threshold)
+        return split_at_narrowings(labels, split) if split else labels
 
     @staticmethod
     def measure(

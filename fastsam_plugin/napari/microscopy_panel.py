@@ -7,7 +7,8 @@
   multi-channel arrays. Results attach to the first chosen layer.
 * **link slices**: after *all slices* of a stack are segmented, objects of
   consecutive slices whose masks overlap with IoU above **link IoU** become one
-  3D object (or one track over time) in the objects layer.
+  3D object (or one track over time) in the objects layer; **split waists**
+  then cuts objects stacked along Z that the linking joined (0 for time series).
 * **measure**: the objects and annotation layers get a measurement table as
   their ``features`` (napari's *Layers > Features table*): area in pixels and in
   the image's physical units, centroid, bounding box, eccentricity, solidity,
@@ -51,9 +52,12 @@ class MicroscopyPanel(Container):
                                        "to segment them together as the channels of one image")
         self.link = CheckBox(text="link slices into 3D objects (after all slices)", value=False)
         self.link_iou = FloatSpinBox(label="link IoU", min=0.05, max=0.95, step=0.05, value=0.25)
+        self.split = FloatSpinBox(label="split waists", min=0.0, max=0.95, step=0.05, value=0.5,
+                                  tooltip="cut a linked object where a slice is narrower than this times the widest "
+                                          "slice on both sides (objects stacked along Z); 0 = off, e.g. for tracks")
         self.measure_button = PushButton(text="Measure objects")
         self._done: tuple | None = None  # what the objects layer was last linked/measured from
-        super().__init__(widgets=[self.channels, self.link, self.link_iou, self.measure_button], label="Microscopy")
+        super().__init__(widgets=[self.channels, self.link, self.link_iou, self.split, self.measure_button], label="Microscopy")
         self.channels.native.setMaximumHeight(90)
         controller.channel_layers = lambda: list(self.channels.value)
         self.channels.changed.connect(self._channels_chosen)
@@ -121,11 +125,11 @@ class MicroscopyPanel(Container):
             if len(spatial_shape(image)) > 3:
                 c.error("Linking works on one stack axis (Z or T); this image has more.")
                 return
-            done = (layer_uid(objects), tuple(r.uid for r in results), float(self.link_iou.value))
+            done = (layer_uid(objects), tuple(r.uid for r in results), self.link_iou.value, self.split.value)
             if done == self._done:
                 return
             self._done = done
-            objects.data = Session.stitch(results, float(self.link_iou.value))
+            objects.data = Session.stitch(results, float(self.link_iou.value), split=float(self.split.value) or None)
             objects.metadata["fastsam"]["linked"] = float(self.link_iou.value)
             self.measure_layer(objects, image, results)
             return

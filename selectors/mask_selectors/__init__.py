@@ -29,7 +29,7 @@ from .masks import (
 )
 from .measure import measure_labels
 from .points import masks_containing_points, point_actions, select_by_points
-from .stitch import label_iou, match_objects, stitch_labels
+from .stitch import label_iou, match_objects, split_at_narrowings, stitch_labels
 from .text import DEFAULT_MIN_AREA, MaskCrops, TextMatches, mask_crops, select_by_text, text_similarity
 
 __version__ = "0.1.0"
@@ -67,6 +67,7 @@ __all__ = [
     "select_by_points_in_crops",
     "select_by_text",
     "smooth_mask",
+    "split_at_narrowings",
     "stitch_labels",
     "text_similarity",
 ]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from mask_selectors import label_iou, match_objects, stitch_labels
+from mask_selectors import label_iou, match_objects, split_at_narrowings, stitch_labels
 from scipy import ndimage
 
 
@@ -107,3 +107,32 @@ def test_stitch_rejects_bad_input():
         stitch_labels(np.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match="threshold"):
         stitch_labels(np.zeros((2, 4, 4), int), threshold=1.0)
+
+
+def test_objects_stacked_along_z_are_cut_at_their_waist():
+    # two spheres one above the other: their caps meet, so low-threshold linking joins them
+    truth = ellipsoid_volume((20, 40, 40), [((4.5, 20, 20), (5, 12, 12)), ((14.5, 21, 20), (5, 12, 12))])
+    seg = per_slice_segmentation(truth)
+    joined = stitch_labels(seg, threshold=0.1)
+    assert len(np.unique(joined)) - 1 == 1  # the failure the split repairs
+    cut = split_at_narrowings(joined, ratio=0.5)
+    assert len(np.unique(cut)) - 1 == 2
+    for k in (1, 2):
+        best = np.bincount(cut[truth == k]).argmax()
+        np.testing.assert_array_equal(cut == best, (seg > 0) & (truth == k))
+
+
+def test_convex_objects_are_never_cut_and_the_waist_joins_its_better_side():
+    single = ellipsoid_volume((12, 30, 30), [((5.5, 15, 15), (6, 10, 8))])
+    np.testing.assert_array_equal(split_at_narrowings(single, 0.5), single)
+    stack = np.zeros((3, 6, 6), np.int32)
+    stack[0, 0:3, 0:3] = 1  # 9 px
+    stack[1, 0, 0] = 1  # 1 px waist, overlapping the slice below
+    stack[2, 3:6, 3:6] = 1  # 9 px, not under the waist
+    out = split_at_narrowings(stack, 0.5)
+    assert out[1, 0, 0] == out[0, 0, 0] and out[2, 4, 4] != out[0, 0, 0]
+    assert len(np.unique(out)) - 1 == 2
+    with pytest.raises(ValueError, match="ratio"):
+        split_at_narrowings(stack, 1.0)
+    with pytest.raises(ValueError, match="volume"):
+        split_at_narrowings(stack[0], 0.5)
