@@ -239,6 +239,14 @@ def raw_predictor_class():
     from ultralytics.models.yolo.segment.predict import SegmentationPredictor
 
     class RawSegmentationPredictor(SegmentationPredictor):
+        def setup_model(self, model, verbose: bool = True):
+            import torch
+
+            threads = torch.get_num_threads()
+            super().setup_model(model, verbose)
+            # Ultralytics' select_device caps CPU threads at cpu_count - 1: one thread on a 2-core machine
+            torch.set_num_threads(threads)
+
         def construct_result(self, pred, img, orig_img, img_path, proto):
             res = Results(orig_img, path=img_path, names=self.model.names, boxes=pred[:, :6])
             res.raw = RawPrediction(pred[:, :4], pred[:, 4], pred[:, 6:], proto, tuple(int(v) for v in img.shape[2:]))

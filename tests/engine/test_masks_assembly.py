@@ -151,3 +151,11 @@ def test_demo_model_masks_agree_with_ultralytics_retina_pipeline():
     for m in their_masks[their_masks.sum(axis=(1, 2)) >= 200]:
         ious = (ours & m).sum(axis=(1, 2)) / (ours | m).sum(axis=(1, 2))
         assert ious.max() >= 0.98
+
+
+def test_segmenting_keeps_the_cpu_threads(fastsam_s_checkpoint):
+    """Ultralytics' device set-up would drop torch to cpu_count - 1 threads (1 on a 2-core machine)."""
+    before = torch.get_num_threads()
+    seg = FastSAMSegmenter(fastsam_s_checkpoint, device="cpu")
+    seg.segment((np.random.default_rng(0).random((64, 96, 3)) * 255).astype(np.uint8), imgsz=64, conf=0.0)
+    assert torch.get_num_threads() == before
