@@ -9,13 +9,15 @@ and transform:
 * ``--vector out.gpkg`` (or ``.geojson``, or just ``gpkg``/``geojson`` for
   ``<out>/<name>_objects.gpkg``): one polygon per object with id, score, area in
   CRS units and the prompt that selected it;
-* prompt selections (``--points``, ``--box``, ``--text``, in pixel coordinates)
+* prompt selections (``--points``, ``--box`` in pixels, or in the raster's CRS
+  with ``--prompt-units map``; ``--text``)
   as ``<name>_<prompt>.tif`` label GeoTIFFs and, with ``--vector``, as
   ``<vector>_<prompt>.gpkg``.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +36,18 @@ def add_arguments(parser) -> None:
     geo.add_argument("--vector", metavar="FILE.gpkg|FILE.geojson",
                      help="also write the objects as polygons in the raster's CRS (GeoPackage or GeoJSON); "
                           "'gpkg' or 'geojson' alone writes <out>/<image>_objects.<ext>")
+    geo.add_argument("--prompt-units", choices=("pixel", "map"), default="pixel",
+                     help="units of --points and --box: pixels, or the raster's CRS (e.g. metres in UTM)")
 
 
 def wants(path: Path, args) -> bool:
     """Whether ``path`` goes through the GeoTIFF path (georeferenced TIFF, or geo flags given)."""
-    geo_flags = bool(getattr(args, "bands", None) or getattr(args, "vector", None))
+    geo_flags = bool(getattr(args, "bands", None) or getattr(args, "vector", None)
+                     or getattr(args, "prompt_units", "pixel") == "map")
     if path.suffix.lower() not in TIFF_SUFFIXES:
         if geo_flags:
-            raise UsageError(f"--bands and --vector need a (Geo)TIFF input; {path.name} is not a TIFF.")
+            raise UsageError(f"--bands, --vector and --prompt-units map need a (Geo)TIFF input; "
+                             f"{path.name} is not a TIFF.")
         return False
     if geo_flags:
         return True
@@ -65,8 +71,24 @@ def vector_path(args, image: Path, name: str = "objects", base: str | None = Non
     return p if name == "objects" else p.with_name(f"{p.stem}_{name}{p.suffix}")
 
 
-def _prompts(session, result, args):
-    """Per prompt kind: the (H, W) int32 selection, id -> prompt text, id -> score, and the objects picked."""
+def pixel_prompts(args, transform):
+    """``args`` with ``--points``/``--box`` moved from map coordinates to pixels when ``--prompt-units map``."""
+    if getattr(args, "prompt_units", "pixel") != "map":
+        return args
+    inverse = ~transform
+    points = [[*inverse * (p[0], p[1]), *p[2:]] for p in args.points or []] or None
+    boxes = []
+    for x0, y0, x1, y1 in args.box or []:
+        (c0, r0), (c1, r1) = inverse * (x0, y0), inverse * (x1, y1)
+        boxes.append([min(c0, c1), min(r0, r1), max(c0, c1), max(r0, r1)])  # north-up: y grows upwards
+    return argparse.Namespace(**{**vars(args), "points": points, "box": boxes or None})
+
+
+def _prompts(session, result, args, shown=None):
+    """Per prompt kind: the (H, W) int32 selection, id -> prompt text, id -> score, and the objects picked.
+
+    ``args`` holds pixel prompts; the prompt texts quote ``shown`` (the prompts as the user gave them)."""
+    shown = shown or args
     labels: dict[str, np.ndarray] = {}
     prompts: dict[str, dict[int, str]] = {}
     picks: dict[str, np.ndarray] = {}
@@ -74,11 +96,11 @@ def _prompts(session, result, args):
         pts = np.array([p[:2] for p in args.points])
         lab = np.array([int(p[2]) if len(p) == 3 else 1 for p in args.points])
         labels["points"] = session.select_points(result, pts, lab, smooth=args.smooth).astype(np.int32)
-        prompts["points"] = {1: "points " + "; ".join(",".join(f"{v:g}" for v in p) for p in args.points)}
+        prompts["points"] = {1: "points " + "; ".join(",".join(f"{v:.12g}" for v in p) for p in shown.points)}
     if args.box:  # one id per box, in the order given
         picks["box"] = session.select_boxes(result, np.array(args.box))
         labels["box"] = session.selection_labels(result, picks["box"], smooth=args.smooth)
-        prompts["box"] = {k: f"box {k}: " + ",".join(f"{v:g}" for v in b) for k, b in enumerate(args.box, 1)}
+        prompts["box"] = {k: f"box {k}: " + ",".join(f"{v:.12g}" for v in b) for k, b in enumerate(shown.box, 1)}
     if args.text:  # id 1 = best match
         picks["text"] = session.select_text(result, args.text, top_k=args.top_k).indices[0]
         labels["text"] = session.selection_labels(result, picks["text"], first_on_top=True)
@@ -116,7 +138,7 @@ def segment_one(session, path: Path, args, base: str | None = None, outcome=None
     bands = args.bands or (tuple(c + 1 for c in args.channels) if getattr(args, "channels", None) else None)
     raster = open_geotiff(path, bands=bands, percentiles=args.percentiles)
     result = session.segment(raster)
-    labels, prompts, scores, picks = _prompts(session, result, args)
+    labels, prompts, scores, picks = _prompts(session, result, pixel_prompts(args, raster.transform), args)
     ow = args.overwrite
     written = []
     if "labels" in todo:

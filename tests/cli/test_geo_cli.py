@@ -116,3 +116,19 @@ def test_rerun_keeps_existing_geo_outputs_unless_overwrite(geotiff, tmp_path):
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert main([*cmd, "--overwrite"]) == 0
     assert all(f.stat().st_mtime_ns > s for f, s in zip(files, stamps))
+
+
+def test_prompts_in_map_units_pick_the_same_object_as_in_pixels(geotiff, tmp_path):
+    box_px = (40, 40, 200, 200)
+    (x0, y0), (x1, y1) = TRANSFORM * box_px[:2], TRANSFORM * box_px[2:]
+    box_map = f"{x0:.2f},{y1:.2f},{x1:.2f},{y0:.2f}"  # (min x, min y, max x, max y) in metres
+    pixel_out, map_out = tmp_path / "px", tmp_path / "map"
+    assert main(["segment", str(geotiff), "--out", str(pixel_out), *DEMO, "--box", "40,40,200,200"]) == 0
+    assert main(["segment", str(geotiff), "--out", str(map_out), *DEMO, "--box", box_map, "--prompt-units", "map",
+                 "--vector", "gpkg"]) == 0
+    with rasterio.open(pixel_out / "scene_box.tif") as a, rasterio.open(map_out / "scene_box.tif") as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+        assert b.read(1).any()
+    _, _, _, fields = pyogrio.raw.read(map_out / "scene_box.gpkg")
+    given = ",".join(f"{float(v):.12g}" for v in box_map.split(","))
+    assert fields[3].tolist() == [f"box 1: {given}"]  # the prompt as the user gave it, at full precision
