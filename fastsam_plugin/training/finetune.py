@@ -18,6 +18,12 @@ import numpy as np
 from ..engine.progress import Cancelled
 from .export import ExportSummary, export_annotations
 
+MIN_IMAGES_PER_EPOCH = 16
+# fine-tuning on a few annotations: no warm-up (Ultralytics warms up for at least 100 steps, longer than the
+# whole run, with a high bias learning rate that undoes the parent model), and an optimiser step every batch
+# (Ultralytics accumulates gradients up to a nominal batch of 64: a 16-image epoch would be a quarter step)
+FINETUNE_DEFAULTS = {"warmup_epochs": 0, "close_mosaic": 0}
+
 
 @dataclass
 class FinetuneResult:
@@ -40,6 +46,21 @@ def score_on_annotations(session, images: Sequence[np.ndarray], labels: Sequence
         recall += scores.recall50 * scores.n_true
         ap += scores.coco_ap50 * scores.n_true
     return {"recall50": recall / n_true if n_true else 0.0, "AP50": ap / n_true if n_true else 0.0}
+
+
+def _repeat_small_split(dataset: Path, names: Sequence[str], at_least: int) -> None:
+    """Repeat the training images of a tiny split so an epoch has ``at_least`` augmented views of them.
+
+    A handful of annotated images is one optimiser step per epoch; Ultralytics
+    augments each copy differently, so repeats add real steps, not duplicates.
+    """
+    import shutil
+
+    copies = -(-at_least // max(1, len(names))) - 1
+    for name in names:
+        for k in range(copies):
+            shutil.copy(dataset / "images" / "train" / f"{name}.png", dataset / "images" / "train" / f"{name}_r{k}.png")
+            shutil.copy(dataset / "labels" / "train" / f"{name}.txt", dataset / "labels" / "train" / f"{name}_r{k}.txt")
 
 
 def record_lineage(checkpoint: Path, parent: str, parent_sha256: str | None, data: dict) -> None:
@@ -103,6 +124,7 @@ def finetune(
     names = [f"image{i:03d}" for i in range(len(images))]
     summary = export_annotations(images, labels, work / "dataset", names=names, val_fraction=val_fraction, seed=seed,
                                  channels=session.image_options.channels)
+    _repeat_small_split(work / "dataset", summary.train, MIN_IMAGES_PER_EPOCH)
     held_out = [names.index(n) for n in summary.val]
     val_images, val_labels = [images[i] for i in held_out], [labels[i] for i in held_out]
     before = score_on_annotations(session, val_images, val_labels)
@@ -125,7 +147,8 @@ def finetune(
 
     best = train(summary.data_yaml, str(session.weights), epochs=epochs, imgsz=imgsz, batch=batch,
                  device="cpu" if session.device == "auto" else session.device, project=work, name="run",
-                 seed=seed, plots=False, callbacks={"on_fit_epoch_end": epoch_end}, workers=0, **overrides)
+                 seed=seed, plots=False, callbacks={"on_fit_epoch_end": epoch_end}, workers=0,
+                 **{"nbs": batch, **FINETUNE_DEFAULTS, **overrides})
     record_lineage(best, str(session.weights), weights_digest(session.weights), summary.as_dict())
     tuned = Session(str(best), session.device, session.clip_model, session.clip_pretrained,
                     image_options=session.image_options, tiling=session.tiling)
