@@ -295,3 +295,39 @@ def test_sigint_mid_batch_then_rerun_completes(tmp_path):
     assert len(names) == 36 and all(output_complete(out / n) for n in names)
     kept = int(re.search(r"(\d+) already complete", rerun.stdout).group(1))
     assert kept == len(first)  # what the interrupted run finished was kept, not redone
+
+
+def test_a_permission_error_on_one_output_is_named_and_the_batch_goes_on(two_scenes, tmp_path, capsys, monkeypatch):
+    import fastsam_plugin.io.outputs as outputs
+
+    real_replace = os.replace
+
+    def refuse_scene1(src, dst):
+        if str(dst).endswith("scene1_labels.tif"):
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", refuse_scene1)
+    out = tmp_path / "out"
+    assert main(["segment", str(two_scenes), "--out", str(out), *DEMO]) == 1
+    text = capsys.readouterr().out
+    assert "Permission denied" in text and "scene1_labels.tif" in text and "1 of 2 input(s) complete" in text
+    assert (out / "scene2_labels.tif").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["scene2_labels.tif"]  # no temporary file left behind
+
+
+def test_channels_first_input_with_channels_axis(tmp_path, capsys):
+    rgb = make_scene(3, (128, 128)).image
+    tifffile.imwrite(tmp_path / "cyx.tif", np.moveaxis(rgb, -1, 0))
+    out = tmp_path / "out"
+    assert main(["segment", str(tmp_path / "cyx.tif"), "--out", str(out), *DEMO, "--channels-axis", "0"]) == 0
+    assert tifffile.imread(out / "cyx_labels.tif").shape == (128, 128)
+
+
+@pytest.mark.parametrize("fill", [np.nan, np.inf, 0.0])
+def test_featureless_images_give_empty_labels(tmp_path, fill):
+    tifffile.imwrite(tmp_path / "blank.tif", np.full((96, 96), fill, np.float32))
+    out = tmp_path / "out"
+    assert main(["segment", str(tmp_path / "blank.tif"), "--out", str(out), *DEMO, "--coco"]) == 0
+    assert tifffile.imread(out / "blank_labels.tif").max() == 0
+    assert json.loads((out / "blank_proposals.json").read_text())["annotations"] == []
