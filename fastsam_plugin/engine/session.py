@@ -132,6 +132,8 @@ class Session:
     @property
     def segmenter(self):
         """The segmentation backend, loaded on first use."""
+        if self._segmenter is not None:  # loaded: no lock, so the GUI thread never waits for a running model
+            return self._segmenter
         with self._model_lock:
             if self._segmenter is None:
                 extra = {"allow_untrained": True} if self.allow_untrained else {}
@@ -146,6 +148,8 @@ class Session:
     @property
     def embedder(self):
         """The text-embedding backend, loaded on first use."""
+        if self._embedder is not None:
+            return self._embedder
         with self._model_lock:
             if self._embedder is None:
                 settings = (self.text_backend, self.clip_model, self.clip_pretrained, self.device)

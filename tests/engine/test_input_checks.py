@@ -259,6 +259,7 @@ def test_prompts_and_cache_calls_do_not_wait_for_a_running_segmentation():
         assert seg.inside.wait(20)  # the worker is now inside the model
         t0 = time.perf_counter()
         sel = session.select_points(first, np.array([[15, 15]]), np.array([1]))
+        assert session.segmenter is seg  # reading the loaded backend does not wait either
         assert session.cached("a") is first
         session.invalidate("a")
         assert session.cached("a") is None
