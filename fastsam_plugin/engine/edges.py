@@ -14,9 +14,17 @@ import numpy as np
 
 from .result import SegmentationResult, crop_in_window
 
+_TAN_22_5, _TAN_67_5 = float(np.tan(np.deg2rad(22.5))), float(np.tan(np.deg2rad(67.5)))
+
 
 def edge_nms(magnitude: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """Keep pixels that are maxima along their gradient direction (4 quantised directions).
+
+    The direction (folded to [0, 180) degrees) picks the neighbours compared:
+    within 22.5 degrees of horizontal, left/right; within 22.5 of vertical,
+    up/down; otherwise the diagonal matching the sign of ``dx * dy``. Bins are
+    chosen by comparing ``|dy|`` with ``tan(22.5) |dx|`` and ``tan(67.5) |dx|``
+    (no arctangent), in the input's precision.
 
     Parameters
     ----------
@@ -26,7 +34,11 @@ def edge_nms(magnitude: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarra
     -------
     thinned : (H, W) float
     """
-    angle = (np.rad2deg(np.arctan2(dy, dx)) + 180.0) % 180.0
+    ax, ay = np.abs(dx), np.abs(dy)
+    near_horizontal = ay < _TAN_22_5 * ax
+    near_vertical = ~near_horizontal & (ay >= _TAN_67_5 * ax)
+    diagonal = ~near_horizontal & ~near_vertical
+    rising = (dx * dy) > 0  # down-right in image rows and columns
     padded = np.pad(magnitude, 1)
     h, w = magnitude.shape
     centre = padded[1:-1, 1:-1]
@@ -34,10 +46,9 @@ def edge_nms(magnitude: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarra
     def shifted(oy: int, ox: int) -> np.ndarray:
         return padded[1 + oy : 1 + oy + h, 1 + ox : 1 + ox + w]
 
-    keep = np.zeros_like(magnitude, dtype=bool)
-    for lo, hi, (oy, ox) in ((0, 22.5, (0, 1)), (157.5, 180.1, (0, 1)), (22.5, 67.5, (1, 1)),
-                             (67.5, 112.5, (1, 0)), (112.5, 157.5, (1, -1))):
-        sel = (angle >= lo) & (angle < hi)
+    keep = np.zeros(magnitude.shape, dtype=bool)
+    for sel, (oy, ox) in ((near_horizontal, (0, 1)), (near_vertical, (1, 0)), (diagonal & rising, (1, 1)),
+                          (diagonal & ~rising, (1, -1))):
         keep |= sel & (centre >= shifted(oy, ox)) & (centre >= shifted(-oy, -ox))
     return np.where(keep, magnitude, 0.0)
 
