@@ -48,6 +48,32 @@ def score_on_annotations(session, images: Sequence[np.ndarray], labels: Sequence
     return {"recall50": recall / n_true if n_true else 0.0, "AP50": ap / n_true if n_true else 0.0}
 
 
+def blank_unannotated(image: np.ndarray, labels: np.ndarray, margin: int = 6) -> np.ndarray:
+    """Hide what nobody annotated: pixels farther than ``margin`` from every object get the background level.
+
+    Users annotate a few objects of an image, not all. Unannotated objects
+    would otherwise be taught as background and the model would learn to miss
+    them. The background level is the image's 5th percentile (per channel).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array
+    labels : (H, W) int
+        Annotated objects (0 = not annotated).
+
+    Returns
+    -------
+    image : same shape and dtype, a copy
+    """
+    import cv2
+
+    near = cv2.dilate((np.asarray(labels) > 0).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    out = np.array(image, copy=True)
+    level = np.percentile(out.reshape(-1, out.shape[-1]) if out.ndim == 3 else out.ravel(), 5, axis=0)
+    out[~near] = np.asarray(level).astype(out.dtype)
+    return out
+
+
 def _repeat_small_split(dataset: Path, names: Sequence[str], at_least: int) -> None:
     """Repeat the training images of a tiny split so an epoch has ``at_least`` augmented views of them.
 
@@ -87,6 +113,7 @@ def finetune(
     batch: int = 4,
     val_fraction: float = 0.2,
     seed: int = 0,
+    partial: bool = True,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     **overrides,
@@ -104,6 +131,9 @@ def finetune(
         Gets the exported dataset (``dataset/``) and the Ultralytics run (``run/``).
     epochs, imgsz, batch : int
         Training length, image size (default: the session's ``imgsz``) and batch.
+    partial : bool
+        The annotations cover only some objects of each image (the usual case in napari): pixels away
+        from every annotated object are hidden (:func:`blank_unannotated`) for training and scoring.
     progress : callable, optional
         ``progress(epoch, epochs, metrics)`` after each epoch (loss and validation recall).
     cancel : callable, optional
@@ -122,6 +152,8 @@ def finetune(
 
     work = Path(work_dir)
     names = [f"image{i:03d}" for i in range(len(images))]
+    if partial:
+        images = [blank_unannotated(im, lab) for im, lab in zip(images, labels)]
     summary = export_annotations(images, labels, work / "dataset", names=names, val_fraction=val_fraction, seed=seed,
                                  channels=session.image_options.channels)
     _repeat_small_split(work / "dataset", summary.train, MIN_IMAGES_PER_EPOCH)

@@ -69,3 +69,18 @@ def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
 
     with pytest.raises(Cancelled):
         finetune(session, images, labels, tmp_path / "cancelled", epochs=3, imgsz=160, batch=2, cancel=lambda: True)
+
+
+def test_blank_unannotated_hides_only_what_nobody_annotated():
+    from fastsam_plugin.training.finetune import blank_unannotated
+
+    image = np.arange(400, dtype=np.uint16).reshape(20, 20)
+    labels = np.zeros((20, 20), np.int32)
+    labels[5:8, 5:8] = 3
+    out = blank_unannotated(image, labels, margin=2)
+    near = np.zeros((20, 20), bool)
+    near[3:10, 3:10] = True  # the object grown by the margin
+    np.testing.assert_array_equal(out[near], image[near])
+    assert (out[~near] == np.percentile(image, 5).astype(np.uint16)).all()
+    rgb = blank_unannotated(np.stack([image, image * 0 + 7, image], -1), labels, margin=2)
+    assert rgb.shape == (20, 20, 3) and (rgb[0, 0] == [np.uint16(np.percentile(image, 5)), 7, rgb[0, 0, 2]]).all()
