@@ -6,7 +6,7 @@ import pytest
 from fastsam_plugin.napari.microscopy_panel import physical_spacing
 from fastsam_plugin.napari.sample_data import shapes_scene
 
-from .conftest import click, inner_point, layer, wait_idle
+from .conftest import click, drag, inner_point, layer, wait_idle
 
 SCALE, TRANSLATE = (0.65, 0.65), (12.0, -30.0)
 
@@ -39,6 +39,23 @@ def test_result_and_prompt_layers_lie_on_the_scaled_image(scaled):
     assert tuple(selection.scale) == SCALE and tuple(selection.translate) == TRANSLATE
     chosen = selection.data > 0
     iou = (chosen & result.masks[obj]).sum() / (chosen | result.masks[obj]).sum()
+    assert iou > 0.9
+
+
+def test_box_drawn_in_micrometres_selects_its_object(scaled):
+    dock, image = scaled
+    result = dock.controller.current_result()
+    obj = int(np.argmax(result.areas))
+    x0, y0, x1, y1 = result.pixel_boxes[obj]
+    shapes = dock.boxes.new_layer()
+    assert tuple(shapes.scale) == SCALE and tuple(shapes.translate) == TRANSLATE
+
+    def world(row, col):
+        return TRANSLATE[0] + row * SCALE[0], TRANSLATE[1] + col * SCALE[1]
+
+    drag(dock.viewer, world(y0, x0), world(y1 - 1, x1 - 1))
+    picked = layer(dock.viewer, "selection").data > 0
+    iou = (picked & result.masks[obj]).sum() / (picked | result.masks[obj]).sum()
     assert iou > 0.9
 
 
