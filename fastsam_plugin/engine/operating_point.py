@@ -3,7 +3,7 @@
 A model segments best at the input size it was trained at and at a confidence
 threshold measured on held-out data. Three sources, first match wins:
 
-1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``; other
+1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``, ``"demo-nuclei"``; other
    bundled models add one entry with :func:`register_operating_point`);
 2. the record ``napari-fastsam train`` writes into its checkpoints under
    :data:`CHECKPOINT_KEY` (``{"imgsz": int, "conf": float}``);
@@ -18,11 +18,15 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from .model import DEMO_PARAMS, EverythingParams
+from .model import DEFAULT_IOU, DEMO_PARAMS, EverythingParams
 
 CHECKPOINT_KEY = "napari_fastsam"
 
-NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS}
+# the nuclei model's operating point, chosen on the real image's training columns by
+# scripts/evaluate_nuclei.py (docs/models.md, "Nuclei segmenter")
+NUCLEI_PARAMS = EverythingParams(imgsz=640, conf=0.3, iou=0.5)
+
+NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS}
 
 
 def register_operating_point(name: str, params: EverythingParams) -> None:
@@ -64,7 +68,9 @@ def operating_point(
     base = base or EverythingParams()
     named = NAMED_OPERATING_POINTS.get(str(weights).lower()) if weights is not None else None
     if named is not None:
-        return replace(base, imgsz=named.imgsz, conf=named.conf)
+        # a named point may also set NMS IoU (demo-nuclei: touching nuclei need 0.5); a non-default base IoU wins
+        iou = named.iou if base.iou == DEFAULT_IOU else base.iou
+        return replace(base, imgsz=named.imgsz, conf=named.conf, iou=iou)
     record = checkpoint_record(checkpoint)
     changes = {}
     if isinstance(record.get("imgsz"), int):

@@ -49,6 +49,7 @@ ENV_CACHE = "NAPARI_FASTSAM_CACHE"
 BUNDLED_SHA256 = {
     "fastsam-demo-n.pt": "579298d82bbcc11fe7ba54bb444cd56bff97257e6df306fd885554620cdcc96a",
     "fastsam-demo-clip.pt": "2127997e90806cf7549d71f04c6373e4325da9394945678f854a7ad3b77648a1",
+    "fastsam-demo-nuclei.pt": "e53fbe0ae3ad326311948f0e1956bf1339b3383958cc533824ae1468f94692da",
 }
 
 #: Expected (size in bytes, sha256) of the named downloads. Neither Ultralytics nor the FastSAM authors
