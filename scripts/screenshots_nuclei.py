@@ -51,19 +51,26 @@ def main() -> None:
     widget.controller.image.value = image
     widget.everything.run()
     wait_for(app, widget)
+    viewer.reset_view()  # the dock narrowed the canvas: fit the whole image again
+    for _ in range(20):
+        app.processEvents()
     viewer.screenshot(str(OUT / "nuclei_everything.png"), canvas_only=False)
 
-    # two point prompts on nuclei of the held-out right third, accepted as annotations
+    # two nuclei of the held-out right third, each picked with one point and accepted as its own annotation;
+    # typical single nuclei (area near the median), not the largest objects (which may be merged pairs)
     result = widget.controller.current_result()
     for ly in [ly for ly in viewer.layers if owned(ly, "everything") or owned(ly, "proposals")]:
         ly.visible = False
-    right = [i for i in np.argsort(-result.areas) if result.pixel_boxes[i, 0] >= 342][:2]
+    median = np.median(result.areas)
+    right = [i for i in np.argsort(np.abs(result.areas - median)) if result.pixel_boxes[i, 0] >= 360][:2]
     points = widget.points.new_layer()
     for i in right:
         ys, xs = np.nonzero(result.crops[i])
         k = len(ys) // 2
-        points.add([ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]])
-    widget.annotations.accept_selection()
+        points.data = np.array([[ys[k] + result.pixel_boxes[i, 1], xs[k] + result.pixel_boxes[i, 0]]])
+        for _ in range(20):
+            app.processEvents()
+        widget.annotations.accept_selection()
     viewer.screenshot(str(OUT / "nuclei_points.png"), canvas_only=False)
     viewer.close()
     print(f"wrote {OUT / 'nuclei_everything.png'} and {OUT / 'nuclei_points.png'}")
