@@ -206,7 +206,8 @@ def render(results: dict) -> str:
     if val:
         m = next(iter(val.values()))["machine"]
         n = sorted({int(v["optimal"]["images"]) for v in val.values()})
-        lines += [(f"BSDS500 **val** ({'/'.join(map(str, n))} images; the test split is not on this machine). "
+        lines += [(f"BSDS500 **val**: the first {'/'.join(map(str, n))} of its 100 images by id (the cores were "
+                   "shared with other jobs, so not all; the test split is not on this machine). "
                    f"Measured {m['date']} on "
                   f"{m['cpu']}, {m['cores']} cores (load {m['load_1min']} at the start, nice {m['nice']})."), ""]
     if "human" in val:
@@ -232,7 +233,8 @@ def render(results: dict) -> str:
         for key, name in rows:
             d = {c: val[key]["distance"][c] - val[key]["optimal"][c] for c in ("ODS", "OIS", "AP")}
             lines.append(f"* {name}: ODS {d['ODS']:+.3f}, OIS {d['OIS']:+.3f}, AP {d['AP']:+.3f}")
-        lines += ["", "For reference, the published Canny figures on BSDS500 test are ODS 0.611, OIS 0.676, AP 0.520",
+        lines += ["", "R50 is n/a where precision never reaches 0.5.", "",
+                  "For reference, the published Canny figures on BSDS500 test are ODS 0.611, OIS 0.676, AP 0.520",
                   "(Arbelaez et al. 2011; their Canny differs from ours in smoothing and thresholds).", ""]
     if "speed" in results:
         s = results["speed"]
@@ -248,8 +250,12 @@ def render(results: dict) -> str:
                     f"{s[r]['cpu_seconds'] / 60 / m['cores']:.1f} min | {fmt(s[r]['ODS'])} |"
                     for r, name in (("optimal", "one-to-one (official)"), ("distance", "distance transform (`--fast`)"))
                     if r in s],
-                  "", "Goal: under 15 minutes for the one-to-one run. The wall time is what the run took on the shared",
-                  "machine; CPU time / cores is what it needs on the same cores when nothing else runs.", ""]
+                  "", "Goal: 200 images x 99 thresholds in under 15 minutes for the one-to-one run. The wall time is",
+                  "what the run took on the shared machine; CPU time / cores is what it needs on the same cores when",
+                  "nothing else runs." + (f" Only {s['images']} images were timed (the cores were saturated by other "
+                                          f"jobs); at the measured CPU time per image, 200 images need "
+                                          f"{s['optimal']['cpu_seconds'] / s['images'] * 200 / 60 / m['cores']:.1f} "
+                                          "min on these cores." if s['images'] < 200 else ""), ""]
     if "text" in results:
         t = results["text"]
         m = t["machine"]
@@ -284,8 +290,11 @@ def write_benchmark_row(results: dict) -> None:
         "|---|---|---|---|---|---|",
         *[f"| {name} | {s['images']} x {s['thresholds']} | {s['workers']} | {s[r]['seconds'] / 60:.1f} min | "
           f"{s[r]['cpu_seconds'] / 60 / m['cores']:.1f} min | {goal} |"
-          for r, name, goal in (("optimal", "one-to-one matching (official)", "< 15 min"),
+          for r, name, goal in (("optimal", "one-to-one matching (official)", "< 15 min for 200 x 99"),
                                 ("distance", "distance transform (`--fast`, approximation)", "")) if r in s],
+        *([(f"| one-to-one, estimated for 200 x {s['thresholds']} from the CPU time per image | | | | "
+           f"{s['optimal']['cpu_seconds'] / s['images'] * 200 / 60 / m['cores']:.1f} min | < 15 min |")]
+          if s["images"] < 200 else []),
         end])
     doc = REPO / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
