@@ -29,7 +29,7 @@ bench: setup system-deps
 	if [ -n "$$DISPLAY" ]; then $(PY) bench/run_all.py; else xvfb-run -a $(PY) bench/run_all.py; fi
 
 screenshots: setup system-deps
-	if [ -n "$$DISPLAY" ]; then $(PY) scripts/screenshots.py; else xvfb-run -a -s "-screen 0 1600x1100x24" $(PY) scripts/screenshots.py; fi
+	if [ -n "$$DISPLAY" ]; then $(PY) scripts/screenshots.py; else xvfb-run -a -s "-screen 0 2400x1300x24" $(PY) scripts/screenshots.py; fi
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

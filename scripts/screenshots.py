@@ -42,6 +42,19 @@ def inner(result, i: int) -> list[int]:
     return [int(ys[k] + result.pixel_boxes[i, 1]), int(xs[k] + result.pixel_boxes[i, 0])]
 
 
+def shot(viewer, widget, name: str, part=None) -> None:
+    """Fit the image in the canvas, scroll the dock to ``part`` (a small widget) and save ``name``."""
+    from qtpy.QtWidgets import QApplication
+
+    viewer.reset_view()
+    area = widget.native.parent().parent()  # the dock's scroll area (viewport > scroll area)
+    if part is not None and hasattr(area, "ensureWidgetVisible"):
+        area.ensureWidgetVisible(part.native, 0, 300)
+    for _ in range(10):
+        QApplication.processEvents()
+    viewer.screenshot(str(OUT / name), canvas_only=False)
+
+
 def hide(viewer, *roles) -> None:
     from fastsam_plugin.napari.layers import owned
 
@@ -60,19 +73,21 @@ def main() -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-fastsam", show=True)
-    viewer.window.resize(1400, 1100)
+    viewer.window.resize(2200, 1200)
     app = QApplication.instance()
     data, meta = shapes_scene()[0]
     image = viewer.add_image(data, **meta)
     widget = FastSAMWidget(viewer)
     widget.model.use_demo()
     widget.model.device.value = "cpu"
-    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
+    dock = viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
+    dock.setMinimumWidth(widget.native.minimumSizeHint().width() + 40)  # no row cut off in the pictures
+    viewer.window.resize(2200, 1200)
     widget.controller.image.value = image
     widget.everything.show_boxes.value = True
     widget.everything.run()
     wait_for(app, widget)
-    viewer.screenshot(str(OUT / "everything.png"), canvas_only=False)
+    shot(viewer, widget, "everything.png", widget.status)
 
     # two objects accepted one after the other: two ids; the selection outline over dimmed objects
     result = widget.controller.current_result()
@@ -84,24 +99,26 @@ def main() -> None:
     points.data = np.array([inner(result, second)], float)
     widget.annotations.accept_selection()
     wait_for(app, widget)
-    viewer.screenshot(str(OUT / "widget_points.png"), canvas_only=False)
+    shot(viewer, widget, "widget_points.png", widget.annotations)
 
     # box prompts: one around an object (its IoU), one on background (refused, with the reason)
     points.visible = False
     hide(viewer, "annotation")
     boxes = widget.boxes.new_layer()
     x0, y0, x1, y1 = result.pixel_boxes[first]
-    free = np.argwhere(result.labels()[:-20, :-20] == 0)[0]
+    labels = result.labels()
+    free = np.argwhere(labels[20:-40, 20:-40] == 0)
+    free = free[len(free) // 2] + 20  # a background spot inside the image, not at its edge
     boxes.add_rectangles(np.array([[[y0, x0], [y1 - 1, x1 - 1]], [free, free + 16]]))
     wait_for(app, widget)
-    viewer.screenshot(str(OUT / "box_prompt.png"), canvas_only=False)
+    shot(viewer, widget, "box_prompt.png", widget.boxes)
 
     boxes.visible = False
     widget.text.query.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
     widget.text.top_k.value = 1
     widget.text.run()
     wait_for(app, widget)
-    viewer.screenshot(str(OUT / "text_prompt.png"), canvas_only=False)
+    shot(viewer, widget, "text_prompt.png", widget.text)
 
     # a 4-band image napari shows as RGBA: band presets and the preview of the model's input
     viewer.layers.clear()
@@ -111,7 +128,7 @@ def main() -> None:
     widget.controller.image.value = four
     widget.bands.preset.value = "NIR false colour (bands 4, 1, 2)"
     wait_for(app, widget)
-    viewer.screenshot(str(OUT / "bands.png"), canvas_only=False)
+    shot(viewer, widget, "bands.png", widget.bands)
 
     viewer.layers.clear()
     # a time series of shape scenes: the demo model knows shapes only (nuclei need FastSAM weights)
@@ -122,7 +139,7 @@ def main() -> None:
     widget.everything.run()
     wait_for(app, widget)
     viewer.dims.set_current_step(0, 2)
-    viewer.screenshot(str(OUT / "stack.png"), canvas_only=False)
+    shot(viewer, widget, "stack.png", widget.status)
     viewer.close()
     print(f"wrote screenshots to {OUT}")
 

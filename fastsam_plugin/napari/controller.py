@@ -88,6 +88,7 @@ class Controller:
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
         self.selection_prompts: list = []  # ObjectPrompt per selection id: how the selection was made
         status.cancel_button.changed.connect(self.cancel)
+        self.image.changed.connect(lambda _: None if self.busy else status.show(""))  # old news of another image
         viewer.layers.events.inserted.connect(self._layer_added)
         viewer.layers.events.removed.connect(lambda e=None: self.image.reset_choices())
         for layer in self.image_layers():  # images opened before the widget

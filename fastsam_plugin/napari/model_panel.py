@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, SpinBox
 
 from ..engine.imaging import DEFAULT_PERCENTILES
 from ..engine.model import EverythingParams
@@ -68,11 +68,16 @@ class ModelPanel(Container):
         self.high = FloatSpinBox(label="contrast high %", min=50.0, max=100.0, step=0.1, value=DEFAULT_PERCENTILES[1])
         self.tiling = ComboBox(label="tiling", choices=("auto", "on", "off"), value="auto")
         self.tile_size = SpinBox(label="tile size", min=256, max=4096, step=128, value=1024)
+        self.more = CheckBox(text="more settings (iou, contrast, tiling)", value=False)
+        self._advanced = (self.iou, self.max_det, self.low, self.high, self.tiling, self.tile_size)
+        for widget in self._advanced:  # rarely changed: folded away so the prompts fit on the screen
+            widget.visible = False
         super().__init__(
             widgets=[self.weights, self.weights_file, self.note, self.device, self.text_model, self.text_file, self.imgsz,
-                     self.conf, self.iou, self.max_det, self.channels, self.low, self.high, self.tiling, self.tile_size],
+                     self.conf, self.channels, self.more, *self._advanced],
             label="Model",
         )
+        self.more.changed.connect(lambda on: [setattr(w, "visible", on) for w in self._advanced])
         self.weights.changed.connect(self._weights_chosen)
         self.text_model.changed.connect(lambda v: setattr(self.text_file, "visible", v == "file"))
         self.weights_file.changed.connect(self._file_chosen)

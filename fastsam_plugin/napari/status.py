@@ -20,6 +20,7 @@ class StatusBar(Container):
         self.line = Label(value="")
         self.line.native.setWordWrap(True)
         self.line.native.setMinimumWidth(200)
+        self.line.native.setMinimumHeight(4 * self.line.native.fontMetrics().lineSpacing())  # MAX_CHARS fit
         self.details = PushButton(text="Details", visible=False)
         self.full = Label(value="", visible=False)
         self.full.native.setWordWrap(True)

@@ -60,6 +60,7 @@ class FastSAMWidget(Container):
                 self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
                 self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.training,
             ],
+            scrollable=True,  # a tall dock scrolls instead of stretching the window past the screen
         )
 
     @property

@@ -54,3 +54,10 @@ def test_choosing_a_model_applies_its_operating_point(dock):
     assert (panel.imgsz.value, panel.conf.value) == (EverythingParams().imgsz, EverythingParams().conf)
     panel.weights.value = "demo"
     assert (panel.imgsz.value, panel.conf.value) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)
+
+
+def test_rare_settings_are_folded_away_until_asked_for(dock):
+    panel = dock.model
+    assert all(w.native.isHidden() for w in (panel.iou, panel.tiling, panel.low))
+    panel.more.value = True
+    assert not any(w.native.isHidden() for w in (panel.iou, panel.tiling, panel.low))
