@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from fastsam_plugin.cli import main
+from fastsam_plugin.cli import batch, main
 from fastsam_plugin.cli.distributed import _segment_file
 from fastsam_plugin.cli.segment import add_parser
 from fastsam_plugin.distributed.batch import run_files
@@ -111,13 +111,18 @@ def test_a_killed_worker_still_yields_complete_outputs(client, tmp_path):
     victim_pid = next(iter(client.run(os.getpid).values()))
     killed = []
 
-    def kill_once(path, _):
+    outcomes = []
+
+    def kill_once(path, outcome):
+        outcomes.append(outcome)
         if not killed:  # kill a worker process mid-run (SIGKILL); the scheduler reschedules its tasks
             killed.append(victim_pid)
             os.kill(victim_pid, signal.SIGKILL)
 
-    report = run_files(client, files, partial(_segment_file, args=args, spec=SPEC), on_result=kill_once)
+    task = partial(_segment_file, args=args, spec=SPEC, bases=batch.output_bases(files))
+    report = run_files(client, files, task, on_result=kill_once)
     assert killed and report.ok and len(report.done) == 8
+    assert len(outcomes) == 8 and not any(o.failed for o in outcomes)
     for f in files:
         labels = tifffile.imread(tmp_path / "out" / f"{f.stem}_labels.tif")
         assert labels.shape == (256, 256) and labels.max() > 0
