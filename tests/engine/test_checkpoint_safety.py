@@ -292,6 +292,8 @@ def test_ultralytics_safe_load_stays_on_after_a_trusted_load(odd_but_trusted):
 # --- legitimate checkpoints still load ------------------------------------------------------------------------
 
 def test_bundled_models_are_pinned_scan_clean_and_load():
+    shipped = {p.name for p in PACKAGE_MODELS.glob("*.pt")}
+    assert shipped == set(BUNDLED_SHA256), "pin every bundled .pt in weights.BUNDLED_SHA256 (and only those)"
     for name, digest in BUNDLED_SHA256.items():
         path = PACKAGE_MODELS / name
         assert sha256_file(path) == digest
