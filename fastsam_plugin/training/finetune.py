@@ -179,7 +179,7 @@ def finetune(
 
     best = train(summary.data_yaml, str(session.weights), epochs=epochs, imgsz=imgsz, batch=batch,
                  device="cpu" if session.device == "auto" else session.device, project=work, name="run",
-                 seed=seed, plots=False, callbacks={"on_fit_epoch_end": epoch_end}, workers=0,
+                 seed=seed, plots=False, callbacks={"on_fit_epoch_end": epoch_end}, workers=0, trust=session.trust,
                  **{"nbs": batch, **FINETUNE_DEFAULTS, **overrides})
     record_lineage(best, str(session.weights), weights_digest(session.weights), summary.as_dict())
     tuned = Session(str(best), session.device, session.clip_model, session.clip_pretrained,
