@@ -103,9 +103,10 @@ def smooth_mask(mask: np.ndarray, close_size: int = 3, open_size: int = 8) -> np
     mask : (H, W) bool or 0/1 integer array
     close_size, open_size : int
         Side of the square structuring elements in pixels (default 3 and 8,
-        the sizes of FastSAM's ``better_quality`` display option). ``0`` or ``1`` skips that step. A side larger than twice the
-        image gives the same answer as ``2 * max(H, W) + 1`` (the element
-        then covers the whole image from every pixel), so it is capped there.
+        the sizes of FastSAM's ``better_quality`` display option). ``0`` or
+        ``1`` skips that step. A side larger than twice the image gives the
+        same answer as ``2 * max(H, W) + 1`` (the element then covers the
+        whole image from every pixel), so it is capped there.
 
     Returns
     -------
