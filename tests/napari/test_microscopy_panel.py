@@ -23,7 +23,7 @@ def scaled(dock, qtbot):
 
 
 def test_result_and_prompt_layers_lie_on_the_scaled_image(scaled):
-    dock, image = scaled
+    dock, _ = scaled
     result = dock.controller.current_result()
     objects = layer(dock.viewer, "everything")
     assert tuple(objects.scale) == SCALE and tuple(objects.translate) == TRANSLATE
@@ -43,7 +43,7 @@ def test_result_and_prompt_layers_lie_on_the_scaled_image(scaled):
 
 
 def test_box_drawn_in_micrometres_selects_its_object(scaled):
-    dock, image = scaled
+    dock, _ = scaled
     result = dock.controller.current_result()
     obj = int(np.argmax(result.areas))
     x0, y0, x1, y1 = result.pixel_boxes[obj]
@@ -60,7 +60,7 @@ def test_box_drawn_in_micrometres_selects_its_object(scaled):
 
 
 def test_objects_layer_carries_measurements_in_micrometres(scaled):
-    dock, image = scaled
+    dock, _ = scaled
     result = dock.controller.current_result()
     objects = layer(dock.viewer, "everything")
     table = objects.features
@@ -74,7 +74,7 @@ def test_objects_layer_carries_measurements_in_micrometres(scaled):
 
 
 def test_accepted_annotations_are_measured(scaled):
-    dock, image = scaled
+    dock, _ = scaled
     result = dock.controller.current_result()
     row, col = inner_point(result, int(np.argmax(result.areas)))
     points = dock.points.new_layer()
