@@ -244,7 +244,7 @@ def render(results: dict) -> str:
                   f"maps from PNG), {s['workers']} worker processes, measured {m['date']} on {m['cpu']}, "
                   f"{m['cores']} cores, nice {m['nice']}, load {m['load_1min']} at the start (the cores were "
                   "shared with other jobs):"), "",
-                  "| matching | wall time | CPU time, all processes | CPU time / cores | ODS |",
+                  "| matching | wall time | CPU time of the scoring, all workers | CPU time / cores | ODS |",
                   "|---|---|---|---|---|",
                   *[f"| {name} | {s[r]['seconds'] / 60:.1f} min | {s[r]['cpu_seconds'] / 60:.1f} min | "
                     f"{s[r]['cpu_seconds'] / 60 / m['cores']:.1f} min | {fmt(s[r]['ODS'])} |"
