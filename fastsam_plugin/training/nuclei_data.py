@@ -35,7 +35,7 @@ VAL_SEED = 1_000_000
 # horizontal ones under a microscope; rotations are already in the real crops; scale jitter
 # covers other magnifications; up to 600 nuclei per image
 NUCLEI_TRAIN_OVERRIDES = {"flipud": 0.5, "fliplr": 0.5, "degrees": 0.0, "hsv_h": 0.0, "hsv_s": 0.0,
-                          "scale": 0.5, "mosaic": 1.0, "close_mosaic": 3, "max_det": 600}
+                          "scale": 0.5, "mosaic": 1.0, "close_mosaic": 2, "max_det": 600}
 
 
 @dataclass
