@@ -206,16 +206,19 @@ def render(results: dict) -> str:
     if val:
         m = next(iter(val.values()))["machine"]
         n = sorted({int(v["optimal"]["images"]) for v in val.values()})
-        lines += [(f"BSDS500 **val**: the first {'/'.join(map(str, n))} of its 100 images by id (the cores were "
-                   "shared with other jobs, so not all; the test split is not on this machine). "
+        lines += [(f"BSDS500 **val** (the test split is not on this machine); where a table says fewer than its "
+                   f"100 images ({'/'.join(map(str, n))} here), the first ones by id, as the cores were shared with "
+                   "other jobs. "
                    f"Measured {m['date']} on "
                   f"{m['cpu']}, {m['cores']} cores (load {m['load_1min']} at the start, nice {m['nice']})."), ""]
     if "human" in val:
         h = val["human"]
-        lines += ["| humans: each annotator vs the others, pooled | F | P | R | CPU time |", "|---|---|---|---|---|"]
+        lines += ["| humans: each annotator vs the others, pooled | images | F | P | R | CPU time |",
+                  "|---|---|---|---|---|---|"]
         for rule, name in (("optimal", "one-to-one (official)"), ("distance", "distance transform (`--fast`)")):
             r = h[rule]
-            lines.append(f"| {name} | {fmt(r['F'])} | {fmt(r['P'])} | {fmt(r['R'])} | {r['cpu_seconds']:.0f} s |")
+            lines.append(f"| {name} | {int(r['images'])} | {fmt(r['F'])} | {fmt(r['P'])} | {fmt(r['R'])} | "
+                         f"{r['cpu_seconds']:.0f} s |")
         lines += ["", (f"Published human F on the BSDS500 **test** split: 0.80. On val: "
                   f"{fmt(h['optimal']['F'])} one-to-one; the `--fast` rule adds "
                   f"{h['distance']['F'] - h['optimal']['F']:+.3f}."), ""]
@@ -223,11 +226,12 @@ def render(results: dict) -> str:
                                       ("demo", ("demo segmenter edge maps (synthetic shapes only; imgsz 480, "
                                                "conf 0.05)"))) if k in val]
     if rows:
-        lines += ["| edge maps | matching | ODS | OIS | AP | R50 | CPU time |", "|---|---|---|---|---|---|---|"]
+        lines += ["| edge maps | images | matching | ODS | OIS | AP | R50 | CPU time |",
+                  "|---|---|---|---|---|---|---|---|"]
         for key, name in rows:
             for rule, rname in (("optimal", "one-to-one"), ("distance", "`--fast`")):
                 r = val[key][rule]
-                lines.append(f"| {name} | {rname} | {fmt(r['ODS'])} | {fmt(r['OIS'])} | {fmt(r['AP'])} | "
+                lines.append(f"| {name} | {int(r['images'])} | {rname} | {fmt(r['ODS'])} | {fmt(r['OIS'])} | {fmt(r['AP'])} | "
                              f"{fmt(r['R50'])} | {r['cpu_seconds']:.0f} s |")
         lines += ["", "Overstatement of `--fast` (distance transform minus one-to-one):", ""]
         for key, name in rows:
