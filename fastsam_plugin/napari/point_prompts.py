@@ -6,7 +6,7 @@ import numpy as np
 from magicgui.widgets import CheckBox, Container, PushButton
 
 from ..engine.provenance import ObjectPrompt
-from ..engine.session import Session
+from ..engine.session import PromptError, Session
 from .controller import Controller
 from .layers import spatial_shape
 
@@ -59,16 +59,13 @@ class PointPrompts(Container):
         layer.face_color = np.where(positive[:, None], [GREEN], [RED])
         if not on_slice.any():
             return empty
-        xy = rc[on_slice][:, -2:][:, ::-1]
-        h, w = result.shape
-        inside = (xy[:, 0] > -0.5) & (xy[:, 0] < w - 0.5) & (xy[:, 1] > -0.5) & (xy[:, 1] < h - 0.5)
-        if not inside.all():
-            c.status.show("points outside the image are ignored")
-        if not inside.any():
+        xy, polarity = rc[on_slice][:, -2:][:, ::-1], positive[on_slice]
+        try:  # the engine's one rule for points outside the image (as in the API and the CLI): an error
+            sel = Session.select_points(result, xy, polarity, smooth=c.smooth.value)
+        except PromptError as exc:
+            c.error(f"{exc} Move or delete that point (select it, then press Delete).")
             return empty
-        sel = Session.select_points(result, xy[inside], positive[on_slice][inside], smooth=c.smooth.value)
-        c.status.show(f"{int(inside.sum())} point(s): {int(sel.sum())} pixels selected")
-        c.selection_prompts = [ObjectPrompt(1, "points", "", points=xy[inside].tolist(),
-                                            labels=positive[on_slice][inside].astype(int).tolist(),
+        c.status.show(f"{len(xy)} point(s): {int(sel.sum())} pixels selected")
+        c.selection_prompts = [ObjectPrompt(1, "points", "", points=xy.tolist(), labels=polarity.astype(int).tolist(),
                                             smooth=bool(c.smooth.value), slice=list(index))]
         return sel.astype(np.int32)

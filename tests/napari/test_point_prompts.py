@@ -32,11 +32,14 @@ def test_b_key_toggles_polarity(segmented):
     assert dock.points.background.value and not points.feature_defaults[POSITIVE][0]
 
 
-def test_points_outside_the_image_are_ignored_with_a_message(segmented):
+def test_a_point_outside_the_image_is_an_error_as_in_the_api_and_cli(segmented):
     dock, _ = segmented
+    result = dock.controller.current_result()
     points = dock.points.new_layer()
-    points.add([-50, -50])
-    assert "outside the image" in dock.status.value
+    points.add(list(inner_point(result, 0)))
+    assert layer(dock.viewer, "selection").data.any()
+    points.add([-50, -50])  # the engine's rule: never silently dropped
+    assert "outside the image" in dock.status.value and "Move or delete that point" in dock.status.value
     assert not layer(dock.viewer, "selection").data.any()
 
 
