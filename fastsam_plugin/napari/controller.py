@@ -21,6 +21,7 @@ from psygnal import Signal
 from ..engine.checkpoints import UnsafeCheckpointError
 from ..engine.progress import Cancelled
 from ..engine.session import Session
+from ..errors import describe_unexpected, log_unexpected
 from ._gl_guard import guard_triton
 from .layer_book import LayerBook
 from .layers import layer_uid, owned, spatial_shape
@@ -200,6 +201,7 @@ class Controller:
         self._cancel.clear()
         self._cancellable = cancellable
         worker.finished.connect(self._worker_done)
+        worker.errored.connect(self._unexpected)  # a bug: keep its traceback in a log, name the file
         if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
             worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
         self._worker = worker
@@ -214,6 +216,9 @@ class Controller:
         self.busy_changed.emit(False)
         if not self.status.is_error and self.status.value.endswith("..."):
             self.status.show("done")
+
+    def _unexpected(self, exc: BaseException) -> None:
+        self.error(f"FastSAM: {describe_unexpected(exc, log_unexpected(exc, 'napari widget'))}")
 
     def cancel(self, _=None) -> None:
         """Stop the running job between tiles or slices, or say that it cannot be stopped."""
