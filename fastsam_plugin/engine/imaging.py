@@ -158,7 +158,7 @@ def normalize_image(
             out = _stretch(planes, pct)
         else:
             out = np.stack([_stretch(planes[..., c], pct) for c in range(planes.shape[2])], axis=-1)
-    return _to_rgb(out)
+    return planes_to_rgb(out)
 
 
 def _pick_channels(arr: np.ndarray, channels: Sequence[int] | None) -> np.ndarray:
@@ -174,7 +174,7 @@ def _pick_channels(arr: np.ndarray, channels: Sequence[int] | None) -> np.ndarra
     return arr[..., chosen]
 
 
-def _to_rgb(planes: np.ndarray) -> np.ndarray:
+def planes_to_rgb(planes: np.ndarray) -> np.ndarray:
     """(H, W, 1|2|3) uint8 to (H, W, 3): one plane becomes gray, two fill red and green."""
     k = planes.shape[2]
     if k == 1:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.imaging import ImageError
+from ..engine.imaging import ImageError, planes_to_rgb
 from ..engine.result import SegmentationResult
 from ..engine.windows import Box, labels_window
 from ..errors import FastSAMError
@@ -187,7 +187,7 @@ class GeoRaster:
         rgb = np.stack(planes, axis=-1)
         if valid is not None:
             rgb[~valid] = 0
-        return _to_three(rgb), valid
+        return planes_to_rgb(rgb), valid
 
     def _valid(self, ds, window, data: np.ndarray) -> np.ndarray | None:
         """Pixels where every chosen band has data (GDAL masks: nodata, alpha, mask bands; and NaN)."""
@@ -213,15 +213,6 @@ class GeoRaster:
     def read_rgb(self) -> np.ndarray:
         """The whole raster as ``(H, W, 3)`` uint8 (nodata black). Small rasters only."""
         return self.read_window((0, 0, self.width, self.height))[0]
-
-
-def _to_three(planes: np.ndarray) -> np.ndarray:
-    k = planes.shape[2]
-    if k == 1:
-        return np.repeat(planes, 3, axis=2)
-    if k == 2:
-        return np.concatenate([planes, np.zeros_like(planes[..., :1])], axis=2)
-    return np.ascontiguousarray(planes)
 
 
 def open_geotiff(

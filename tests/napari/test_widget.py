@@ -13,13 +13,9 @@ from fastsam_plugin.training.synthetic import make_scene
 
 
 @pytest.fixture
-def widget(make_napari_viewer, qtbot):
-    viewer = make_napari_viewer()
-    w = FastSAMWidget(viewer)
-    w.model.use_demo()
-    w.model.device.value = "cpu"
-    viewer.window.add_dock_widget(w, name="FastSAM")
-    return w
+def widget(dock):
+    """The dock of ``conftest.dock`` (demo models, CPU) under the name these tests use."""
+    return dock
 
 
 def wait(qtbot, widget, timeout=120_000):
