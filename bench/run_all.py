@@ -11,7 +11,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_checkpoint_scan
+import bench_distributed
 import bench_everything
+import bench_memory
 import bench_outputs
 import bench_prompts
 import bench_prompts_large
@@ -36,6 +38,8 @@ def main() -> None:
         ("Tiling and stacks", bench_tiling.run, bench_tiling.HEADER),
         (bench_checkpoint_scan.TITLE, bench_checkpoint_scan.run, bench_checkpoint_scan.HEADER),
         (bench_outputs.TITLE, bench_outputs.run, bench_outputs.HEADER),
+        (bench_memory.TITLE, bench_memory.run, bench_memory.HEADER),
+        (bench_distributed.TITLE, bench_distributed.run, bench_distributed.HEADER),
     ]
     for title, fn, header in sections:
         print(f"== {title}", flush=True)
