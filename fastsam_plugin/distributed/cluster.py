@@ -31,7 +31,7 @@ def make_client(scheduler: str = "local", workers: int | None = None):
     cores and one worker is as fast as a single process.
     """
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise FastSAMError(
             "--scheduler needs Dask: pip install 'napari-fastsam[distributed]' (dask, distributed, zarr)."
@@ -44,6 +44,6 @@ def make_client(scheduler: str = "local", workers: int | None = None):
     if n < 1:
         raise UsageError(f"--workers must be at least 1; got {n}.")
     threads = str(max(1, cores // n))
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
-    return Client(cluster)
+    # the client owns the cluster it starts: closing the client stops the workers too
+    return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                  env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})

@@ -188,3 +188,13 @@ def test_cli_writes_a_zarr_input_as_ome_zarr_and_a_rerun_keeps_it(client, tmp_pa
     assert labels.shape == (700, 600) and len(np.unique(labels)) > 3
     assert main(args) == 0  # rerun: the complete result is kept, not recomputed
     assert "already complete" in capsys.readouterr().out
+
+
+def test_scheduler_local_starts_and_stops_its_own_workers(tmp_path):
+    _write_scenes(tmp_path / "in", 2)
+    args = ["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--weights", "demo", "--device", "cpu",
+            "--scheduler", "local"]
+    assert main([*args, "--workers", "1"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene0_labels.tif", "scene1_labels.tif"]
+    with pytest.raises(SystemExit):  # a usage error naming the flag
+        main([*args, "--workers", "0"])
