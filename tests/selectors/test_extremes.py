@@ -87,7 +87,7 @@ def test_giant_smoothing_sizes_give_the_answer_of_an_element_covering_the_image(
 def test_crops_past_the_edge_paint_only_their_part_inside(h, w, x0, y0, ch, cw, data):
     crop = data.draw(arrays(bool, (ch, cw)))
     lab = crops_to_labels([crop], [[x0, y0, x0 + cw, y0 + ch]], (h, w))
-    canvas = np.zeros((h + 80, w + 80), bool)
+    canvas = np.zeros((h + 100, w + 100), bool)  # room for any crop: offsets up to 30 + 40, sides up to 12
     canvas[y0 + 40 : y0 + 40 + ch, x0 + 40 : x0 + 40 + cw] = crop
     np.testing.assert_array_equal(lab == 1, canvas[40 : 40 + h, 40 : 40 + w])
     assert lab.shape == (h, w) and set(np.unique(lab)) <= {0, 1}
