@@ -53,18 +53,21 @@ def median_time(fns, repeat: int = 5, clock=time.perf_counter) -> list[float]:
     return [float(np.median(t)) for t in times]
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo, else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor() or platform.machine()
+
+
 def machine() -> str:
     """The machine as read now: CPU model, cores, load, torch device and threads."""
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} CPU(s), Python {platform.python_version()}"
+    text = f"{cpu_name()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}"
     try:
         import torch
 

@@ -21,11 +21,15 @@ import argparse
 import os
 import platform
 import re
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from _common import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- nuclei-eval:start -->", "<!-- nuclei-eval:end -->"
@@ -37,14 +41,7 @@ NMS_IOUS = (0.5, 0.7, 0.9)  # box IoU of Ultralytics' NMS; FastSAM's everything 
 def machine() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}, Python "
             f"{platform.python_version()}, torch {torch.__version__}, "
