@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from ..distributed.worker import SessionSpec, worker_session
+from .args import int_range
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,18 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="local|ADDRESS",
                         help="run on Dask: 'local' starts worker processes here, or give a scheduler address "
                              "(tcp://host:8786) of a running cluster")
-    parser.add_argument("--workers", type=_positive_int, default=None,
+    parser.add_argument("--workers", type=int_range(1), default=None,
                         help="worker processes of --scheduler local (default: one per CPU core)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
-    return value
 
 
 def spec_of(session) -> SessionSpec:
