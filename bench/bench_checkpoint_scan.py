@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table
+from _common import table, write_section
 
 TITLE = "Checkpoint safety scan"
 HEADER = ("checkpoint", "size", "check", "CPU time", "wall time", "vs scan (CPU)", "goal (CPU time)")
@@ -111,23 +111,9 @@ def run(quick: bool = False) -> list[tuple]:
     return rows
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's section of docs/benchmarks.md."""
-    doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    head = f"## {TITLE}\n"
-    if head in text:
-        start = text.index(head)
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start] + f"{head}\n{body.strip()}\n\n" + (text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip() + f"\n\n{head}\n{body.strip()}\n"
-    doc.write_text(text)
-
-
 if __name__ == "__main__":
     from _common import machine
 
     result = table(run("--quick" in sys.argv), HEADER)
     print(result)
-    write_section(f"Measured on {machine()}.\n\n{result}\n\n{NOTE}")
+    write_section(TITLE, f"Measured on {machine()}.\n\n{result}\n\n{NOTE}")

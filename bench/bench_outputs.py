@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table  # noqa: E402
+from _common import table, write_section  # noqa: E402
 
 HEADER = ("case", "image", "objects", "time", "peak RSS", "vs former")
 TITLE = "Huge images: COCO and edge outputs"
@@ -120,20 +120,6 @@ def run(quick: bool = False) -> list[tuple]:
     return rows
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's section of docs/benchmarks.md."""
-    doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    head = f"## {TITLE}\n"
-    if head in text:
-        start = text.index(head)
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start] + f"{head}\n{body.strip()}\n" + ("" if nxt < 0 else text[nxt:])
-    else:
-        text = text.rstrip() + f"\n\n{head}\n{body.strip()}\n"
-    doc.write_text(text)
-
-
 if __name__ == "__main__":
     if "--child" in sys.argv:
         i = sys.argv.index("--child")
@@ -144,6 +130,6 @@ if __name__ == "__main__":
         print(text)
         import os
 
-        write_section(f"{text}\n\nSynthetic results (ellipses, 5-60 px radius) stand in for the model; peak RSS "
+        write_section(TITLE, f"{text}\n\nSynthetic results (ellipses, 5-60 px radius) stand in for the model; peak RSS "
                       "includes the result itself. Measured with `nice -n 10 python bench/bench_outputs.py` at load "
                       f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU(s).")
