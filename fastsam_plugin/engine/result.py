@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from mask_selectors import contour_boxes, crops_to_labels
+from mask_selectors import check_crops, contour_boxes, crops_to_labels
 
 _ids = itertools.count()
 
@@ -96,6 +96,15 @@ class SegmentationResult:
     def areas(self) -> np.ndarray:
         """(N,) int64 pixel counts, computed once."""
         return np.array([np.count_nonzero(c) for c in self.crops], dtype=np.int64)
+
+    @cached_property
+    def checked_crops(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """``(crops, pixel_boxes)`` checked once by :func:`mask_selectors.check_crops`.
+
+        Prompts pass these with ``checked=True``, so each prompt skips the
+        check's Python loop over every crop (a result's crops do not change).
+        """
+        return check_crops(self.crops, self.pixel_boxes)
 
     @property
     def masks(self) -> np.ndarray:

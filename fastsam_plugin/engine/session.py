@@ -272,14 +272,14 @@ class Session:
         lab = np.ones(len(xy), int) if labels is None else np.asarray(labels).reshape(-1)
         if lab.shape != (len(xy),):
             raise PromptError(f"labels must have one entry per point ({len(xy)}); got shape {lab.shape}.")
-        if not np.isin(lab, (0, 1)).all():
+        fg = lab == 1
+        if not (fg | (lab == 0)).all():
             raise PromptError(f"point labels must be 1 (foreground) or 0 (background); got {np.unique(lab).tolist()}.")
         if len(result) == 0:
             return np.zeros(result.shape, bool)
-        # hit tests read the stored crops; only the masks holding a point are painted
-        selection = select_by_points_in_crops(
-            result.crops, result.pixel_boxes, result.shape, xy, lab, areas=result.areas
-        )
+        # hit tests read the stored crops (checked once per result); only the masks holding a point are painted
+        crops, boxes = result.checked_crops
+        selection = select_by_points_in_crops(crops, boxes, result.shape, xy, fg, areas=result.areas, checked=True)
         return smooth_mask(selection) if smooth else selection
 
     @staticmethod
@@ -296,7 +296,8 @@ class Session:
         if len(result) == 0:
             return np.full(len(norm), -1, np.int64)
         # IoU from the overlap of each touching crop with the box only
-        return select_by_boxes_in_crops(result.crops, result.pixel_boxes, result.shape, norm, areas=result.areas)
+        crops, pix = result.checked_crops
+        return select_by_boxes_in_crops(crops, pix, result.shape, norm, areas=result.areas, checked=True)
 
     def select_text(self, result: SegmentationResult, text: str | list[str], *, top_k: int = 1) -> TextMatches:
         """Rank objects by CLIP similarity of their crop to ``text``.
@@ -343,7 +344,8 @@ class Session:
         if first_on_top:
             order.reverse()
         if not smooth:  # paint each chosen crop in place, no full-size mask per object
-            return paint_crops(out, result.crops, result.pixel_boxes, [i for _, i in order], [k for k, _ in order])
+            crops, boxes = result.checked_crops
+            return paint_crops(out, crops, boxes, [i for _, i in order], [k for k, _ in order], checked=True)
         for k, i in order:
             if i >= 0:
                 out[cls.union_mask(result, [i], smooth=smooth)] = k

@@ -133,10 +133,10 @@ def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.n
         raise SelectorInputError(f"{name} must have shape (P, 2) holding (x, y) pairs; got shape {arr.shape}.")
     if arr.shape[0] == 0:
         raise SelectorInputError(f"{name} is empty: give at least one (x, y) point.")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise SelectorInputError(f"{name} holds NaN or infinite coordinates: {arr[~np.isfinite(arr).all(1)].tolist()}.")
-    xy = np.floor(arr + 0.5).astype(np.int64)
-    outside = ~points_in_image(arr, hw)
+    pix = np.floor(arr + 0.5)
+    outside = ~_pixels_in_image(pix, hw)
     h, w = hw
     if outside.any():
         bad = arr[outside].tolist()
@@ -144,7 +144,7 @@ def as_points(points: object, hw: tuple[int, int], name: str = "points") -> np.n
             f"{name} {bad} lie outside the image (x must be in [0, {w - 1}], y in [0, {h - 1}]). "
             "Points are (x, y) = (column, row); napari gives (row, column), so swap the axes."
         )
-    return xy
+    return pix.astype(np.int64)
 
 
 def points_in_image(points: object, hw: tuple[int, int]) -> np.ndarray:
@@ -155,10 +155,14 @@ def points_in_image(points: object, hw: tuple[int, int]) -> np.ndarray:
     face uses this rule; a point outside is an error, never silently dropped.
     """
     arr = np.asarray(points, dtype=float).reshape(-1, 2)
-    h, w = hw
     with np.errstate(invalid="ignore"):
-        xy = np.floor(arr + 0.5)
-        return (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        return _pixels_in_image(np.floor(arr + 0.5), hw)
+
+
+def _pixels_in_image(pix: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """(P,) bool for ``(P, 2)`` float pixel indices ``floor(point + 0.5)``: True inside ``hw``."""
+    h, w = hw
+    return (pix[:, 0] >= 0) & (pix[:, 0] < w) & (pix[:, 1] >= 0) & (pix[:, 1] < h)
 
 
 def as_labels(labels: object, n_points: int, name: str = "labels") -> np.ndarray:
@@ -171,7 +175,7 @@ def as_labels(labels: object, n_points: int, name: str = "labels") -> np.ndarray
     if arr.shape != (n_points,):
         raise SelectorInputError(f"{name} must have one entry per point, shape ({n_points},); got shape {arr.shape}.")
     if arr.dtype != bool:
-        if not np.all(np.isin(arr, (0, 1))):
+        if not ((arr == 0) | (arr == 1)).all():  # np.isin costs ~20 us per call on a few labels
             raise SelectorInputError(f"{name} must be 1 (foreground) or 0 (background); got {np.unique(arr).tolist()}.")
         arr = arr.astype(bool)
     return arr

@@ -29,8 +29,24 @@ from .points import ADD, NONE, REMOVE
 from .text import DEFAULT_MIN_AREA, MaskCrops
 
 
-def _as_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
-    """Check that ``crops[i]`` has the shape of ``boxes[i]``; return the list and ``(N, 4)`` int64 boxes."""
+def check_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
+    """Check that ``crops[i]`` is a mask of the shape of ``boxes[i]``.
+
+    The functions below run this on every call, which costs a Python loop over
+    all N crops; a caller that keeps the same crops for many prompts checks
+    once with this function and passes ``checked=True`` afterwards.
+
+    Parameters
+    ----------
+    crops : sequence of (h_i, w_i) bool or 0/1 arrays
+    boxes : (N, 4) int
+        ``(x0, y0, x1, y1)``, exclusive ends.
+
+    Returns
+    -------
+    crops : list of (h_i, w_i) bool
+    boxes : (N, 4) int64
+    """
     b = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     crops = list(crops)
     if not all(isinstance(c, np.ndarray) and c.dtype == bool for c in crops):
@@ -46,6 +62,11 @@ def _as_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
     return crops, b
 
 
+def _crops(crops, boxes, checked: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """``crops`` and ``boxes`` as :func:`check_crops` returns them; taken as they are when ``checked``."""
+    return (crops, boxes) if checked else check_crops(crops, boxes)
+
+
 def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
     if areas is None:
         return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
@@ -55,7 +76,7 @@ def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
     return a
 
 
-def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None) -> np.ndarray:
+def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None, *, checked: bool = False) -> np.ndarray:
     """:func:`mask_selectors.point_actions` on box-cropped masks.
 
     Parameters
@@ -70,13 +91,16 @@ def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None) -
         ``(x, y)`` pixel coordinates.
     labels : (P,) int or bool, optional
         1 foreground, 0 background; all foreground when omitted.
+    checked : bool
+        ``crops`` and ``boxes`` are as :func:`check_crops` returned them (a
+        list of bool arrays and ``(N, 4)`` int64 boxes); skips the per-call check.
 
     Returns
     -------
     actions : (N,) int8
         1 add, -1 remove, 0 no point inside the mask.
     """
-    crops, b = _as_crops(crops, boxes)
+    crops, b = _crops(crops, boxes, checked)
     return _point_actions(crops, b, hw, points, labels)
 
 
@@ -85,15 +109,24 @@ def _point_actions(crops, b, hw, points, labels) -> np.ndarray:
     fg = as_labels(labels, len(xy))
     holds = (b[:, None, 0] <= xy[None, :, 0]) & (xy[None, :, 0] < b[:, None, 2])
     holds &= (b[:, None, 1] <= xy[None, :, 1]) & (xy[None, :, 1] < b[:, None, 3])
-    has_fg = np.zeros(len(b), bool)
-    has_bg = np.zeros(len(b), bool)
-    for i, p in zip(*np.nonzero(holds)):  # only masks whose box holds the point
-        if crops[i][xy[p, 1] - b[i, 1], xy[p, 0] - b[i, 0]]:
-            (has_fg if fg[p] else has_bg)[i] = True
-    return np.where(has_bg, REMOVE, np.where(has_fg, ADD, NONE)).astype(np.int8)
+    actions = np.zeros(len(b), np.int8)
+    mi, pi = np.nonzero(holds)  # only masks whose box holds the point are read
+    # one pixel per (mask, point) pair, read with Python ints (numpy scalar indexing costs ~1 us each)
+    rows = (xy[pi, 1] - b[mi, 1]).tolist()
+    cols = (xy[pi, 0] - b[mi, 0]).tolist()
+    fgl = fg[pi].tolist()
+    for i, r, c, f in zip(mi.tolist(), rows, cols, fgl):
+        if crops[i][r, c]:
+            if not f:
+                actions[i] = REMOVE  # a background point wins over any foreground one
+            elif actions[i] == NONE:
+                actions[i] = ADD
+    return actions
 
 
-def select_by_points_in_crops(crops, boxes, hw: tuple[int, int], points, labels=None, *, areas=None) -> np.ndarray:
+def select_by_points_in_crops(
+    crops, boxes, hw: tuple[int, int], points, labels=None, *, areas=None, checked: bool = False
+) -> np.ndarray:
     """:func:`mask_selectors.select_by_points` on box-cropped masks.
 
     Masks with a point are painted from the largest area to the smallest,
@@ -101,7 +134,7 @@ def select_by_points_in_crops(crops, boxes, hw: tuple[int, int], points, labels=
 
     Parameters
     ----------
-    crops, boxes, hw, points, labels
+    crops, boxes, hw, points, labels, checked
         As :func:`crop_point_actions`.
     areas : (N,) int, optional
         Pixel counts of the masks (counted from the crops when omitted).
@@ -110,17 +143,17 @@ def select_by_points_in_crops(crops, boxes, hw: tuple[int, int], points, labels=
     -------
     selection : (H, W) bool
     """
-    crops, b = _as_crops(crops, boxes)
+    crops, b = _crops(crops, boxes, checked)
     actions = _point_actions(crops, b, hw, points, labels)
     out = np.zeros(tuple(int(v) for v in hw), bool)
     acting = np.flatnonzero(actions != NONE)
     if len(acting) == 0:
         return out
     a = _areas(crops, areas)
-    for i in acting[paint_order(a[acting])]:
-        x0, y0, x1, y1 = b[i]
+    order = acting[paint_order(a[acting])]
+    for i, (x0, y0, x1, y1), act in zip(order.tolist(), b[order].tolist(), actions[order].tolist()):
         region = out[y0:y1, x0:x1]
-        if actions[i] == ADD:  # element-wise OR on the box (OpenCV SIMD), not a boolean-index assignment
+        if act == ADD:  # element-wise OR on the box (OpenCV SIMD), not a boolean-index assignment
             r8 = region.view(np.uint8)
             cv2.bitwise_or(r8, crops[i].view(np.uint8), dst=r8)
         else:
@@ -128,7 +161,7 @@ def select_by_points_in_crops(crops, boxes, hw: tuple[int, int], points, labels=
     return out
 
 
-def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None) -> np.ndarray:
+def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None, checked: bool = False) -> np.ndarray:
     """:func:`mask_selectors.box_mask_iou` on box-cropped masks.
 
     Only masks whose box touches a prompt box are looked at, and only inside
@@ -136,7 +169,7 @@ def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None)
 
     Parameters
     ----------
-    crops, boxes, hw
+    crops, boxes, hw, checked
         As :func:`crop_point_actions`.
     prompt_boxes : (B, 4) float
         ``(x0, y0, x1, y1)``; normalised with :func:`mask_selectors.normalize_boxes`.
@@ -147,7 +180,7 @@ def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None)
     -------
     iou : (B, N) float64
     """
-    crops, b = _as_crops(crops, boxes)
+    crops, b = _crops(crops, boxes, checked)
     pb = normalize_boxes(prompt_boxes, hw)
     a = _areas(crops, areas).astype(np.float64)
     iou = np.zeros((len(pb), len(b)), np.float64)
@@ -155,15 +188,20 @@ def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None)
         ix0, iy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
         ix1, iy1 = np.minimum(b[:, 2], x1), np.minimum(b[:, 3], y1)
         box_area = float((x1 - x0) * (y1 - y0))
-        for i in np.flatnonzero((ix1 > ix0) & (iy1 > iy0)):
-            part = crops[i][iy0[i] - b[i, 1] : iy1[i] - b[i, 1], ix0[i] - b[i, 0] : ix1[i] - b[i, 0]]
-            inside = cv2.countNonZero(part.view(np.uint8))
-            iou[k, i] = inside / (box_area + a[i] - inside)
+        touch = np.flatnonzero((ix1 > ix0) & (iy1 > iy0))
+        # overlap of each touching crop with the box, in the crop's own pixels (Python ints for slicing)
+        rows = np.stack([iy0[touch], iy1[touch]], 1) - b[touch, 1:2]
+        cols = np.stack([ix0[touch], ix1[touch]], 1) - b[touch, 0:1]
+        for i, (r0, r1), (c0, c1), ai in zip(touch.tolist(), rows.tolist(), cols.tolist(), a[touch].tolist()):
+            inside = cv2.countNonZero(crops[i][r0:r1, c0:c1].view(np.uint8))
+            iou[k, i] = inside / (box_area + ai - inside)
     return iou
 
 
-def select_by_boxes_in_crops(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None) -> np.ndarray:
-    """:func:`mask_selectors.select_by_boxes` on box-cropped masks.
+def select_by_boxes_in_crops(
+    crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None, checked: bool = False
+) -> np.ndarray:
+    """:func:`mask_selectors.select_by_boxes` on box-cropped masks (arguments as :func:`crop_box_iou`).
 
     Returns
     -------
@@ -171,32 +209,32 @@ def select_by_boxes_in_crops(crops, boxes, hw: tuple[int, int], prompt_boxes, *,
         Mask with the highest box IoU per prompt box (ties: lower index), or
         ``-1`` where no mask overlaps the box.
     """
-    iou = crop_box_iou(crops, boxes, hw, prompt_boxes, areas=areas)
+    iou = crop_box_iou(crops, boxes, hw, prompt_boxes, areas=areas, checked=checked)
     if iou.shape[1] == 0:
         return np.full(len(iou), -1, np.int64)
     return np.where(iou.max(axis=1) > 0, iou.argmax(axis=1), -1).astype(np.int64)
 
 
-def paint_crops(out: np.ndarray, crops, boxes, indices, values) -> np.ndarray:
+def paint_crops(out: np.ndarray, crops, boxes, indices, values, *, checked: bool = False) -> np.ndarray:
     """Write ``values[k]`` into ``out`` on the pixels of mask ``indices[k]``, in that order, touching only its crop.
 
     Parameters
     ----------
     out : (H, W) array
         Painted in place (and returned).
-    crops, boxes
+    crops, boxes, checked
         As :func:`crop_point_actions`.
     indices : (K,) int
         Masks to paint; negative indices are skipped.
     values : scalar or (K,) array
         Value per painted mask.
     """
-    crops, b = _as_crops(crops, boxes)
+    crops, b = _crops(crops, boxes, checked)
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     vals = np.broadcast_to(np.asarray(values), idx.shape)
-    for i, v in zip(idx, vals):
+    for i, v in zip(idx.tolist(), vals):
         if i >= 0:
-            x0, y0, x1, y1 = b[i]
+            x0, y0, x1, y1 = b[i].tolist()
             np.copyto(out[y0:y1, x0:x1], v, where=crops[i])
     return out
 
@@ -209,13 +247,14 @@ def crop_pictures(
     min_area: int = DEFAULT_MIN_AREA,
     fill_background: bool = True,
     areas=None,
+    checked: bool = False,
 ) -> MaskCrops:
     """:func:`mask_selectors.mask_crops` on box-cropped masks: one picture per mask for an image encoder.
 
     Parameters
     ----------
     image : (H, W, 3) uint8
-    crops, boxes
+    crops, boxes, checked
         As :func:`crop_point_actions` (``boxes`` inside the image).
     min_area : int
         Masks with at most this many pixels are skipped (default 100).
@@ -233,7 +272,7 @@ def crop_pictures(
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise SelectorInputError(f"image must be an (H, W, 3) uint8 RGB array; got {img.shape} {img.dtype}.")
-    crops, b = _as_crops(crops, boxes)
+    crops, b = _crops(crops, boxes, checked)
     if len(b) and (b[:, :2].min() < 0 or b[:, 2].max() > img.shape[1] or b[:, 3].max() > img.shape[0]):
         raise SelectorInputError(f"boxes reach outside the {img.shape[1]} x {img.shape[0]} image.")
     a = _areas(crops, areas)

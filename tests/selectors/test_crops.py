@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from mask_selectors import (
     SelectorInputError,
     box_mask_iou,
+    check_crops,
     contour_boxes,
     crop_box_iou,
     crop_pictures,
@@ -54,6 +55,11 @@ def test_point_rule_on_crops_equals_the_full_mask_rule(case, data):
         select_by_points(masks, pts, labels),
     )
     np.testing.assert_array_equal(select_by_points_in_crops(crops, boxes, hw, pts), select_by_points(masks, pts))
+    # checked once, then answered without the per-call check: same answers
+    c, b = check_crops(crops, boxes)
+    np.testing.assert_array_equal(
+        select_by_points_in_crops(c, b, hw, pts, labels, checked=True), select_by_points(masks, pts, labels)
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -69,6 +75,8 @@ def test_box_rule_on_crops_equals_the_full_mask_rule(case, data):
     np.testing.assert_array_equal(
         select_by_boxes_in_crops(crops, boxes, (h, w), prompt, areas=mask_areas(masks)), select_by_boxes(masks, prompt)
     )
+    c, b = check_crops(crops, boxes)
+    np.testing.assert_array_equal(crop_box_iou(c, b, (h, w), prompt, checked=True), box_mask_iou(masks, prompt))
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,6 +102,8 @@ def test_no_masks_and_bad_crops_are_clear():
         crop_point_actions([crop], [[0, 0, 4, 3]], (10, 10), [[1, 1]])
     with pytest.raises(SelectorInputError, match="same length"):
         crop_point_actions([crop, crop], [[0, 0, 3, 3]], (10, 10), [[1, 1]])
+    with pytest.raises(SelectorInputError, match="crop 1 has shape"):
+        check_crops([crop, crop], [[0, 0, 3, 3], [0, 0, 3, 4]])
     with pytest.raises(SelectorInputError, match="outside the image"):
         crop_point_actions([crop], [[0, 0, 3, 3]], (10, 10), [[12, 1]])
     # 0/1 integer crops are read as masks, not as indices
