@@ -91,6 +91,9 @@ class PromptRecord:
     clip_pretrained: str | None = None
     objects: list[ObjectPrompt] = field(default_factory=list)
     project_version: str = __version__
+    # label edits made afterwards (merge, split, delete, set id, renumber), in order, as JSON-ready dicts;
+    # ``objects`` already carry the ids after the edits, so replay paints merged objects with one id
+    edits: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (``format`` and ``format_version`` first)."""
@@ -122,6 +125,7 @@ class PromptRecord:
                 clip_pretrained=data.get("clip_pretrained"),
                 objects=[ObjectPrompt(**o) for o in data.get("objects", [])],
                 project_version=data.get("project_version", "unknown"),
+                edits=[dict(e) for e in data.get("edits", [])],
             )
         except (KeyError, TypeError) as exc:
             raise RecordError(f"the record is incomplete or malformed ({type(exc).__name__}: {exc}).") from None

@@ -19,6 +19,7 @@ from .bands import BandPicker
 from .box_prompts import BoxPrompts
 from .controller import Controller
 from .everything_panel import EverythingPanel
+from .label_editing import LabelEditPanel
 from .microscopy_panel import MicroscopyPanel
 from .model_panel import ModelPanel
 from .point_prompts import PointPrompts
@@ -35,7 +36,7 @@ class FastSAMWidget(Container):
 
     Attributes
     ----------
-    model, bands, everything, status, points, boxes, text, annotations, training
+    model, bands, everything, status, points, boxes, text, annotations, label_edit, training
         The small widgets, top to bottom.
     controller : Controller
         Session, cache keys, worker and layer bookkeeping they share.
@@ -52,13 +53,14 @@ class FastSAMWidget(Container):
         self.boxes = BoxPrompts(self.controller)
         self.text = TextPrompts(self.controller)
         self.annotations = AnnotationPanel(self.controller)
+        self.label_edit = LabelEditPanel(self.controller)  # merge, split, delete, renumber any Labels layer
         self.microscopy = MicroscopyPanel(self.controller, self.annotations)  # channels, 3D linking, measurements
         self.training = TrainingPanel(self.controller)  # fine-tune on accepted annotations, export them
         super().__init__(
             widgets=[
                 # the status line sits by the run buttons so it stays visible on short screens
                 self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
-                self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.training,
+                self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.label_edit, self.training,
             ],
             scrollable=True,  # a tall dock scrolls instead of stretching the window past the screen
         )
