@@ -20,7 +20,7 @@ def layer_uid(layer) -> str:
 def owned(layer, role: str | None = None, source: str | None = None) -> bool:
     """Whether ``layer`` was made by the plugin (optionally for ``role`` and ``source``)."""
     info = getattr(layer, "metadata", {}).get(KEY)
-    if not isinstance(info, dict):
+    if not isinstance(info, dict) or "role" not in info:  # a user's layer may carry only a prompt record
         return False
     return (role is None or info.get("role") == role) and (source is None or info.get("source") == source)
 

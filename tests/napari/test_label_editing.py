@@ -182,3 +182,17 @@ def test_split_with_a_box_carves_the_models_object_out(segmented):
     assert set(np.unique(layer.data)) == {1, 2}
     panel.undo.native.click()
     np.testing.assert_array_equal(layer.data, region)
+
+
+def test_a_users_layer_that_received_accepts_stays_a_target_for_accepts_and_edits(segmented):
+    dock, _ = segmented
+    layer = dock.viewer.add_labels(np.zeros(dock.controller.current_result().shape, np.int32), name="stardist")
+    dock.annotations.target.value = layer.name
+    result = dock.controller.current_result()
+    x0, y0, x1, y1 = result.pixel_boxes[0]
+    dock.points.new_layer().add([(y0 + y1) // 2, (x0 + x1) // 2])
+    dock.annotations.accept_selection()
+    assert layer_record(layer) is not None  # the accept recorded its prompt in the user's layer
+    dock.annotations.target.reset_choices()
+    dock.label_edit.target.reset_choices()
+    assert layer.name in dock.annotations.target.choices and layer.name in dock.label_edit.target.choices
