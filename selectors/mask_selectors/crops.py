@@ -151,9 +151,15 @@ def select_by_points_in_crops(
         return out
     a = _areas(crops, areas)
     order = acting[paint_order(a[acting])]
+    painted = False
     for i, (x0, y0, x1, y1), act in zip(order.tolist(), b[order].tolist(), actions[order].tolist()):
         region = out[y0:y1, x0:x1]
-        if act == ADD:  # element-wise OR on the box (OpenCV SIMD), not a boolean-index assignment
+        if not painted:  # ``out`` is still all False: removing is a no-op, adding a plain copy
+            if act == ADD:
+                # a copy writes each fresh page once; an OR would read it first (two page faults)
+                np.copyto(region, crops[i])
+                painted = True
+        elif act == ADD:  # element-wise OR on the box (OpenCV SIMD), not a boolean-index assignment
             r8 = region.view(np.uint8)
             cv2.bitwise_or(r8, crops[i].view(np.uint8), dst=r8)
         else:
