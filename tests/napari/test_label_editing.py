@@ -196,3 +196,23 @@ def test_a_users_layer_that_received_accepts_stays_a_target_for_accepts_and_edit
     dock.annotations.target.reset_choices()
     dock.label_edit.target.reset_choices()
     assert layer.name in dock.annotations.target.choices and layer.name in dock.label_edit.target.choices
+
+
+def test_in_a_stack_a_line_splits_its_slice_only_and_delete_clears_every_slice(dock):
+    stack = np.zeros((3, 40, 40), np.uint16)
+    stack[:, 10:30, 5:35] = 4
+    stack[:, 2:6, 2:6] = 8
+    layer = dock.viewer.add_labels(stack.copy(), name="3d masks")
+    panel = dock.label_edit
+    panel.target.value = layer.name
+    panel.cut_layer().add_lines(np.array([[1.0, 0.0, 20.0], [1.0, 39.0, 20.0]]))  # down column 20 of slice 1
+    panel.split_line.native.click()
+    assert not dock.status.is_error, dock.status.value
+    np.testing.assert_array_equal(layer.data[[0, 2]], stack[[0, 2]])
+    assert set(np.unique(layer.data[1])) == {0, 4, 8, 9}
+    panel.ids.value = "4"
+    panel.delete.native.click()
+    assert not (layer.data == 4).any() and (layer.data[1] == 9).sum() > 0
+    panel.undo.native.click()
+    panel.undo.native.click()
+    np.testing.assert_array_equal(layer.data, stack)
