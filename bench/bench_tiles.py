@@ -1,0 +1,112 @@
+"""Tiles per second: a folder of real 256 x 256 NAIP tiles through ``napari-fastsam segment``.
+
+The 43 validation tiles of the Urban Tree Detection data (``../shared/data/aerial/urban-trees``, read in place,
+never copied) go through the command line's batch path, in this process: one ``Session``, the model
+loaded once, then every tile read as a GeoTIFF, segmented and written as a georeferenced label raster.
+Two settings of the same trees model, run in turn (interleaved, so load on a shared machine hits both):
+
+* its operating point (imgsz 256, the tiles' own size);
+* imgsz 1024, FastSAM's default: each 256-px tile upsampled 4x (16x the pixels), as a model without
+  an operating point would run it.
+
+Per setting: the whole command on all tiles (one model load included) and on one tile; the steady
+rate is ``(N - 1) / (T_N - T_1)``, the load and start-up cancelling out.
+
+``nice -n 10 python bench/bench_tiles.py [--weights demo-trees] [--quick]`` writes its section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, table, write_section
+
+NAIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "aerial" / "urban-trees"
+TITLE = "Tiles per second (256 x 256 NAIP tiles, `napari-fastsam segment`)"
+HEADER = ("setting", "imgsz", "tiles", "whole command", "tiles/s (whole command)", "tiles/s (steady)",
+          "ms per tile", "goal 10 tiles/s")
+WEIGHTS = "demo-trees"
+GOAL = 10.0
+
+
+def tiles(limit: int | None = None) -> list[Path]:
+    """The validation tiles, in the split file's order."""
+    names = (NAIP / "val_socal.txt").read_text().split()
+    return [NAIP / "images" / f"{n}.tif" for n in names[:limit]]
+
+
+def segment_seconds(files: list[Path], weights: str, imgsz: int | None, extra: tuple[str, ...] = ()) -> float:
+    """Wall time of one ``napari-fastsam segment`` run over ``files`` (fresh output folder; output silenced)."""
+    from fastsam_plugin.cli.main import main
+
+    argv = ["segment", *map(str, files), "--weights", weights, "--device", "cpu", *extra]
+    if imgsz is not None:
+        argv += ["--imgsz", str(imgsz)]
+    with tempfile.TemporaryDirectory() as out:
+        sink = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = main([*argv, "--out", out])
+        seconds = time.perf_counter() - t0
+        written = len(list(Path(out).glob("*_labels.tif")))
+    if code != 0 or written != len(files):
+        raise RuntimeError(f"segment exited {code} with {written} of {len(files)} label rasters:\n{sink.getvalue()}")
+    return seconds
+
+
+def run(quick: bool = False, weights: str = WEIGHTS, extra: tuple[str, ...] = ()) -> list[tuple]:
+    if not NAIP.is_dir():
+        return [("../shared/data/aerial/urban-trees absent: not measured", "", "", "", "", "", "", "")]
+    files = tiles(10 if quick else None)
+    settings = [("operating point", None), ("FastSAM's default size", 1024)]
+    segment_seconds(files[:1], weights, None, extra)  # imports and first-call set-up, not measured
+    repeat = 1 if quick else 2
+    whole: dict[int, list[float]] = {k: [] for k in range(len(settings))}
+    one: dict[int, list[float]] = {k: [] for k in range(len(settings))}
+    for _ in range(repeat):  # interleaved, best of `repeat`
+        for k, (_, imgsz) in enumerate(settings):
+            one[k].append(segment_seconds(files[:1], weights, imgsz, extra))
+            whole[k].append(segment_seconds(files, weights, imgsz, extra))
+    from fastsam_plugin.engine.operating_point import operating_point
+
+    rows, n = [], len(files)
+    for k, (name, imgsz) in enumerate(settings):
+        t_n, t_1 = min(whole[k]), min(one[k])
+        steady = (n - 1) / max(t_n - t_1, 1e-9)
+        size = imgsz or operating_point(weights).imgsz
+        rows.append((f"{weights}, {name}", size, n, f"{t_n:.1f} s", f"{n / t_n:.1f}", f"{steady:.1f}",
+                     f"{1000 / steady:.0f}", "met" if steady >= GOAL else "not met"))
+    return rows
+
+
+def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--weights", default=WEIGHTS)
+    p.add_argument("--bands", help="pass --bands to segment (default: the bands the model records)")
+    p.add_argument("--quick", action="store_true", help="10 tiles, one run each")
+    p.add_argument("--print-only", action="store_true", help="print the table; leave docs/benchmarks.md alone")
+    a = p.parse_args()
+    extra = ("--bands", a.bands) if a.bands else ()
+    conditions = machine()  # read before the run: the load average at the start
+    rows = run(a.quick, a.weights, extra)
+    text = table(rows, HEADER)
+    print(text)
+    if a.print_only:
+        return
+    write_section(TITLE, f"{text}\n\nThe validation tiles (`val_socal`) of `../shared/data/aerial/urban-trees` "
+                  "through `napari-fastsam segment TILES... --out DIR` (GeoTIFF in, georeferenced label raster out), "
+                  "one model load per command. *Steady*: (N - 1) / (T_N - T_1), the command timed on N tiles and on "
+                  "one, so start-up and the model load cancel out. Measured with `nice -n 10 python "
+                  f"bench/bench_tiles.py` on {conditions}.")
+
+
+if __name__ == "__main__":
+    main()
