@@ -6,8 +6,10 @@ input and ``C`` coefficients per object; an object's mask is the sign of
 (``process_mask_native``, ``retina_masks=True``) resamples every mask over the
 whole image, N x H x W. Here, for each object kept by NMS:
 
-1. the product is formed on the prototype grid only around its box (objects
-   sorted by position and batched in bands, one GEMM per band);
+1. the product is formed on the prototype grid only around its box: on the
+   CPU inside the box's node window (the box plus the nodes its pixels'
+   filters reach), one matrix-vector product per object; on an accelerator
+   objects are sorted by position and batched in bands, one GEMM per band;
 2. the prototype nodes that are positive inside the box give the only region
    where the upsampled mask can be positive (bilinear interpolation is a convex
    combination with non-negative weights: non-positive nodes never give a
@@ -227,16 +229,16 @@ def assemble_masks(
     ny0 = by_t[win[:, 1].clamp(max=h - 1)]
     ny1 = (by_t[(win[:, 3] - 1).clamp(min=0)] + 3).clamp(max=mh)
 
-    proto_flat = protos.reshape(c, mh * mw).float()
-    taps_np = (bx, wx, by, wy)
-    host = torch.stack([win[:, 0], win[:, 1], win[:, 2], win[:, 3], nx0, nx1, ny0, ny1, valid.long()], 1).tolist()
     coeffs = coeffs.float()
+    if use_numpy:
+        host = torch.stack([win[:, 0], win[:, 1], win[:, 2], win[:, 3], nx0, nx1, ny0, ny1, valid.long()], 1).tolist()
+        found = _objects_numpy(protos, coeffs, host, (bx, wx, by, wy))
+        return _in_model_order(found, empty)
+    proto_flat = protos.reshape(c, mh * mw).float()
     # objects sorted by their first node row: a chunk's band of prototype rows stays narrow for small objects
     order = torch.argsort(ny0 * (mh + 1) + ny1).tolist()
     rows_of = torch.stack([ny0, ny1], 1).tolist()
-    crops: list[np.ndarray] = []
-    pboxes: list[tuple[int, int, int, int]] = []
-    keep: list[int] = []
+    found: list = []
     start = 0
     while start < n:
         stop, top, bottom = start, mh, 0
@@ -248,19 +250,18 @@ def assemble_masks(
         idx = torch.tensor(order[start:stop], device=dev)
         start = stop
         logits = (coeffs[idx] @ proto_flat[:, top * mw : bottom * mw]).view(len(idx), bottom - top, mw)
-        if use_numpy:
-            found = _chunk_numpy(logits.cpu().numpy(), top, idx.tolist(), host, taps_np)
-        else:
-            found = _chunk_torch(logits, top, idx, (win, valid, nx0, nx1, ny0, ny1), taps)
-        for i, m, box in found:
-            crops.append(m)
-            pboxes.append(box)
-            keep.append(i)
-    if not crops:
+        found += _chunk_torch(logits, top, idx, (win, valid, nx0, nx1, ny0, ny1), taps)
+    return _in_model_order(found, empty)
+
+
+def _in_model_order(found: list, empty: AssembledMasks) -> AssembledMasks:
+    """``(index, crop, box)`` triples as :class:`AssembledMasks`, in the model's (score) order."""
+    if not found:
         return empty
-    keep_arr = np.asarray(keep, np.int64)
-    back = np.argsort(keep_arr, kind="stable")  # the model's (score) order
-    return AssembledMasks([crops[j] for j in back], np.asarray(pboxes, np.int64)[back], keep_arr[back])
+    keep_arr = np.asarray([i for i, _, _ in found], np.int64)
+    back = np.argsort(keep_arr, kind="stable")
+    return AssembledMasks([found[j][1] for j in back], np.asarray([found[j][2] for j in back], np.int64),
+                          keep_arr[back])
 
 
 def _chunk_torch(logits, top, idx, geometry, taps):
@@ -291,20 +292,25 @@ def _chunk_torch(logits, top, idx, geometry, taps):
             for i, mask, (x0, y0, _, _) in zip(idx[local].tolist(), out, sub[local].tolist()) if mask is not None]
 
 
-def _chunk_numpy(lg, top, idx, host, taps):
-    """Per object on the CPU: extent of positive nodes in its window, then two 3-tap passes on that part only.
+def _objects_numpy(protos, coeffs, host, taps):
+    """Per object on the CPU: logits only in its node window, then two 3-tap passes where nodes are positive.
 
-    Work follows each object's node window (numpy, no thread start-up per small
-    operation), which on the CPU beats full-band tensor passes.
+    The node window is the object's box on the prototype grid plus the nodes
+    its pixels' 3-tap filters reach (the margin), so each object costs
+    ``C x`` its own window, not a band of full prototype rows. Prototypes are
+    laid out ``(mh, mw, C)`` once, so that a window times the coefficients is
+    one matrix-vector product over contiguous ``C``-vectors.
     """
     bx, wx, by, wy = taps
-    hb, mw = lg.shape[1:]
+    p = protos.detach().float().permute(1, 2, 0).contiguous().cpu().numpy()  # (mh, mw, C)
+    cf = coeffs.detach().cpu().numpy()
+    mh, mw = p.shape[:2]
     found = []
-    for k, i in enumerate(idx):
-        wx0, wy0, wx1, wy1, nx0, nx1, ny0, ny1, ok = host[i]
+    for i, (wx0, wy0, wx1, wy1, nx0, nx1, ny0, ny1, ok) in enumerate(host):
         if not ok:
             continue
-        pos = lg[k, ny0 - top : ny1 - top, nx0:nx1] > 0
+        lg = p[ny0:ny1, nx0:nx1] @ cf[i]  # (ny1 - ny0, nx1 - nx0) float32 logits of the node window
+        pos = lg > 0
         rows = np.flatnonzero(pos.any(axis=1))
         if len(rows) == 0:
             continue
@@ -317,11 +323,11 @@ def _chunk_numpy(lg, top, idx, host, taps):
         y1 = min(int(np.searchsorted(by, py1)), wy1)
         if x1 <= x0 or y1 <= y0:
             continue
-        ry = by[y0:y1] - top
-        r0, r1 = int(ry[0]), min(int(ry[-1]) + 3, hb)
+        # nodes read by pixels y0..y1, x0..x1: inside the node window, as wy0 <= y0, y1 <= wy1 (same for x)
+        r0, r1 = int(by[y0]), min(int(by[y1 - 1]) + 3, mh)
         c0, c1 = int(bx[x0]), min(int(bx[x1 - 1]) + 3, mw)
-        window = lg[k, r0:r1, c0:c1]
-        iy, last = ry - r0, window.shape[0] - 1
+        window = lg[r0 - ny0 : r1 - ny0, c0 - nx0 : c1 - nx0]
+        iy, last = by[y0:y1] - r0, window.shape[0] - 1
         rowmix = sum(wy[y0:y1, j, None] * window[np.minimum(iy + j, last)] for j in range(3))
         ix, lastc = bx[x0:x1] - c0, window.shape[1] - 1
         val = sum(wx[x0:x1, j] * rowmix[:, np.minimum(ix + j, lastc)] for j in range(3))
