@@ -15,6 +15,10 @@ def add_parser(sub) -> None:
     src.add_argument("--bsds", type=Path, metavar="ROOT", help="BSDS500 root (images/, groundTruth/)")
     src.add_argument("--data", type=Path, metavar="YAML", help="an existing Ultralytics data.yaml")
     src.add_argument("--nuclei", type=int, metavar="N", help="generate N fluorescence-nuclei scenes (see --real-nuclei)")
+    src.add_argument("--trees", type=Path, metavar="DIR",
+                     help="Urban Tree Detection tiles (../shared/data/aerial/urban-trees): crowns grown from the points")
+    src.add_argument("--resume", action="store_true",
+                     help="continue the interrupted run <workdir>/<name> from its weights/last.pt")
     train.add_argument("--images", type=Path, help="image folder for --coco / --label-folder")
     train.add_argument("--val-fraction", type=float, default=0.1)
     train.add_argument("--n-val", type=int, default=100, help="validation scenes for --synthetic")
@@ -47,7 +51,14 @@ def cmd_train(args) -> int:
     from ..training.train import synthetic_dataset, train
 
     work = args.workdir / args.name
+    if args.resume:
+        from ..training.train import resume
+
+        best = resume(work)
+        print(f"best checkpoint: {best}")
+        return 0
     overrides = {} if args.workers is None else {"workers": args.workers}
+    record = {}
     if args.data:
         data = args.data
     elif args.nuclei:
@@ -59,6 +70,12 @@ def cmd_train(args) -> int:
         data = nuclei_dataset(work / "dataset", args.nuclei, args.real_nuclei, real_folder=args.real_data,
                               n_val=args.n_val, seed=args.seed, size=args.imgsz)
         overrides = {**NUCLEI_TRAIN_OVERRIDES, **overrides}
+    elif args.trees:
+        from ..training.trees_data import TREE_BANDS, TREES_TRAIN_OVERRIDES, trees_dataset
+
+        data = trees_dataset(work / "dataset", args.trees)
+        overrides = {**TREES_TRAIN_OVERRIDES, **overrides}
+        record = {"bands": list(TREE_BANDS)}
     elif args.synthetic:
         data = synthetic_dataset(work / "dataset", args.synthetic, args.n_val, seed=args.seed, size=args.imgsz)
     else:
@@ -74,7 +91,7 @@ def cmd_train(args) -> int:
         )
     best = train(
         data, args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-        project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed, **overrides,
+        project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed, record=record, **overrides,
     )
     print(f"best checkpoint: {best}")
     return 0

@@ -17,6 +17,7 @@ from .synthetic import make_scene
 from .yolo_dataset import Sample, write_data_yaml, write_split
 
 # FastSAM-s is the YOLOv8-seg architecture at scale "s" with one class; FastSAM-x at scale "x".
+RECORD_FILE = "napari_fastsam_record.yaml"  # a run's extra checkpoint record, kept for resume()
 ARCHITECTURES = {"FastSAM-s": "yolov8s-seg.yaml", "FastSAM-x": "yolov8x-seg.yaml", "demo": "yolov8n-seg.yaml"}
 
 
@@ -155,6 +156,7 @@ def train(
     plots: bool = True,
     trust: bool | None = None,
     callbacks: dict | None = None,
+    record: dict | None = None,
     **overrides,
 ) -> Path:
     """Train a single-class segmentation model with Ultralytics.
@@ -175,6 +177,9 @@ def train(
         trust); ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
     callbacks : dict, optional
         ``{event: fn}`` Ultralytics callbacks (e.g. ``on_fit_epoch_end`` for progress and cancel).
+    record : dict, optional
+        More entries for the checkpoint's operating-point record (e.g. ``{"bands": [4, 1, 2]}``, the
+        1-based bands the model was trained on); kept in ``args.yaml`` too, for :func:`resume`.
     overrides
         Any other Ultralytics train argument (``lr0``, ``mosaic``, ...).
 
@@ -193,6 +198,10 @@ def train(
     ul = ultralytics()
     trust = trust_from_env() if trust is None else trust
     data = safe_data_yaml(data, Path(project).resolve() / name)
+    if record:  # resume() reads it back after an interruption
+        run_dir = Path(project).resolve() / name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / RECORD_FILE).write_text(yaml.safe_dump(dict(record)))
     with tempfile.TemporaryDirectory() as tmp:
         arch = resolve_architecture(model, reg_max, Path(tmp))
         if not str(arch).endswith((".yaml", ".yml")):  # a checkpoint to fine-tune: check it before Ultralytics
@@ -226,11 +235,45 @@ def train(
                 amp=device != "cpu",
                 **overrides,
             )
+    return _finish(yolo, imgsz, record)
+
+
+def _finish(yolo, imgsz: int, record: dict | None) -> Path:
+    """Write the operating-point record into the best checkpoint of a finished run; return its path."""
     best = Path(yolo.trainer.best)
     best = best if best.exists() else Path(yolo.trainer.last)
     validator = getattr(yolo.trainer, "validator", None)
-    record_operating_point(best, imgsz, recommended_conf(getattr(validator, "metrics", None)))
+    record_operating_point(best, imgsz, recommended_conf(getattr(validator, "metrics", None)), **(record or {}))
     return best
+
+
+def resume(run_dir: str | Path, trust: bool | None = None) -> Path:
+    """Continue an interrupted :func:`train` run from ``<run_dir>/weights/last.pt`` (Ultralytics' ``resume``).
+
+    Training long on a CPU can outlast a session: rerun the same command with
+    ``--resume`` and it goes on from the last finished epoch, with the same
+    data, settings and schedule.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``last.pt`` in the run folder (nothing to resume; start the run without ``--resume``).
+    """
+    run_dir = Path(run_dir)
+    last = run_dir / "weights" / "last.pt"
+    if not last.is_file():
+        raise FileNotFoundError(f"{last} not found: there is no interrupted run to resume in {run_dir}; "
+                                "start it without --resume.")
+    ul = ultralytics()
+    trust = trust_from_env() if trust is None else trust
+    verify_weights(last, trust=trust)
+    args = yaml.safe_load((run_dir / "args.yaml").read_text()) if (run_dir / "args.yaml").is_file() else {}
+    saved = run_dir / RECORD_FILE
+    record = yaml.safe_load(saved.read_text()) if saved.is_file() else None
+    with trusted_loading(trust):
+        yolo = ul.YOLO(str(last), task="segment")
+        yolo.train(resume=True)
+    return _finish(yolo, int(args.get("imgsz", 640)), record)
 
 
 def recommended_conf(metrics) -> float | None:
@@ -251,10 +294,11 @@ def recommended_conf(metrics) -> float | None:
     return round(float(np.clip(px[int(mean_f1.argmax())], 0.01, 0.95)), 3)
 
 
-def record_operating_point(checkpoint: str | Path, imgsz: int, conf: float | None) -> None:
+def record_operating_point(checkpoint: str | Path, imgsz: int, conf: float | None, **extra) -> None:
     """Store the training ``imgsz`` (and a recommended ``conf``) in the checkpoint for the engine to use.
 
-    See :mod:`fastsam_plugin.engine.operating_point`; the file is replaced atomically.
+    ``extra`` entries (``bands``) join the record. See :mod:`fastsam_plugin.engine.operating_point`;
+    the file is replaced atomically.
     """
     import torch
 
@@ -262,7 +306,7 @@ def record_operating_point(checkpoint: str | Path, imgsz: int, conf: float | Non
 
     path = Path(checkpoint)
     ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own fresh checkpoint
-    ckpt[CHECKPOINT_KEY] = {"imgsz": int(imgsz), **({"conf": float(conf)} if conf is not None else {})}
+    ckpt[CHECKPOINT_KEY] = {"imgsz": int(imgsz), **({"conf": float(conf)} if conf is not None else {}), **extra}
     tmp = path.with_suffix(".tmp")
     torch.save(ckpt, tmp)
     tmp.replace(path)
