@@ -47,8 +47,8 @@ def shot(viewer, widget, name: str, part=None) -> None:
     from qtpy.QtWidgets import QApplication
 
     viewer.reset_view()
-    area = widget.native.parent().parent()  # the dock's scroll area (viewport > scroll area)
-    if part is not None and hasattr(area, "ensureWidgetVisible"):
+    area = widget.root_native_widget  # the dock's scroll area
+    if part is not None:
         area.ensureWidgetVisible(part.native, 0, 300)
     for _ in range(10):
         QApplication.processEvents()
@@ -80,8 +80,7 @@ def main() -> None:
     widget = FastSAMWidget(viewer)
     widget.model.use_demo()
     widget.model.device.value = "cpu"
-    dock = viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
-    dock.setMinimumWidth(widget.native.minimumSizeHint().width() + 40)  # no row cut off in the pictures
+    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
     viewer.window.resize(2200, 1200)
     widget.controller.image.value = image
     widget.everything.show_boxes.value = True

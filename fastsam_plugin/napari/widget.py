@@ -18,6 +18,7 @@ from .annotations import AnnotationPanel
 from .bands import BandPicker
 from .box_prompts import BoxPrompts
 from .controller import Controller
+from .dock_scroll import ScrollWidth
 from .everything_panel import EverythingPanel
 from .label_editing import LabelEditPanel
 from .microscopy_panel import MicroscopyPanel
@@ -64,6 +65,12 @@ class FastSAMWidget(Container):
             ],
             scrollable=True,  # a tall dock scrolls instead of stretching the window past the screen
         )
+        self._width = ScrollWidth(self.root_native_widget)  # the dock is never narrower than the rows
+
+    @property
+    def native(self):
+        """The scroll area around the panels: napari docks ``.native``, which must scroll (see ``dock_scroll``)."""
+        return self.root_native_widget
 
     @property
     def busy(self) -> bool:
