@@ -1,4 +1,5 @@
-"""``napari-fastsam eval``: COCO AR/AP with pycocotools and the BSDS500 boundary benchmark, thin over evaluation/."""
+"""``napari-fastsam eval``: COCO AR/AP with pycocotools, the BSDS500 boundary benchmark and tree points
+(Urban Tree Detection), thin over evaluation/."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..engine.pipeline import TileOptions
-from .args import add_model_args, int_range, model_params
+from .args import add_model_args, channels_arg, int_range, model_params
 
 # Measured on BSDS500 val by scripts/evaluation_report.py (docs/evaluation.md): how much higher
 # the distance-transform rule puts ODS than the one-to-one benchmark. Keep in step with that page.
@@ -25,10 +26,17 @@ def add_parser(sub) -> None:
     src.add_argument("--gt", type=Path, metavar="JSON", help="COCO ground truth (with --images)")
     src.add_argument("--bsds", type=Path, metavar="ROOT",
                      help="BSDS500 root (holds images/ and groundTruth/): region AR and boundary ODS/OIS/AP/R50")
+    src.add_argument("--trees", type=Path, metavar="DIR",
+                     help="Urban Tree Detection tiles (../shared/data/aerial/urban-trees): precision, recall, F1 "
+                          "of trees found by point in box and point in mask, one-to-one, pooled over tiles")
     ev.add_argument("--images", type=Path, help="image folder for --gt")
     ev.add_argument("--predictions", type=Path, help="score this COCO results JSON instead of running a model")
     ev.add_argument("--box-prompts", action="store_true", help="also ground-truth boxes as prompts -> AP")
-    ev.add_argument("--split", default="val", help="BSDS500 split: train, val or test (default val)")
+    ev.add_argument("--split", default="val",
+                    help="BSDS500 split: train, val or test; --trees: val or train (default val)")
+    ev.add_argument("--bands", type=channels_arg, metavar="B,B,B",
+                    help="--trees: tile bands shown as red, green, blue, numbered from 1 (R, G, B, NIR), e.g. 4,1,2 "
+                         "(default: the bands the model records, else 1,2,3)")
     ev.add_argument("--limit", type=int_range(1), default=None, help="evaluate the first N images only")
     bd = ev.add_argument_group("BSDS500 boundaries (no model runs when one of --human/--edge-maps/--canny is given)")
     bd.add_argument("--human", action="store_true",
@@ -41,7 +49,8 @@ def add_parser(sub) -> None:
     bd.add_argument("--thresholds", type=int_range(1), default=99, help="number of thresholds (default 99)")
     bd.add_argument("--workers", type=int_range(1), default=None, help="processes (default: every core)")
     bd.add_argument("--json", action="store_true",
-                    help="print one JSON object (ODS, OIS, AP, R50; F, P, R for --human) instead of a table")
+                    help="print one JSON object (ODS, OIS, AP, R50; F, P, R for --human; the counts and scores "
+                         "for --trees) instead of a table")
     bd.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_model_args(ev, None)
     ev.set_defaults(func=cmd_eval)
@@ -90,6 +99,8 @@ def _print(rows: dict[str, dict[str, float]], args) -> None:
 
 
 def cmd_eval(args) -> int:
+    if args.trees is not None:
+        return _trees(args)
     boundary_only = args.human or args.edge_maps is not None or args.canny
     if args.bsds is None and boundary_only:
         print("error: --human, --edge-maps and --canny score BSDS500 boundaries: give --bsds ROOT", file=sys.stderr)
@@ -123,3 +134,47 @@ def _model_scores(args) -> dict[str, float]:
                              workers=args.workers, progress=not args.no_progress)
     return evaluate_coco(session, args.gt, args.images, predictions=args.predictions,
                          box_prompts=args.box_prompts, limit=args.limit)
+
+
+def _trees(args) -> int:
+    """``--trees``: the Urban Tree Detection rule on one split, beside the dataset paper's figures."""
+    from ..engine.model import ModelLoadError
+    from ..engine.session import Session
+    from ..engine.weights import WeightsNotFoundError
+    from ..errors import FastSAMError
+    from ..evaluation.trees import PUBLISHED, evaluate_trees, model_bands
+
+    if args.human or args.edge_maps is not None or args.canny or args.predictions or args.box_prompts:
+        print("error: --trees runs the model on the tiles; --human, --edge-maps, --canny, --predictions and "
+              "--box-prompts belong to --bsds / --gt", file=sys.stderr)
+        return 2
+    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
+    try:
+        params = session.use_operating_point(args.imgsz, args.conf)  # loads the model, once for all tiles
+        bands = args.bands or model_bands(session) or (1, 2, 3)
+        scores = evaluate_trees(session, args.trees, split=args.split, bands=bands, limit=args.limit,
+                                progress=not args.no_progress)
+    except (WeightsNotFoundError, ModelLoadError, FastSAMError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    setting = {"weights": args.weights, "split": args.split, "imgsz": params.imgsz, "conf": params.conf,
+               "bands": list(bands)}
+    if args.json:
+        print(json.dumps({**setting, "point in box": _clean(scores["box"]), "point in mask": _clean(scores["mask"]),
+                          **scores["speed"], "published": PUBLISHED}))
+        return 0
+    keys = ("tiles", "trees", "objects", "TP", "precision", "recall", "F1")
+    print(f"{'':<44}" + "".join(f"{k:>10}" for k in keys))
+
+    def cell(v) -> str:
+        return f"{'':>10}" if v is None else f"{v:>10}" if isinstance(v, int) else f"{'n/a' if math.isnan(v) else format(v, '.3f'):>10}"
+
+    for name, key in (("point in box (the dataset's rule)", "box"), ("point in mask", "mask")):
+        print(f"{name:<44}" + "".join(cell(scores[key][k]) for k in keys))
+    ref = {"precision": PUBLISHED["precision"], "recall": PUBLISHED["recall"], "F1": PUBLISHED["F1"]}
+    print(f"{'HR-SFANet, published (test_socal tiles)':<44}" + "".join(cell(ref.get(k)) for k in keys))
+    print(f"model {args.weights or '(default)'} at imgsz {params.imgsz}, conf {params.conf}, bands "
+          f"{','.join(map(str, bands))}; {args.split}_socal tiles; "
+          f"{scores['speed']['seconds per tile'] * 1000:.0f} ms per tile")
+    print("the published figures are on the dataset's test_socal tiles, a different split from these")
+    return 0
