@@ -22,6 +22,7 @@ from ..engine.checkpoints import UnsafeCheckpointError
 from ..engine.progress import Cancelled
 from ..engine.session import Session
 from ..errors import describe_unexpected, log_unexpected
+from . import gentle_import
 from ._gl_guard import guard_triton
 from .layer_book import LayerBook
 from .layers import layer_uid, owned, spatial_shape
@@ -36,13 +37,18 @@ SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
 
 
 def import_backends() -> None:
-    """Import torch, Ultralytics and open_clip, with the triton guard first (see ``_gl_guard``)."""
+    """Import torch, Ultralytics and open_clip, with the triton guard first (see ``_gl_guard``).
+
+    Called in a worker thread; ``gentle_imports`` keeps the imports from
+    holding the GIL for long stretches, which would freeze the GUI thread.
+    """
     guard_triton()
-    import open_clip  # noqa: F401
+    with gentle_import.gentle_imports():
+        import open_clip  # noqa: F401
 
-    from ..engine._ultralytics import ultralytics
+        from ..engine._ultralytics import ultralytics
 
-    ultralytics()
+        ultralytics()
 
 
 def ask_to_trust(message: str) -> bool:

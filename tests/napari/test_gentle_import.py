@@ -1,0 +1,85 @@
+"""gentle_imports: garbage collection paused and restored, torch's libraries preloaded without breaking torch."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from fastsam_plugin.napari import gentle_import
+from fastsam_plugin.napari.gentle_import import gentle_imports, preload_libraries, torch_library_dir
+from tests.paths import REPO
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the preload is Linux-only")
+
+
+@pytest.fixture
+def no_preload(monkeypatch):
+    monkeypatch.setattr(gentle_import, "preload_torch", list)
+    yield
+    gc.unfreeze()  # leave the test process's collector as it was
+
+
+def test_collection_paused_inside_and_restored_after(no_preload):
+    before = gc.get_threshold()
+    with gentle_imports():
+        assert gc.get_threshold()[0] == 0  # no automatic collection while importing
+        gc.enable()  # what some libraries do while they import: must not bring collection back
+        assert gc.get_threshold()[0] == 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() > 0  # the objects that existed then are out of later full collections
+
+
+def test_overlapping_blocks_restore_the_original_thresholds(no_preload):
+    before = gc.get_threshold()
+    inner_entered, outer_may_leave = threading.Event(), threading.Event()
+
+    def other_worker():
+        with gentle_imports():
+            inner_entered.set()
+            outer_may_leave.wait(5)
+
+    with gentle_imports():
+        thread = threading.Thread(target=other_worker)
+        thread.start()
+        inner_entered.wait(5)
+    assert gc.get_threshold()[0] == 0  # the other block still runs
+    outer_may_leave.set()
+    thread.join(5)
+    assert gc.get_threshold() == before
+
+
+def test_thresholds_restored_when_the_import_fails(no_preload):
+    before = gc.get_threshold()
+    with pytest.raises(ImportError), gentle_imports():
+        import fastsam_plugin_no_such_module  # noqa: F401
+    assert gc.get_threshold() == before
+
+
+@linux_only
+def test_preload_skips_missing_files_and_loads_existing_ones(tmp_path):
+    folder = torch_library_dir()
+    if folder is None:
+        pytest.skip("torch not installed")
+    real = folder / "libc10.so"
+    assert preload_libraries([tmp_path / "missing.so", real]) == [real]
+
+
+@linux_only
+def test_torch_works_after_its_libraries_were_preloaded():
+    # a fresh process: the preload must come before torch's own import to mean anything
+    code = (
+        "import sys\n"
+        "from fastsam_plugin.napari.gentle_import import preload_torch\n"
+        "loaded = preload_torch()\n"
+        "assert 'torch' not in sys.modules, 'the preload must not import torch'\n"
+        "assert any(p.name == 'libtorch_cpu.so' for p in loaded), loaded\n"
+        "import torch\n"
+        "assert float(torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3)).sum()) == 9.0\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
