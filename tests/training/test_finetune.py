@@ -57,7 +57,7 @@ def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
     images, labels = _annotated(4)
     session = Session("demo", "cpu", params=Session("demo", "cpu").use_operating_point())
     seen = []
-    result = finetune(session, images, labels, tmp_path / "ft", epochs=2, imgsz=160, batch=2,
+    result = finetune(session, images, labels, tmp_path / "ft", epochs=2, imgsz=160, tile=160, batch=2,
                       progress=lambda e, n, m: seen.append((e, n, m)))
     assert [(e, n) for e, n, _ in seen] == [(1, 2), (2, 2)] and "loss" in seen[0][2]
     record = torch.load(result.checkpoint, map_location="cpu", weights_only=False)["napari_fastsam"]
@@ -68,7 +68,8 @@ def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
     assert len(Session(str(result.checkpoint), "cpu").segment(images[0])) >= 0  # loads through the safety scan
 
     with pytest.raises(Cancelled):
-        finetune(session, images, labels, tmp_path / "cancelled", epochs=3, imgsz=160, batch=2, cancel=lambda: True)
+        finetune(session, images, labels, tmp_path / "cancelled", epochs=3, imgsz=160, tile=160, batch=2,
+                 cancel=lambda: True)
 
 
 def test_blank_unannotated_hides_only_what_nobody_annotated():
@@ -84,3 +85,28 @@ def test_blank_unannotated_hides_only_what_nobody_annotated():
     assert (out[~near] == np.percentile(image, 5).astype(np.uint16)).all()
     rgb = blank_unannotated(np.stack([image, image * 0 + 7, image], -1), labels, margin=2)
     assert rgb.shape == (20, 20, 3) and (rgb[0, 0] == [np.uint16(np.percentile(image, 5)), 7, rgb[0, 0, 2]]).all()
+
+
+def test_training_tiles_cover_the_annotations_at_the_model_scale():
+    from fastsam_plugin.training.finetune import training_tiles
+
+    rgb = np.zeros((300, 520, 3), np.uint8)
+    rgb[..., 0] = (np.arange(520) % 200)[None, :] + 20
+    labels = np.zeros((300, 520), np.int32)
+    labels[10:30, 10:40] = 1
+    labels[280:295, 500:515] = 2  # in the bottom-right corner
+    tiles = training_tiles(rgb, labels, "im", tile=256)
+    # crops start at 0 and at the last full position (rows 0, 44; columns 0, 256, 264); empty ones are left out
+    assert [t.name for t in tiles] == ["im_y0_x0", "im_y44_x256", "im_y44_x264"]
+    assert all(t.image.shape == (256, 256, 3) and t.image.dtype == np.uint8 for t in tiles)
+    np.testing.assert_array_equal(tiles[2].image, rgb[44:300, 264:520])
+    assert [m.sum() for m in tiles[0].masks] == [600] and [m.sum() for m in tiles[2].masks] == [225]
+    assert [m.sum() for m in tiles[1].masks] == [15 * 12]  # cut by the crop's edge, as mosaic crops cut objects
+
+    half = training_tiles(rgb, labels, "im", tile=256, scale=0.5)  # the model sees the image at half size
+    assert [t.name for t in half] == ["im_y0_x0", "im_y0_x4"]
+    last = half[1]
+    pad = last.image[150:].reshape(-1, 3)
+    assert (pad == pad[0]).all() and np.abs(pad[0].astype(int) - np.percentile(rgb.reshape(-1, 3), 5, axis=0)).max() <= 2
+    areas = sorted(int(m.sum()) for m in last.masks)
+    assert abs(areas[0] - 56) <= 10 and abs(areas[1] - 150) <= 10  # a quarter of 225 and of 600
