@@ -137,6 +137,9 @@ def segment_one(session, path: Path, args, base: str | None = None, outcome=None
         return []
     bands = args.bands or (tuple(c + 1 for c in args.channels) if getattr(args, "channels", None) else None)
     raster = open_geotiff(path, bands=bands, percentiles=args.percentiles)
+    model_bands = session.model_bands if bands is None and raster.count > 3 else None
+    if model_bands and max(model_bands) <= raster.count:  # a raw multi-band tile: the bands the model learnt
+        raster = open_geotiff(path, bands=model_bands, percentiles=args.percentiles)
     result = session.segment(raster)
     labels, prompts, scores, picks = _prompts(session, result, pixel_prompts(args, raster.transform), args)
     ow = args.overwrite

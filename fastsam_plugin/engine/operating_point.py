@@ -83,6 +83,20 @@ def operating_point(
         return base
 
 
+def model_bands(checkpoint: dict | None) -> tuple[int, ...] | None:
+    """The 1-based input bands a checkpoint's record names (``(4, 1, 2)``: NIR, red, green), or None.
+
+    :func:`fastsam_plugin.training.train.train` writes them for models trained on a band composite
+    (the trees model); a damaged entry is ignored (the model then sees bands 1-3 as RGB).
+    """
+    bands = checkpoint_record(checkpoint).get("bands")
+    if not isinstance(bands, (list, tuple)) or not 1 <= len(bands) <= 3:
+        return None
+    if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in bands):
+        return None
+    return tuple(bands)
+
+
 def with_user_choice(point: EverythingParams, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
     """``point`` with the user's explicit ``imgsz``/``conf`` (None keeps the operating point's)."""
     changes = {k: v for k, v in (("imgsz", imgsz), ("conf", conf)) if v is not None}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,12 +18,26 @@ DEFAULT_TILE_THRESHOLD = 2048  # images with a longer side are tiled
 
 @dataclass(frozen=True)
 class ImageOptions:
-    """How to turn the data into 8-bit RGB (see :func:`fastsam_plugin.engine.imaging.normalize_image`)."""
+    """How to turn the data into 8-bit RGB (see :func:`fastsam_plugin.engine.imaging.normalize_image`).
+
+    ``model_bands`` are the 1-based bands the model was trained on (its checkpoint's record, e.g.
+    ``(4, 1, 2)``: near-infrared, red, green); :meth:`for_image` applies them to a raw multi-band
+    image (more than 3 channels, channels last) for which the user chose no channels.
+    """
 
     rgb: bool | None = None
     channels: tuple[int, ...] | None = None
     percentiles: tuple[float, float] | None = None
     channels_axis: int | None = None
+    model_bands: tuple[int, ...] | None = None
+
+    def for_image(self, shape: tuple[int, ...]) -> ImageOptions:
+        """These options for an image of ``shape``: the model's bands when the user's choice leaves it open."""
+        bands = self.model_bands
+        open_choice = self.channels is None and self.rgb is not True and self.channels_axis is None
+        if not bands or not open_choice or len(shape) != 3 or shape[2] <= 3 or max(bands) > shape[2]:
+            return self
+        return replace(self, rgb=False, channels=tuple(b - 1 for b in bands))
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ def segment_image(
             progress=progress,
             cancel=cancel,
         )
+    image_options = image_options.for_image(np.shape(image))
     rgb = normalize_image(
         image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles,
         channels_axis=image_options.channels_axis,

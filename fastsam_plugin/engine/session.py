@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 from mask_selectors import (
@@ -36,7 +37,7 @@ from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .measure import measure, object_scores
 from .model import DEMO_PARAMS, EverythingParams
-from .operating_point import operating_point, with_user_choice
+from .operating_point import model_bands, operating_point, with_user_choice
 from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack, stack_labels
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
@@ -127,6 +128,7 @@ class Session:
         self._model_lock = threading.RLock()  # loading and running models
         self._cache_lock = threading.RLock()  # the two caches (held briefly)
         self._embedder_failure: tuple[tuple, BaseException] | None = None
+        self._model_bands: tuple[int, ...] | None = None
 
     # -- backends ---------------------------------------------------------
     @property
@@ -140,10 +142,27 @@ class Session:
                 if self.trust is not None:
                     extra["trust"] = self.trust
                 self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device, **extra)
+                checkpoint = getattr(getattr(self._segmenter, "model", None), "ckpt", None)
                 if self._auto_params:
-                    checkpoint = getattr(getattr(self._segmenter, "model", None), "ckpt", None)
                     self.params = operating_point(self.weights, checkpoint, base=self.params)
+                self._model_bands = model_bands(checkpoint)
             return self._segmenter
+
+    @property
+    def model_bands(self) -> tuple[int, ...] | None:
+        """The 1-based bands the segmenter was trained on (its record; loads it), or None for plain RGB.
+
+        A raw image with more than 3 channels and no channel choice is shown to the model in these
+        bands (:meth:`ImageOptions.for_image`); the user's ``channels`` always win.
+        """
+        self.segmenter  # noqa: B018 (loads the weights and reads their record)
+        return self._model_bands
+
+    def _image_options(self) -> ImageOptions:
+        """The user's image options plus the loaded model's bands (none before it loads)."""
+        if self._model_bands is None or self.image_options.model_bands is not None:
+            return self.image_options
+        return replace(self.image_options, model_bands=self._model_bands)
 
     @property
     def embedder(self):
@@ -180,7 +199,7 @@ class Session:
 
     # -- everything mode --------------------------------------------------
     def _key(self, key: Hashable) -> Hashable:
-        return (key, self.params, self.image_options, self.tiling)
+        return (key, self.params, self._image_options(), self.tiling)
 
     def cached(self, key: Hashable) -> SegmentationResult | None:
         """The cached result for ``key`` under the current settings, if any."""
@@ -210,6 +229,7 @@ class Session:
         The caller owns the key: change it (or call :meth:`invalidate`) when the
         image data changes. Settings are part of the cache key automatically.
         """
+        self.segmenter  # noqa: B018 (loaded first: its operating point and bands are part of the key)
         full_key = self._key(key)
         with self._cache_lock:
             if key is not None and (hit := self._cache.get(full_key)) is not None:
@@ -220,7 +240,7 @@ class Session:
                 self.segmenter,
                 image,
                 params=self.params,
-                image_options=self.image_options,
+                image_options=self._image_options(),
                 tiling=self.tiling,
                 progress=progress,
                 cancel=cancel,
@@ -241,7 +261,7 @@ class Session:
                 self.segmenter,
                 stack,
                 params=self.params,
-                image_options=self.image_options,
+                image_options=self._image_options(),
                 tiling=self.tiling,
                 progress=progress,
                 cancel=cancel,
