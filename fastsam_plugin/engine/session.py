@@ -158,6 +158,11 @@ class Session:
         self.segmenter  # noqa: B018 (loads the weights and reads their record)
         return self._model_bands
 
+    @property
+    def loaded_model_bands(self) -> tuple[int, ...] | None:
+        """:attr:`model_bands` if the segmenter has loaded, else None (never loads: for previews)."""
+        return self._model_bands
+
     def _image_options(self) -> ImageOptions:
         """The user's image options plus the loaded model's bands (none before it loads)."""
         if self._model_bands is None or self.image_options.model_bands is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from magicgui.widgets import ComboBox, Container, Label
 from qtpy.QtGui import QImage, QPixmap
@@ -10,9 +12,11 @@ from ..engine.imaging import normalize_image
 from .controller import Controller
 
 CUSTOM = "custom (channels field)"
+MODEL_BANDS = "the model's bands (from its weights)"
 PRESETS = {  # band count -> preset name -> channels shown as red, green, blue
     3: {"RGB (bands 1, 2, 3)": "0,1,2"},
-    4: {"RGB (bands 1, 2, 3)": "0,1,2", "NIR false colour (bands 4, 1, 2)": "3,0,1"},
+    # the model's own bands: those its checkpoint records (demo-trees: NIR false colour), else bands 1-3
+    4: {MODEL_BANDS: "", "RGB (bands 1, 2, 3)": "0,1,2", "NIR false colour (bands 4, 1, 2)": "3,0,1"},
 }
 PREVIEW_PX = 160  # longest side of the preview
 
@@ -85,7 +89,9 @@ class BandPicker(Container):
         hw = data.shape[len(index):len(index) + 2]
         step = max(1, max(hw) // (2 * PREVIEW_PX))
         plane = np.asarray(data[(*index, slice(None, None, step), slice(None, None, step))])  # reads only that
-        options = c.model.image_options()
+        session = c._session  # the model's band record once it has loaded (no load for a preview)
+        bands = session.loaded_model_bands if session is not None else None
+        options = replace(c.model.image_options(), model_bands=bands).for_image(plane.shape)
         return normalize_image(plane, rgb=options.rgb, channels=options.channels,
                                percentiles=options.percentiles, channels_axis=options.channels_axis)
 
