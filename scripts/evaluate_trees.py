@@ -23,8 +23,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # bench/_common
 DATA = REPO.parent / "shared" / "data" / "aerial" / "urban-trees"
@@ -56,7 +54,6 @@ def sweep(session, names, bands):
 
 def main(argv=None) -> int:
     from bench._common import machine
-
     from fastsam_plugin.engine.session import Session
     from fastsam_plugin.evaluation.trees import PUBLISHED, evaluate_trees
     from fastsam_plugin.training.trees_data import TREE_BANDS, split_names
