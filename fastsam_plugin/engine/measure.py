@@ -9,12 +9,15 @@ the CLI writes as CSV and napari shows as layer ``features``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from mask_selectors import measure_labels
 
 from .result import SegmentationResult
+
+if TYPE_CHECKING:  # imported when a table is made: pandas takes a second to import, and napari's dock imports this
+    import pandas as pd
 
 
 def _unit_tag(unit: str) -> str:
@@ -104,6 +107,8 @@ def measure(
                 columns[name.replace("_physical", f"_{tag}")] = values
         else:
             columns[name] = values
+    import pandas as pd
+
     frame = pd.DataFrame(columns)
     if scores is not None:
         frame["score"] = [scores.get(int(i), np.nan) for i in frame["label"]]

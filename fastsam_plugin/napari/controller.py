@@ -45,6 +45,7 @@ def import_backends() -> None:
     guard_triton()
     with gentle_import.gentle_imports():
         import open_clip  # noqa: F401
+        import pandas  # noqa: F401 - napari needs it for the first Labels layer: import it here, not on the GUI thread
 
         from ..engine._ultralytics import ultralytics
 

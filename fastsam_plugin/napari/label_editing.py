@@ -15,9 +15,9 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox
 from mask_selectors import (
     SelectorInputError,
@@ -37,6 +37,9 @@ from .controller import Controller
 from .layers import KEY, layer_uid, spatial_geometry, spatial_shape
 from .provenance import RECORD
 from .quality import MIN_BOX_IOU, chosen_box_iou
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PICKS, CUTS = "edit picks", "edit cuts"  # roles of the panel's Points and Shapes layers
 EDITABLE_ROLES = (None, "annotation")  # the user's layers, and the plugin's annotation layers
@@ -93,6 +96,8 @@ def remap_features(features: pd.DataFrame, id_map: dict[int, int], added: dict[i
         row = table[table[key] == parent]
         if len(row):
             rows.append(row.iloc[:1].assign(**{k: child for k in ("index", "label") if k in table.columns}))
+    import pandas as pd  # not at module level: importing the dock must not import pandas (seconds)
+
     return pd.concat([table, *rows]).sort_values(key, kind="stable").reset_index(drop=True)
 
 

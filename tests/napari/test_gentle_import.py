@@ -83,3 +83,16 @@ def test_torch_works_after_its_libraries_were_preloaded():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_opening_the_dock_imports_neither_torch_nor_pandas():
+    # napari imports the widget's module on its GUI thread: seconds of heavy imports there freeze the window
+    code = (
+        "import sys\n"
+        "import fastsam_plugin.napari.widget\n"
+        "print(sorted(m for m in ('torch', 'ultralytics', 'open_clip', 'pandas') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
