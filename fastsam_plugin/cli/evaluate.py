@@ -142,7 +142,7 @@ def _trees(args) -> int:
     from ..engine.session import Session
     from ..engine.weights import WeightsNotFoundError
     from ..errors import FastSAMError
-    from ..evaluation.trees import PUBLISHED, evaluate_trees, model_bands
+    from ..evaluation.trees import PUBLISHED, evaluate_trees
 
     if args.human or args.edge_maps is not None or args.canny or args.predictions or args.box_prompts:
         print("error: --trees runs the model on the tiles; --human, --edge-maps, --canny, --predictions and "
@@ -151,7 +151,7 @@ def _trees(args) -> int:
     session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
     try:
         params = session.use_operating_point(args.imgsz, args.conf)  # loads the model, once for all tiles
-        bands = args.bands or model_bands(session) or (1, 2, 3)
+        bands = args.bands or session.model_bands or (1, 2, 3)
         scores = evaluate_trees(session, args.trees, split=args.split, bands=bands, limit=args.limit,
                                 progress=not args.no_progress)
     except (WeightsNotFoundError, ModelLoadError, FastSAMError, FileNotFoundError, ValueError) as exc:

@@ -23,20 +23,6 @@ PUBLISHED["F1"] = round(2 * PUBLISHED["precision"] * PUBLISHED["recall"] / (PUBL
 SPLITS = ("train", "val")
 
 
-def model_bands(session) -> tuple[int, ...] | None:
-    """The 1-based bands the session's model was trained on (its checkpoint record), or None when it records none.
-
-    Loads the model.
-    """
-    from ..engine.operating_point import checkpoint_record
-
-    record = checkpoint_record(getattr(getattr(session.segmenter, "model", None), "ckpt", None))
-    bands = record.get("bands")
-    if isinstance(bands, (list, tuple)) and 1 <= len(bands) <= 3 and all(isinstance(b, int) and b >= 1 for b in bands):
-        return tuple(bands)
-    return None
-
-
 def evaluate_trees(
     session,
     root: str | Path,
