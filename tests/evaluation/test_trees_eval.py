@@ -105,3 +105,17 @@ def test_real_val_tiles_pool_every_tree():
                 if (NAIP / "csv" / f"{n}.csv").is_file())
     assert scores["box"]["tiles"] == 3 and scores["box"]["trees"] == trees > 0
     assert scores["mask"]["trees"] == trees and scores["mask"]["TP"] <= min(trees, scores["mask"]["objects"])
+
+
+def test_cli_shows_the_tiles_in_the_bands_the_model_records(tiles, tmp_path, capsys):
+    from fastsam_plugin.training.train import record_operating_point, save_architecture_checkpoint
+
+    banded = save_architecture_checkpoint("demo", tmp_path / "banded.pt")
+    record_operating_point(banded, 128, 0.01, bands=[4, 1, 2])
+    assert main(["eval", "--trees", str(tiles), "--weights", str(banded), "--device", "cpu", "--json",
+                 "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["bands"] == [4, 1, 2] and out["imgsz"] == 128 and out["conf"] == 0.01  # the record's
+    assert main(["eval", "--trees", str(tiles), "--weights", str(banded), "--device", "cpu", "--bands", "1,2,3",
+                 "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["bands"] == [1, 2, 3]  # the user's choice wins
