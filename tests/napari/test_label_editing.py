@@ -65,7 +65,9 @@ def test_split_with_a_drawn_line_then_undo(edit):
     obj = before == 5
     np.testing.assert_array_equal(after[~obj], before[~obj])  # no other pixel changed
     assert set(np.unique(after[obj])) == {5, 10}  # the two sides; the new id follows the highest
-    left, right = after[35:55, 10:34], after[35:55, 36:60]
+    # the drawn line leans a little (napari grows a new line from a small diagonal seed: col 35 -> 35.4 on
+    # napari 0.9, -> 37.5 on 0.5.6), so each side is checked clear of it
+    left, right = after[35:55, 10:32], after[35:55, 40:60]
     assert {np.unique(left).item(), np.unique(right).item()} == {5, 10}
     assert len(shapes.data) == 0  # the cut was used
     panel.undo.native.click()
