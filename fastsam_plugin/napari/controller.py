@@ -8,6 +8,7 @@ it. There is one controller per dock widget.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -50,6 +51,25 @@ def import_backends() -> None:
         from ..engine._ultralytics import ultralytics
 
         ultralytics()
+        warm_labels_layer()
+
+
+def warm_labels_layer() -> None:
+    """Do napari's one-time work for a first Labels layer here, in the worker, instead of on the GUI thread.
+
+    napari's first int32 Labels layer of a session compiles (or loads from
+    numba's cache) its colour-mapping kernels and imports numba's
+    implementation modules: about a second of GUI-thread time on an idle
+    CPU, which would freeze the window just as the results arrive. A layer
+    object outside any viewer creates no Qt widgets; failure only costs the
+    warm-up.
+    """
+    try:
+        from napari.layers import Labels
+
+        Labels(np.zeros((2, 2), np.int32))  # the dtype of the plugin's Labels layers (layers.ensure_labels)
+    except Exception:  # an optimisation: the GUI thread does the work if this fails
+        logging.getLogger(__name__).debug("napari Labels warm-up failed", exc_info=True)
 
 
 def ask_to_trust(message: str) -> bool:
@@ -173,6 +193,10 @@ class Controller:
             self._session = Session(
                 settings.weights, settings.device, settings.clip_model, settings.clip_pretrained,
                 trust=True if settings.weights in self._trusted else None,
+                # the panel's imgsz/conf (which show the weights' operating point until the user edits them) win:
+                # without params, the session would replace them by the operating point when the weights load,
+                # so the first run after a model change ignored the user's values
+                params=self.model.params(),
             )
             self._settings = settings
         self._session.params = self.model.params()

@@ -40,3 +40,11 @@ def test_plugin_layers_are_not_offered_as_images(segmented):
     dock, image = segmented
     dock.everything.show_edges()
     assert dock.controller.image.choices == (image,)
+
+
+def test_the_first_run_after_a_model_change_uses_the_panels_imgsz_and_conf(dock):
+    # the weights load on the first run; their operating point must not replace what the user set before it
+    dock.model.imgsz.value, dock.model.conf.value = 288, 0.15
+    session = dock.controller.session()
+    session.segment(np.zeros((32, 40, 3), np.uint8) + 1)  # loads the demo weights
+    assert (session.params.imgsz, session.params.conf) == (288, 0.15)
