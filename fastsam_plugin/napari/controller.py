@@ -59,15 +59,18 @@ def warm_labels_layer() -> None:
 
     napari's first int32 Labels layer of a session compiles (or loads from
     numba's cache) its colour-mapping kernels and imports numba's
-    implementation modules: about a second of GUI-thread time on an idle
-    CPU, which would freeze the window just as the results arrive. A layer
-    object outside any viewer creates no Qt widgets; failure only costs the
-    warm-up.
+    implementation modules, and vispy computes the dash patterns of its line
+    visuals (cached after the first time): about a second of GUI-thread time
+    on an idle CPU, which would freeze the window just as the results
+    arrive. A layer object outside any viewer creates no Qt widgets; a
+    failure only costs the warm-up.
     """
     try:
         from napari.layers import Labels
+        from vispy.visuals.line.dash_atlas import DashAtlas
 
         Labels(np.zeros((2, 2), np.int32))  # the dtype of the plugin's Labels layers (layers.ensure_labels)
+        DashAtlas()
     except Exception:  # an optimisation: the GUI thread does the work if this fails
         logging.getLogger(__name__).debug("napari Labels warm-up failed", exc_info=True)
 
