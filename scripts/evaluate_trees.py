@@ -60,6 +60,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="demo-trees")
+    ap.add_argument("--label", help="the model's name in the table (default: --weights)")
     ap.add_argument("--train-tiles", type=int, default=383, help="training tiles used to choose the point")
     ap.add_argument("--doc", type=Path, default=REPO / "docs" / "models.md")
     args = ap.parse_args(argv)
@@ -78,11 +79,12 @@ def main(argv=None) -> int:
     rows = []
     session.params = replace(session.params, conf=conf, iou=iou)
     val = evaluate_trees(session, DATA, split="val", bands=bands, progress=False)
-    rows.append((args.weights, imgsz, conf, iou, val))
+    label = args.label or args.weights
+    rows.append((label, imgsz, conf, iou, val))
     for other_iou in IOUS:  # the neighbours of the chosen point, for the record
         if other_iou != iou:
             session.params = replace(session.params, iou=other_iou)
-            rows.append((args.weights, imgsz, conf, other_iou,
+            rows.append((label, imgsz, conf, other_iou,
                          evaluate_trees(session, DATA, split="val", bands=bands, progress=False)))
     demo = Session("demo", device="cpu")
     rows.append(("demo (shapes)", demo.params.imgsz, demo.params.conf, demo.params.iou,
