@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_checkpoint_scan
 import bench_distributed
 import bench_everything
+import bench_gui_stall
 import bench_memory
 import bench_outputs
 import bench_prompts
@@ -41,12 +43,16 @@ def main() -> None:
         (bench_memory.TITLE, bench_memory.run, bench_memory.HEADER),
         (bench_distributed.TITLE, bench_distributed.run, bench_distributed.HEADER),
     ]
+    if os.environ.get("DISPLAY") or shutil.which("xvfb-run"):  # a real napari window, cold processes
+        sections.append((bench_gui_stall.TITLE, bench_gui_stall.run, bench_gui_stall.HEADER))
     for title, fn, header in sections:
         print(f"== {title}", flush=True)
         rows = fn(quick)
         if title == "Prompt latency" and os.environ.get("DISPLAY"):
             rows += bench_prompts.napari_latency()
         text = table(rows, header)
+        note = getattr(sys.modules.get(fn.__module__), "NOTE", "")  # how to read the table, when it needs saying
+        text += f"\n\n{note}" if note else ""
         print(text, flush=True)
         parts.append(f"## {title}\n\n{text}\n")
     doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
