@@ -3,7 +3,7 @@
 A model segments best at the input size it was trained at and at a confidence
 threshold measured on held-out data. Three sources, first match wins:
 
-1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``, ``"demo-nuclei"``; other
+1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``, ``"demo-nuclei"``, ``"demo-trees"``; other
    bundled models add one entry with :func:`register_operating_point`);
 2. the record ``napari-fastsam train`` writes into its checkpoints under
    :data:`CHECKPOINT_KEY` (``{"imgsz": int, "conf": float}``);
@@ -26,7 +26,12 @@ CHECKPOINT_KEY = "napari_fastsam"
 # scripts/evaluate_nuclei.py (docs/models.md, "Nuclei segmenter")
 NUCLEI_PARAMS = EverythingParams(imgsz=640, conf=0.3, iou=0.5)
 
-NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS}
+# the trees model's: its training size (256-px tiles), conf and NMS IoU chosen on the training tiles by
+# scripts/evaluate_trees.py (docs/models.md, "Trees segmenter")
+TREES_PARAMS = EverythingParams(imgsz=256, conf=0.1, iou=0.3)
+
+NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS,
+                                                       "demo-trees": TREES_PARAMS}
 
 
 def register_operating_point(name: str, params: EverythingParams) -> None:

@@ -2,7 +2,7 @@
 
 Resolution order for :func:`resolve_weights`:
 
-1. an explicit argument: ``"demo"``, ``"demo-nuclei"``, ``"FastSAM-s"``/``"FastSAM-x"`` (with or
+1. an explicit argument: ``"demo"``, ``"demo-nuclei"``, ``"demo-trees"``, ``"FastSAM-s"``/``"FastSAM-x"`` (with or
    without ``.pt``), or a path to an Ultralytics checkpoint;
 2. otherwise the environment variable ``NAPARI_FASTSAM_WEIGHTS`` (same forms);
 3. otherwise ``"FastSAM-s"``.
@@ -38,8 +38,9 @@ from .checkpoints import (
 PACKAGE_MODELS = Path(__file__).resolve().parents[1] / "models"  # fastsam_plugin/models
 DEMO_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-n.pt"
 NUCLEI_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-nuclei.pt"  # fluorescence nuclei (docs/models.md)
+TREES_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-trees.pt"  # trees in 4-band aerial tiles (docs/models.md)
 #: bundled segmenters by name (case-insensitive)
-BUNDLED_SEGMENTERS = {"demo": DEMO_SEGMENTER, "demo-nuclei": NUCLEI_SEGMENTER}
+BUNDLED_SEGMENTERS = {"demo": DEMO_SEGMENTER, "demo-nuclei": NUCLEI_SEGMENTER, "demo-trees": TREES_SEGMENTER}
 ASSET_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/{name}.pt"
 KNOWN_WEIGHTS = ("FastSAM-s", "FastSAM-x")
 ENV_WEIGHTS = "NAPARI_FASTSAM_WEIGHTS"
@@ -50,6 +51,7 @@ BUNDLED_SHA256 = {
     "fastsam-demo-n.pt": "579298d82bbcc11fe7ba54bb444cd56bff97257e6df306fd885554620cdcc96a",
     "fastsam-demo-clip.pt": "2127997e90806cf7549d71f04c6373e4325da9394945678f854a7ad3b77648a1",
     "fastsam-demo-nuclei.pt": "e53fbe0ae3ad326311948f0e1956bf1339b3383958cc533824ae1468f94692da",
+    "fastsam-demo-trees.pt": "38c3c0391c934c3c27c2ab3f4aebfea75a7379e620d14b8d3c8ca9887a3d6c44",
 }
 
 #: Expected (size in bytes, sha256) of the named downloads. Neither Ultralytics nor the FastSAM authors
@@ -115,7 +117,7 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
             return path
         raise WeightsNotFoundError(
             f"weights {text!r} not found: give an existing checkpoint file, or one of "
-            f"'demo', 'demo-nuclei', {', '.join(repr(k) for k in KNOWN_WEIGHTS)}."
+            f"'demo', 'demo-nuclei', 'demo-trees', {', '.join(repr(k) for k in KNOWN_WEIGHTS)}."
         )
     target = cache_dir() / f"{name}.pt"
     if target.is_file():

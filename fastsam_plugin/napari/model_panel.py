@@ -11,7 +11,7 @@ from ..engine.model import EverythingParams
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import cache_dir, resolve_weights
 
-WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "demo-nuclei", "file")
+WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "demo-nuclei", "demo-trees", "file")
 TEXT_CHOICES = ("ViT-B-32 (openai)", "demo", "file")
 
 
