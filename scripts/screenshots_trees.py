@@ -67,7 +67,7 @@ def crowns_figure(tiles=("santa_monica_2020_14", "riverside_2020_0"), scale: flo
     return out
 
 
-def main(tile: str = "long_beach_2020_69") -> None:
+def main(tile: str = "santa_monica_2020_14") -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
