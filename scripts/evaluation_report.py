@@ -205,8 +205,9 @@ def render(results: dict) -> str:
         lines += [(f"BSDS500 **val** (the test split is not on this machine); where a table says fewer than its "
                    f"100 images ({'/'.join(map(str, n))} here), the first ones by id, as the cores were shared with "
                    "other jobs. "
-                   f"Measured {m['date']} on "
-                  f"{m['cpu']}, {m['cores']} cores (load {m['load_1min']} at the start, nice {m['nice']})."), ""]
+                   f"Measured on {m['cpu']}, {m['cores']} cores: "
+                   + "; ".join(f"{key} finished {v['machine']['date']} (load {v['machine']['load_1min']} then, "
+                               f"nice {v['machine']['nice']})" for key, v in val.items()) + "."), ""]
     if "human" in val:
         h = val["human"]
         lines += ["| humans: each annotator vs the others, pooled | images | F | P | R | CPU time |",
