@@ -35,7 +35,7 @@ HEADER = ("imports in the worker", "runs", "idle floor (s)", "opening the widget
 NOTE = ("Max stall: the longest interval between two ticks of a 10 ms QTimer on napari's GUI thread, from the click "
         "on 'Segment everything' (cold process, demo model, CPU) to the objects layer; the goal is 0.2 s. "
         "'before': torch, Ultralytics and open_clip imported in the worker thread as they come (the widget before this "
-        "work); 'plain': the same, plus the worker warming napari's first Labels layer (numba kernels, vispy dash "
+        "work, except that in all three opening the dock no longer imports pandas); 'plain': the same, plus the worker warming napari's first Labels layer (numba kernels, vispy dash "
         "patterns); 'gentle': the shipped code, imports inside `gentle_imports` (torch's libraries opened with the GIL "
         "released, garbage collection paused, then frozen). "
         "Idle floor: the longest tick interval in 3 s with the window open and nothing to do (what the machine's "
@@ -48,6 +48,7 @@ NOTE = ("Max stall: the longest interval between two ticks of a 10 ms QTimer on 
         "Medians over the runs; see docs/performance.md.")
 REPO = Path(__file__).resolve().parents[1]
 IDLE_S = 3.0
+GOAL_S = 0.2  # issue 21: the window never freezes for longer
 
 
 def thread_cpu() -> dict[int, float]:
@@ -206,6 +207,18 @@ def run(quick: bool = False, runs: int | None = None, verbose: bool = False) -> 
     return rows
 
 
+def verdict(rows: list[tuple]) -> str:
+    """One sentence: whether the shipped code ('gentle') met the 0.2 s goal, and what the rest of a freeze was."""
+    gentle = next(r for r in rows if r[0] == "gentle")
+    wall, cpu, floor = float(gentle[4]), float(gentle[6]), float(gentle[2])
+    if wall <= GOAL_S:
+        return f"Goal met: the longest freeze with the shipped code was {wall:.2f} s (median; goal {GOAL_S} s)."
+    return (f"Goal not met on this machine: the longest freeze with the shipped code was {wall:.2f} s (median; goal "
+            f"{GOAL_S} s), of which at most {cpu:.2f} s was CPU time of the thread holding up the GUI (about what it "
+            "would last on an idle machine); the rest was waiting for a CPU, shared with the worker's own threads and "
+            f"with other processes (idle floor {floor:.2f} s, load average in the line above).")
+
+
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import machine, table, write_section
@@ -215,7 +228,7 @@ def main() -> None:
     rows = run(runs=runs, verbose=True)
     text = table(rows, HEADER)
     print(text)
-    write_section(TITLE, f"Measured on {started}.\n\n{text}\n\n{NOTE}")
+    write_section(TITLE, f"Measured on {started}.\n\n{text}\n\n{verdict(rows)}\n\n{NOTE}")
 
 
 if __name__ == "__main__":
