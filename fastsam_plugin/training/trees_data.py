@@ -120,7 +120,7 @@ def derive_crowns(
     -------
     (K', H, W) bool
         One mask per point inside the image, in the points' order (points
-        outside the image are dropped).
+        outside the image, and points on the same pixel as an earlier one, are dropped).
     """
     from skimage.segmentation import watershed
 
@@ -128,6 +128,9 @@ def derive_crowns(
     pts = np.asarray(points, np.float64).reshape(-1, 2)
     inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
     pts = pts[inside]
+    pixels = np.clip(np.round(pts), 0, [w - 1, h - 1]).astype(int)
+    _, first = np.unique(pixels[:, 1] * w + pixels[:, 0], return_index=True)
+    pts = pts[np.sort(first)]  # one tree per pixel: a seed marker holds one id
     if not len(pts):
         return np.zeros((0, h, w), bool)
     veg = cv2.GaussianBlur(ndvi(image), (0, 0), 1.0) > ndvi_threshold
