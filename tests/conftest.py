@@ -5,6 +5,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Speed goals live in bench/, not in tests: no per-example deadline (a loaded CI machine made
+# hypothesis' default 200 ms flake on correct code)
+settings.register_profile("napari-fastsam", deadline=None)
+settings.load_profile("napari-fastsam")
 
 # Import the torch stack before any test opens a napari viewer: software OpenGL (Xvfb) maps Mesa's
 # libLLVM, and triton (imported by torchvision) crashes when loaded after it. The plugin guards
