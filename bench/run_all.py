@@ -20,6 +20,7 @@ import bench_outputs
 import bench_prompts
 import bench_prompts_large
 import bench_selectors
+import bench_tiles
 import bench_tiling
 from _common import machine, table
 
@@ -42,6 +43,7 @@ def main() -> None:
         (bench_outputs.TITLE, bench_outputs.run, bench_outputs.HEADER),
         (bench_memory.TITLE, bench_memory.run, bench_memory.HEADER),
         (bench_distributed.TITLE, bench_distributed.run, bench_distributed.HEADER),
+        (bench_tiles.TITLE, bench_tiles.run, bench_tiles.HEADER),
     ]
     if os.environ.get("DISPLAY") or shutil.which("xvfb-run"):  # a real napari window, cold processes
         sections.append((bench_gui_stall.TITLE, bench_gui_stall.run, bench_gui_stall.HEADER))
