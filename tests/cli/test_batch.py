@@ -278,7 +278,10 @@ def test_sigint_mid_batch_then_rerun_completes(tmp_path):
     cmd = [sys.executable, "-m", "fastsam_plugin.cli", "segment", str(folder), "--out", str(out), *DEMO,
            "--edges", "--coco"]
     env = {**os.environ, "NAPARI_FASTSAM_LOG_DIR": str(tmp_path / "logs"), "YOLO_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal: a test run started in the background (nohup, `cmd &`) inherits an ignored
+    # SIGINT, and Python then never raises KeyboardInterrupt; the child gets the default back
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and not (out.exists() and list(out.glob("*_labels.tif"))):
         time.sleep(0.05)
