@@ -117,7 +117,7 @@ def segment_one(session, path: Path, args, base: str | None = None, outcome=None
     written and kept. Returns the files written.
     """
     from ..io import result_to_coco, write_json
-    from ..io.geotiff import open_geotiff, write_label_raster
+    from ..io.geotiff import band_count, open_geotiff, write_label_raster
     from ..io.vectors import write_vectors
 
     stem = args.out / (base or path.stem)
@@ -136,10 +136,12 @@ def segment_one(session, path: Path, args, base: str | None = None, outcome=None
     if not todo:
         return []
     bands = args.bands or (tuple(c + 1 for c in args.channels) if getattr(args, "channels", None) else None)
+    if bands is None and (model_bands := session.model_bands):
+        count = band_count(path)
+        if count > 3 and max(model_bands) <= count:  # a raw multi-band tile: the bands the model learnt
+            bands = model_bands
+    # opened once, in its final bands: the stretch of non-8-bit data samples the whole raster
     raster = open_geotiff(path, bands=bands, percentiles=args.percentiles)
-    model_bands = session.model_bands if bands is None and raster.count > 3 else None
-    if model_bands and max(model_bands) <= raster.count:  # a raw multi-band tile: the bands the model learnt
-        raster = open_geotiff(path, bands=model_bands, percentiles=args.percentiles)
     result = session.segment(raster)
     labels, prompts, scores, picks = _prompts(session, result, pixel_prompts(args, raster.transform), args)
     ow = args.overwrite

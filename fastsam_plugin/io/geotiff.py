@@ -60,6 +60,12 @@ def is_georeferenced(path: str | Path) -> bool:
         return False
 
 
+def band_count(path: str | Path) -> int:
+    """How many bands a raster file has (metadata only; no pixels read)."""
+    with _rasterio().open(path) as ds:
+        return ds.count
+
+
 def parse_bands(bands: str | Sequence[int | str] | None, count: int, names: Sequence[str | None] = ()) -> tuple[int, ...]:
     """Band numbers (1-based) from ``"4,3,2"``, ``[4, 3, 2]`` or band names such as ``"nir,red,green"``.
 
