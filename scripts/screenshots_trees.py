@@ -22,21 +22,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from microscopy_screenshots import settle  # the dock's event-loop wait, shared by the screenshot scripts
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "aerial" / "urban-trees"
 OUT = REPO / "docs" / "images"
-
-
-def settle(app, widget=None, timeout_s: float = 600) -> None:
-    import time
-
-    t0 = time.time()
-    while widget is not None and widget.busy and time.time() - t0 < timeout_s:
-        app.processEvents()
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
 
 
 def crowns_figure(tiles=("santa_monica_2020_14", "riverside_2020_0"), scale: float = 1.5) -> Path:
@@ -89,7 +79,7 @@ def main(tile: str = "santa_monica_2020_14") -> None:
     viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
     widget.controller.image.value = image
     widget.everything.run()
-    settle(app, widget)
+    settle(app, widget, timeout_s=600)
     widget.bands.update_preview()  # the model is loaded now: the preview shows its bands
     points = viewer.add_points(trees[:, ::-1] + 0.5, name="trees (dataset points)", size=3, face_color="white",
                                border_color="black")
@@ -108,15 +98,15 @@ def main(tile: str = "santa_monica_2020_14") -> None:
     ys, xs = np.nonzero(result.crops[first])
     k = len(ys) // 2
     prompt.data = np.array([[ys[k] + result.pixel_boxes[first, 1], xs[k] + result.pixel_boxes[first, 0]]])
-    settle(app, widget)
+    settle(app, widget, timeout_s=600)
     widget.annotations.accept_selection()
-    settle(app, widget)
+    settle(app, widget, timeout_s=600)
     boxes = widget.boxes.new_layer()
     x0, y0, x1, y1 = result.boxes[second]
     boxes.add_rectangles(np.array([[y0 - 2, x0 - 2], [y1 + 2, x1 + 2]]))
-    settle(app, widget)
+    settle(app, widget, timeout_s=600)
     widget.annotations.accept_selection()
-    settle(app, widget)
+    settle(app, widget, timeout_s=600)
     print("status:", widget.status.value)
     viewer.screenshot(str(OUT / "trees_prompts.png"), canvas_only=False)
     viewer.close()
