@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import warnings
 from pathlib import Path
@@ -19,6 +20,41 @@ from .yolo_dataset import Sample, write_data_yaml, write_split
 # FastSAM-s is the YOLOv8-seg architecture at scale "s" with one class; FastSAM-x at scale "x".
 RECORD_FILE = "napari_fastsam_record.yaml"  # a run's extra checkpoint record, kept for resume()
 ARCHITECTURES = {"FastSAM-s": "yolov8s-seg.yaml", "FastSAM-x": "yolov8x-seg.yaml", "demo": "yolov8n-seg.yaml"}
+
+
+def _use_all_cores(threads: int):
+    """An Ultralytics callback giving torch back ``threads`` CPU threads once the trainer has set its device.
+
+    Ultralytics' ``select_device`` caps CPU training at ``cpu_count - 1`` threads (one thread on a 2-core
+    machine, 1.7x slower there); a training run is the machine's main job, so it gets every core.
+    """
+
+    def restore(trainer) -> None:
+        import torch
+
+        if getattr(trainer.device, "type", "cpu") == "cpu":
+            torch.set_num_threads(threads)
+
+    return restore
+
+
+@contextlib.contextmanager
+def _all_cores(yolo):
+    """Keep this process's torch thread count through training and after it.
+
+    Restored after the trainer picks its device, at each epoch, and when training ends (its final
+    validation calls ``select_device`` again, which would leave a napari session on one thread).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    restore = _use_all_cores(threads)
+    for event in ("on_pretrain_routine_start", "on_train_epoch_start"):
+        yolo.add_callback(event, restore)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def synthetic_dataset(out_dir: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 320) -> Path:
@@ -219,22 +255,23 @@ def train(
                 ) from None
             for event, fn in (callbacks or {}).items():
                 yolo.add_callback(event, fn)
-            yolo.train(
-                data=str(data),
-                epochs=epochs,
-                imgsz=imgsz,
-                batch=batch,
-                device=device,
-                project=str(Path(project).resolve()),
-                name=name,
-                exist_ok=True,
-                single_cls=True,
-                seed=seed,
-                deterministic=True,
-                plots=plots,
-                amp=device != "cpu",
-                **overrides,
-            )
+            with _all_cores(yolo):
+                yolo.train(
+                    data=str(data),
+                    epochs=epochs,
+                    imgsz=imgsz,
+                    batch=batch,
+                    device=device,
+                    project=str(Path(project).resolve()),
+                    name=name,
+                    exist_ok=True,
+                    single_cls=True,
+                    seed=seed,
+                    deterministic=True,
+                    plots=plots,
+                    amp=device != "cpu",
+                    **overrides,
+                )
     return _finish(yolo, imgsz, record)
 
 
@@ -272,7 +309,8 @@ def resume(run_dir: str | Path, trust: bool | None = None) -> Path:
     record = yaml.safe_load(saved.read_text()) if saved.is_file() else None
     with trusted_loading(trust):
         yolo = ul.YOLO(str(last), task="segment")
-        yolo.train(resume=True)
+        with _all_cores(yolo):
+            yolo.train(resume=True)
     return _finish(yolo, int(args.get("imgsz", 640)), record)
 
 

@@ -125,9 +125,17 @@ def test_one_epoch_of_training_writes_a_loadable_checkpoint(tmp_path):
     from fastsam_plugin.engine.model import FastSAMSegmenter
     from fastsam_plugin.training.train import synthetic_dataset, train
 
+    import torch
+
+    torch.set_num_threads(2)  # what a 2-core machine starts with; Ultralytics alone would drop to 1
     data = synthetic_dataset(tmp_path / "ds", 8, 4, size=128)
+    threads_in_training = []
     best = train(data, "demo", epochs=1, imgsz=128, batch=4, project=tmp_path / "runs", name="t", plots=False,
-                 workers=0, reg_max=8)
+                 workers=0, reg_max=8,
+                 callbacks={"on_train_epoch_start": lambda _: threads_in_training.append(torch.get_num_threads())})
+    threads = torch.get_num_threads()
+    # Ultralytics would leave cpu_count - 1 threads, during training and after its final validation
+    assert threads_in_training == [threads]
     seg = FastSAMSegmenter(best, device="cpu")
     assert seg.model.model.model[-1].reg_max == 8
     assert seg.segment(make_scene(1, (128, 128)).image, imgsz=128, conf=0.0).shape == (128, 128)
