@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 # kind -> function(prompt layer, result, slice index, number of leading axes) -> (H, W) int32 selection
 SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
+_FOLLOWING = object()  # Controller._worker while a finished job's follow-ups run
 
 
 def import_backends() -> None:
@@ -118,6 +119,8 @@ class Controller:
         self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
         self.selection_prompts: list = []  # ObjectPrompt per selection id: how the selection was made
+        # called when a job ends, before the widgets are told it did; one may start a follow-up job (busy goes on)
+        self.after_run: list[Callable[[], None]] = []
         status.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(lambda _: None if self.busy else status.show(""))  # old news of another image
         viewer.layers.events.inserted.connect(self._layer_added)
@@ -238,13 +241,23 @@ class Controller:
         worker.errored.connect(self._unexpected)  # a bug: keep its traceback in a log, name the file
         if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
             worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
+        following = self._worker is _FOLLOWING  # a follow-up job of the run that just ended: still busy
         self._worker = worker
         self.status.show(message)
         self.status.cancel_button.enabled = True
-        self.busy_changed.emit(True)
+        if not following:
+            self.busy_changed.emit(True)
         worker.start()
 
     def _worker_done(self) -> None:
+        self._worker = _FOLLOWING
+        for follow_up in self.after_run:  # e.g. measure the new objects: may start a job of its own
+            try:
+                follow_up()
+            except Exception as exc:  # noqa: BLE001 - a bug in one follow-up must not leave the widget busy
+                self._unexpected(exc)
+        if self._worker is not _FOLLOWING:
+            return  # busy until the follow-up job ends
         self._worker = None
         self.status.cancel_button.enabled = False
         self.busy_changed.emit(False)

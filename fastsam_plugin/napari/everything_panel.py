@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from magicgui.widgets import CheckBox, Container, PushButton
 from napari.qt.threading import create_worker
 
 from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
+from . import gentle_import
 from .controller import Controller, import_backends
 from .layers import KEY, ensure_labels, find_owned, layer_uid, spatial_geometry, spatial_shape
+
+# The worker's first message, once torch, napari's Labels warm-up and the model are loaded: the GUI thread adds
+# the objects layer then, before the model runs (which takes both CPUs), not with the results: napari's work for
+# a new layer (~0.1 s of GUI time) and writing the results freeze the window in two short halves, not one long one.
+READY = "ready"
+READY_WAIT_S = 2.0  # the worker goes on anyway after this (a GUI thread busy elsewhere)
 
 
 class EverythingPanel(Container):
@@ -51,20 +60,29 @@ class EverythingPanel(Container):
         else:
             indices = [c.slice_index(layer)]
         keys = {index: c.key(layer, index) for index in indices}  # the data version this run starts from
-        version, cancelled, found = c.version(layer), c.cancel_requested, []
+        version, cancelled, found, made = c.version(layer), c.cancel_requested, [], []
+        layer_added = threading.Event()
 
         def work():
             try:
                 import_backends()  # torch, Ultralytics, open_clip: seconds on a first run, never on the GUI thread
                 _ = session.segmenter  # load (and maybe download) the weights
+                yield READY, None, None
+                layer_added.wait(READY_WAIT_S)  # the model's threads would slow the GUI thread's work down
                 for index in indices:
-                    yield index, session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled), None
+                    result = session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled)
+                    labels = result.labels()  # painted here, not on the GUI thread
+                    gentle_import.warm_type_checks()  # lazy imports during the run emptied them again
+                    yield index, (result, labels), None
             except (Cancelled, *USER_ERRORS) as exc:  # expected: reported as a message, not a traceback
                 yield None, None, exc
 
         def show(out):
-            index, result, exc = out
-            if exc is not None:
+            index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
+            if index is READY:
+                made.append(self._objects_layer(layer))
+                layer_added.set()
+            elif exc is not None:
                 found.append(None)
                 c.report(exc)
             elif c.version(layer) != version:  # the image data changed during the run
@@ -73,11 +91,14 @@ class EverythingPanel(Container):
                 c.error("The image changed during the run: its objects were discarded. Run 'Segment everything' again.")
             else:
                 found.append(len(result))
-                self._show(layer, index, result)
+                self._show(layer, index, result, labels)
 
         def summary():
             if found and None not in found:
                 c.status.show(f"{sum(found)} objects found" + (f" in {len(found)} slices" if len(found) > 1 else ""))
+            new = made[0] if made else None
+            if new is not None and new in self.viewer.layers and all(n is None for n in found):  # failed: none stays
+                self.viewer.layers.remove(new)
 
         worker = create_worker(
             work, _progress={"total": len(indices), "desc": "FastSAM everything"}, _connect={"yielded": show}, _start_thread=False
@@ -87,17 +108,26 @@ class EverythingPanel(Container):
         cancellable = len(indices) > 1 or session.tiling.applies(shape[-2:])
         c.start(worker, f"{c.loading_message('segmenter')}segmenting {len(indices)} slice(s)...", cancellable=cancellable)
 
-    def _show(self, image_layer, index, result) -> None:
-        with self.controller.book.keep_focus():  # created on the first result: a failed run leaves no empty layer
-            labels = ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
-                                   opacity=0.7)
+    def _show(self, image_layer, index, result, labels: np.ndarray | None = None) -> None:
+        """Write a result (and its (H, W) int32 label image, when already painted) into the objects layer."""
+        with self.controller.book.keep_focus():
+            layer = self._objects_layer(image_layer) or find_owned(self.viewer, "everything", layer_uid(image_layer))
             self.controller.book.mark_stale(image_layer, False, ("everything", "proposals"))
-            labels.data[index] = result.labels()
-            labels.refresh()
+            layer.data[index] = result.labels() if labels is None else labels
+            layer.refresh()
             if self.show_boxes.value and not index:
                 self._show_proposals(image_layer, result)
         self.controller.status.show(f"slice {index or 0}: {len(result)} objects ...")
         self.controller.update_prompts()
+
+    def _objects_layer(self, image_layer):
+        """Add the image's objects layer if it has none of its shape; the new layer, or None when one existed."""
+        old = find_owned(self.viewer, "everything", layer_uid(image_layer))
+        if old is not None and old.data.shape == spatial_shape(image_layer):
+            return None
+        with self.controller.book.keep_focus():
+            return ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
+                                 opacity=0.7)
 
     def _show_proposals(self, image_layer, result) -> None:
         source = layer_uid(image_layer)

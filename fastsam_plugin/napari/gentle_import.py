@@ -20,14 +20,29 @@ then, almost all module-level and long-lived, into the permanent generation
 (:func:`gc.freeze`), so later full collections no longer walk them. The cost:
 reference cycles that became garbage before that moment are never freed (a
 one-time amount; objects freed by reference counting are freed as usual).
+
+Two more one-time costs would otherwise land on the GUI thread just as the
+first results arrive; the worker pays them instead:
+
+* :func:`warm_type_checks`: every ``ABC.register`` call (the imports make
+  many) empties the caches behind ``isinstance(x, collections.abc.Iterable)``
+  and friends, and the next check of a type that is *not* a member walks the
+  ABC's whole subclass tree: about 0.2 s on napari's GUI thread when a new
+  layer becomes active (its status line checks the value under the cursor);
+* :func:`preload_torch_soon`: opening torch's libraries holds the dynamic
+  loader's lock for about 0.3 s, which stalls the GUI thread when it loads
+  anything itself (it does, while drawing the first progress bar); the
+  widget starts this when its dock opens, so a run finds them open.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import gc
 import importlib.util
 import logging
+import numbers
 import os
 import sys
 import threading
@@ -84,6 +99,35 @@ def preload_torch() -> list[Path]:
     return preload_libraries(folder / f"{name}.so" for name in TORCH_LIBRARIES)
 
 
+_preloading: list[threading.Thread] = []
+
+
+def preload_torch_soon() -> threading.Thread | None:
+    """Open torch's libraries in a background thread (once per process); the thread, or None when not needed."""
+    with _LOCK:
+        if _preloading or "torch" in sys.modules or not sys.platform.startswith("linux"):
+            return None
+        thread = threading.Thread(target=preload_torch, name="fastsam-preload-torch", daemon=True)
+        _preloading.append(thread)
+    thread.start()
+    return thread
+
+
+# ABCs napari and numpy check values against on the GUI thread, and value types that are not members
+CHECKED_ABCS = (collections.abc.Iterable, collections.abc.Sequence, collections.abc.Mapping,
+                collections.abc.Sized, collections.abc.Collection, numbers.Number)
+
+
+def warm_type_checks() -> None:
+    """Refill the ABC caches for scalar value types after imports emptied them (cheap while they are full)."""
+    import numpy as np
+
+    scalars = {type(None), bool, int, float, complex, np.bool_, *(np.dtype(c).type for c in "bBhHiIlLqQefdgFD")}
+    for abc in CHECKED_ABCS:
+        for kind in scalars:
+            issubclass(kind, abc)
+
+
 @contextmanager
 def gentle_imports() -> Iterator[None]:
     """Within the block, heavy imports leave other threads (napari's GUI) the GIL as often as they can.
@@ -97,6 +141,8 @@ def gentle_imports() -> Iterator[None]:
         # a zero threshold rather than gc.disable(): some libraries call gc.enable() while they import
         gc.set_threshold(0)
     try:
+        for thread in _preloading:  # a preload started when the dock opened: let it finish, GIL-free
+            thread.join()
         preload_torch()
         yield
     finally:
@@ -105,3 +151,4 @@ def gentle_imports() -> Iterator[None]:
             if not _saved:
                 gc.freeze()
                 gc.set_threshold(*thresholds)
+        warm_type_checks()

@@ -35,13 +35,22 @@ class LayerBook:
     @contextmanager
     def keep_focus(self):
         """Keep the active layer active, and prompt layers on top, while the plugin adds layers."""
-        active = self.viewer.layers.selection.active
+        layers = self.viewer.layers
+        active = layers.selection.active
+        # napari makes each added layer active, and we would make the old one active again: two swaps of the
+        # layer controls on the GUI thread for nothing. napari (0.5.6 to 0.9 at least) skips the first when
+        # told to; without the attribute both happen, with the same result.
+        quiet = active is not None and hasattr(layers, "_activate_on_insert")
+        if quiet:
+            layers._activate_on_insert = False
         try:
             yield
         finally:
+            if quiet:
+                layers._activate_on_insert = True
             self.raise_prompts()
-            if active is not None and active in self.viewer.layers:
-                self.viewer.layers.selection.active = active
+            if active is not None and active in layers:
+                layers.selection.active = active
 
     def raise_prompts(self) -> None:
         """Move the plugin's prompt layers above its result layers (prompts stay visible and clickable)."""

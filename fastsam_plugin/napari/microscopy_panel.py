@@ -64,7 +64,7 @@ class MicroscopyPanel(Container):
         viewer = controller.viewer
         viewer.layers.events.inserted.connect(lambda e=None: self.channels.reset_choices())
         viewer.layers.events.removed.connect(lambda e=None: self.channels.reset_choices())
-        controller.busy_changed.connect(lambda busy: None if busy else self.after_run())
+        controller.after_run.append(self.after_run)
         self.measure_button.changed.connect(self.measure)
         if annotations is not None:  # refreshed after the annotation panel's own handlers ran
             annotations.accept.changed.connect(lambda e=None: self.measure_annotations())
@@ -131,25 +131,47 @@ class MicroscopyPanel(Container):
             self._done = done
             objects.data = Session.stitch(results, float(self.link_iou.value), split=float(self.split.value) or None)
             objects.metadata["fastsam"]["linked"] = float(self.link_iou.value)
-            self.measure_layer(objects, image, results)
+            self.measure_layer(objects, image, results, background=True)
             return
         result = c.current_result()
         if result is not None and (layer_uid(objects), result.uid) != self._done:
             self._done = (layer_uid(objects), result.uid)
-            self.measure_layer(objects, image, result)
+            self.measure_layer(objects, image, result, background=True)
 
-    def measure_layer(self, labels_layer, image_layer, results=None) -> None:
-        """Set ``labels_layer.features`` to the measurement table of its objects (one row per label)."""
+    def measure_layer(self, labels_layer, image_layer, results=None, *, background: bool = False) -> None:
+        """Set ``labels_layer.features`` to the measurement table of its objects (one row per label).
+
+        ``background``: measure in a worker thread (a job of the controller, so the run buttons wait for it)
+        and set the features when it returns, unless the layer's data changed meanwhile; after a run, where
+        thousands of objects would otherwise freeze the window.
+        """
         spacing, unit = physical_spacing(image_layer)
         labels = np.asarray(labels_layer.data)
-        try:
-            table = Session.measure(labels, self.original(image_layer), results=results, spacing=spacing, unit=unit,
-                                    channel_names=self.channel_names(image_layer))
-        except ValueError as exc:
-            self.controller.error(f"measurements: {exc}")
+        original, names = self.original(image_layer), self.channel_names(image_layer)
+        c = self.controller
+
+        def table():
+            try:
+                return Session.measure(labels, original, results=results, spacing=spacing, unit=unit,
+                                       channel_names=names)
+            except ValueError as exc:
+                return exc
+
+        def show(out) -> None:
+            if isinstance(out, ValueError):
+                c.error(f"measurements: {out}")
+            elif labels_layer in c.viewer.layers and labels_layer.data is labels:  # not replaced meanwhile
+                labels_layer.features = out.assign(index=out["label"])  # napari maps label ids through 'index'
+                c.status.show(f"{len(out)} objects measured in '{labels_layer.name}' (features table)")
+
+        if not background:
+            show(table())
             return
-        labels_layer.features = table.assign(index=table["label"])  # napari maps label ids through 'index'
-        self.controller.status.show(f"{len(table)} objects measured in '{labels_layer.name}' (features table)")
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(table, _start_thread=False)
+        worker.returned.connect(show)
+        c.start(worker, f"measuring the objects of '{labels_layer.name}'...", cancellable=False)
 
     def measure_annotations(self) -> None:
         c = self.controller

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from magicgui.widgets import Container
+from qtpy.QtCore import QTimer
 
+from . import gentle_import
 from .annotations import AnnotationPanel
 from .bands import BandPicker
 from .box_prompts import BoxPrompts
@@ -30,6 +32,8 @@ from .training_panel import TrainingPanel
 
 if TYPE_CHECKING:
     import napari
+
+PRELOAD_DELAY_MS = 1500
 
 
 class FastSAMWidget(Container):
@@ -66,6 +70,9 @@ class FastSAMWidget(Container):
             scrollable=True,  # a tall dock scrolls instead of stretching the window past the screen
         )
         self._width = ScrollWidth(self.root_native_widget)  # the dock is never narrower than the rows
+        # once the dock is built and drawn (the loader's lock would stall that), open torch's libraries in the
+        # background: a first run finds them open (see gentle_import)
+        QTimer.singleShot(PRELOAD_DELAY_MS, gentle_import.preload_torch_soon)
 
     @property
     def native(self):

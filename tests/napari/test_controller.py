@@ -32,7 +32,9 @@ def test_busy_signal_brackets_a_run(segmented, qtbot):
     dock.everything.run()
     assert not dock.everything.run_button.enabled and not dock.text.find.enabled
     wait_idle(qtbot, dock)
+    # one bracket around the run and the objects' measurement that follows it in a worker of its own
     assert seen == [True, False]
+    assert "measured" in dock.status.value
     assert dock.everything.run_button.enabled and dock.text.find.enabled
 
 

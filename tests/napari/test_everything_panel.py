@@ -99,3 +99,48 @@ def test_libraries_and_model_load_off_the_gui_thread(dock, qtbot, monkeypatch):
     assert dock.status.value.startswith("loading the FastSAM model")
     wait_idle(qtbot, dock)
     assert threads and threads[0] is not threading.main_thread()
+
+
+def test_objects_layer_is_added_before_the_model_runs_and_removed_when_the_run_fails(dock, qtbot, monkeypatch):
+    # napari's work for a new layer happens while the model waits, not together with the results
+    from fastsam_plugin.engine.progress import Cancelled
+    from fastsam_plugin.engine.session import Session
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    data, meta = shapes_scene()[0]
+    dock.controller.image.value = dock.viewer.add_image(data, **meta)
+    seen = []
+
+    def failing_segment(self, *args, **kwargs):
+        seen.append(layer(dock.viewer, "everything"))
+        raise Cancelled("stopped")
+
+    monkeypatch.setattr(Session, "segment", failing_segment)
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert len(seen) == 1 and seen[0] is not None and not seen[0].data.any()
+    assert layer(dock.viewer, "everything") is None  # the run ended without objects: its empty layer is gone
+    assert dock.status.value == "cancelled"
+
+
+def test_objects_are_measured_off_the_gui_thread(dock, qtbot, monkeypatch):
+    import threading
+
+    from fastsam_plugin.engine.session import Session
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    threads = []
+    measure = Session.measure
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(Session, "measure", staticmethod(recording))
+    data, meta = shapes_scene()[0]
+    dock.controller.image.value = dock.viewer.add_image(data, **meta)
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    objects = layer(dock.viewer, "everything")
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert objects.features["label"].tolist() == np.unique(objects.data[objects.data > 0]).tolist()

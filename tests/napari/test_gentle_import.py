@@ -93,10 +93,44 @@ def test_opening_the_dock_imports_neither_torch_nor_pandas():
         "import napari.layers\n"
         "napari_own = set(sys.modules)\n"
         "import fastsam_plugin.napari.widget\n"
-        "heavy = ('torch', 'ultralytics', 'open_clip', 'pandas')\n"
+        "heavy = ('torch', 'ultralytics', 'open_clip', 'pandas', 'scipy.spatial')\n"
         "print(sorted(m for m in heavy if m in sys.modules and m not in napari_own))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+abc_dump = pytest.importorskip("_abc")._get_dump  # CPython's view of an ABC's caches
+
+
+def test_type_checks_are_cached_again_after_imports_emptied_them():
+    import abc
+    import collections.abc
+
+    class Registered:  # registering any class empties every ABC's negative cache (what imports do)
+        pass
+
+    collections.abc.Sized.register(Registered)
+    *_, version = abc_dump(collections.abc.Iterable)
+    assert version != abc.get_cache_token()  # stale: the next check of a non-member walks every subclass
+    gentle_import.warm_type_checks()
+    *_, negative, version = abc_dump(collections.abc.Iterable)
+    # the GUI thread's next isinstance(0, Iterable) finds the answer cached
+    assert version == abc.get_cache_token()
+    assert {ref() for ref in negative} >= {int, float, type(None)}
+
+
+@linux_only
+def test_preload_soon_runs_once_in_a_background_thread(monkeypatch):
+    opened = []
+    monkeypatch.setattr(gentle_import, "_preloading", [])
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert gentle_import.preload_torch_soon() is None  # torch already imported: nothing to open
+    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.setattr(gentle_import, "preload_torch", lambda: opened.append(threading.current_thread()))
+    thread = gentle_import.preload_torch_soon()
+    thread.join(10)
+    assert opened == [thread] and thread is not threading.main_thread()
+    assert gentle_import.preload_torch_soon() is None  # once per process
