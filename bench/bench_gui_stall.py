@@ -34,11 +34,14 @@ HEADER = ("imports in the worker", "runs", "idle floor (s)", "opening the widget
           "max stall worst (s)", "max stall in CPU time (s)", "GUI thread busy (s)", "GUI thread waiting (s)", "click to objects (s)")
 NOTE = ("Max stall: the longest interval between two ticks of a 10 ms QTimer on napari's GUI thread, from the click "
         "on 'Segment everything' (cold process, demo model, CPU) to the objects layer; the goal is 0.2 s. "
-        "'before': torch, Ultralytics and open_clip imported in the worker thread as they come (the widget before this "
-        "work, except that in all three opening the dock no longer imports pandas); 'plain': the same, plus the worker warming napari's first Labels layer (numba kernels, vispy dash "
-        "patterns); 'gentle': the shipped code, imports inside `gentle_imports` (torch's libraries opened with the GIL "
-        "released, garbage collection paused, then frozen). "
-        "Idle floor: the longest tick interval in 3 s with the window open and nothing to do (what the machine's "
+        "'before': torch, Ultralytics and open_clip imported in the worker thread as they come, none of the warm-ups "
+        "below (in all three rows opening the dock imports neither pandas nor scipy.spatial, the objects layer is "
+        "added before the model runs and the objects are measured in a worker); 'plain': the same, plus the worker "
+        "warming napari's first Labels layer (numba kernels, vispy dash patterns); 'gentle': the shipped code, imports "
+        "inside `gentle_imports` (torch's libraries opened with the GIL released, garbage collection paused, then "
+        "frozen, ABC caches refilled) and torch's libraries opened in the background 1.5 s after the dock opens. "
+        "Idle floor: the longest tick interval in 3 s with the window open and nothing to do ('gentle': while torch's "
+        "libraries open in the background; otherwise what the machine's "
         "load alone causes). Opening the widget: the longest interval while its module is imported and the dock "
         "built on the GUI thread (as napari's Plugins menu does). The stalls after the click are split by what the GUI "
         "thread did meanwhile, from a thread sampling its stack every 20 ms: busy (running Python itself: napari "
@@ -77,6 +80,8 @@ def _child(mode: str) -> dict:
 
     if mode in ("before", "plain"):
         gentle_import.gentle_imports = nullcontext  # what the widget did before gentle_imports existed
+        gentle_import.preload_torch_soon = lambda: None  # nor opened torch's libraries when the dock opens
+        gentle_import.warm_type_checks = lambda: None  # nor refilled the ABC caches
     if mode == "before":  # and before the worker warmed napari's first Labels layer
         from fastsam_plugin.napari import controller
 

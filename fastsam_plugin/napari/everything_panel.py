@@ -7,6 +7,7 @@ import threading
 import numpy as np
 from magicgui.widgets import CheckBox, Container, PushButton
 from napari.qt.threading import create_worker
+from qtpy.QtCore import QTimer
 
 from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
@@ -81,7 +82,7 @@ class EverythingPanel(Container):
             index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
             if index is READY:
                 made.append(self._objects_layer(layer))
-                layer_added.set()
+                QTimer.singleShot(0, layer_added.set)  # after Qt drew the new layer (its first draw is slow too)
             elif exc is not None:
                 found.append(None)
                 c.report(exc)
