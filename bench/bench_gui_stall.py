@@ -216,8 +216,13 @@ def verdict(rows: list[tuple]) -> str:
     """One sentence: whether the shipped code ('gentle') met the 0.2 s goal, and what the rest of a freeze was."""
     gentle = next(r for r in rows if r[0] == "gentle")
     wall, cpu, floor = float(gentle[4]), float(gentle[6]), float(gentle[2])
+    worst, opening = float(gentle[5]), float(gentle[3])
     if wall <= GOAL_S:
-        return f"Goal met: the longest freeze with the shipped code was {wall:.2f} s (median; goal {GOAL_S} s)."
+        return (f"Goal met from the click to the objects: the longest freeze with the shipped code was {wall:.2f} s "
+                f"(median; worst run {worst:.2f} s; goal {GOAL_S} s). "
+                + (f"Not met when the dock opens: importing the widget's module and building it on the GUI thread "
+                   f"(napari's Plugins menu does both at once) freezes the window for {opening:.2f} s (median)."
+                   if opening > GOAL_S else "Opening the dock stays under the goal too."))
     return (f"Goal not met on this machine: the longest freeze with the shipped code was {wall:.2f} s (median; goal "
             f"{GOAL_S} s), of which at most {cpu:.2f} s was CPU time of the thread holding up the GUI (about what it "
             "would last on an idle machine); the rest was waiting for a CPU, shared with the worker's own threads and "
