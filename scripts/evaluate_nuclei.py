@@ -50,7 +50,7 @@ def machine() -> str:
 
 def object_recall_3d(true: np.ndarray, pred: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int]:
     """(matched true objects, true objects, predicted objects): one-to-one 3D matches at IoU >= threshold."""
-    from fastsam_plugin.training.nuclei_quality import matched_pairs
+    from fastsam_plugin.evaluation.instances import matched_pairs
 
     tids = np.unique(true)
     tids = tids[tids != 0]
@@ -74,8 +74,8 @@ def main() -> int:
 
     from fastsam_plugin.engine.imaging import normalize_image
     from fastsam_plugin.engine.model import FastSAMSegmenter
+    from fastsam_plugin.evaluation.instances import iou_matrix, matched_pairs, score_image
     from fastsam_plugin.training.nuclei_data import HELD_OUT_COLUMNS, TRAIN_COLUMNS, load_real
-    from fastsam_plugin.training.nuclei_quality import iou_matrix, matched_pairs, score_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="demo-nuclei")

@@ -47,7 +47,7 @@ class FinetuneResult:
 
 def score_on_annotations(session, images: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> dict[str, float]:
     """Recall at IoU 0.5 and COCO AP50 of ``session``'s everything mode, pooled over images by object count."""
-    from .nuclei_quality import score_result
+    from ..evaluation.instances import score_result
 
     n_true = recall = ap = 0.0
     for image, lab in zip(images, labels):

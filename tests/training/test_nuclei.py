@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy import ndimage
 
 from fastsam_plugin.engine.result import SegmentationResult
+from fastsam_plugin.evaluation.instances import iou_matrix, matched_pairs, score_result
 from fastsam_plugin.training.nuclei import labels_to_masks, make_nuclei_scene, to_model_input
 from fastsam_plugin.training.nuclei_data import (
     HELD_OUT_COLUMNS,
@@ -15,7 +16,6 @@ from fastsam_plugin.training.nuclei_data import (
     load_real,
     nuclei_dataset,
 )
-from fastsam_plugin.training.nuclei_quality import iou_matrix, matched_pairs, score_result
 from tests.paths import SHARED
 
 MICRO = SHARED / "microscopy"

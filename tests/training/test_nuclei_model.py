@@ -24,8 +24,8 @@ def test_nuclei_weights_have_their_own_operating_point():
 @pytest.mark.skipif(not (MICRO / "nuclei2d_dsb2018.tif").is_file(), reason="shared microscopy data absent")
 def test_bundled_model_finds_held_out_real_nuclei():
     from fastsam_plugin.engine.model import FastSAMSegmenter
+    from fastsam_plugin.evaluation.instances import score_image
     from fastsam_plugin.training.nuclei_data import load_real
-    from fastsam_plugin.training.nuclei_quality import score_image
 
     held = load_real(MICRO).held_out_part()  # columns 342-511: never trained on
     point = NAMED_OPERATING_POINTS["demo-nuclei"]

@@ -122,10 +122,10 @@ def test_labels_to_masks():
 
 @pytest.mark.slow
 def test_one_epoch_of_training_writes_a_loadable_checkpoint(tmp_path):
+    import torch
+
     from fastsam_plugin.engine.model import FastSAMSegmenter
     from fastsam_plugin.training.train import synthetic_dataset, train
-
-    import torch
 
     torch.set_num_threads(2)  # what a 2-core machine starts with; Ultralytics alone would drop to 1
     data = synthetic_dataset(tmp_path / "ds", 8, 4, size=128)

@@ -1,4 +1,4 @@
-"""Measure a segmenter on real nuclei it never saw: the held-out columns of the DSB2018 image.
+"""Score instance masks against true labels: the figures for segmenters on real nuclei (DSB2018, held-out columns).
 
 Two families of figures, because the literature uses two:
 
@@ -23,8 +23,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..engine.imaging import normalize_image
-from ..evaluation.coco import result_predictions
 from ..io.coco import labels_to_coco
+from .coco import result_predictions
 
 MAX_DETS = 1000
 
