@@ -32,7 +32,8 @@ first results arrive; the worker pays them instead:
 * :func:`preload_torch_soon`: opening torch's libraries holds the dynamic
   loader's lock for about 0.3 s, which stalls the GUI thread when it loads
   anything itself (it does, while drawing the first progress bar); the
-  widget starts this when its dock opens, so a run finds them open.
+  widget starts this in a background thread shortly after its dock opens,
+  so a run finds them open.
 """
 
 from __future__ import annotations
