@@ -77,8 +77,10 @@ def test_sample_data_opens_in_napari(make_napari_viewer, key):
 def test_widget_opens_from_the_plugins_menu_and_sees_the_viewers_images(make_napari_viewer):
     viewer = make_napari_viewer()
     before = viewer.add_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8), name="before")
-    dock, widget = viewer.window.add_plugin_dock_widget("napari-fastsam", "FastSAM")
-    assert type(widget).__name__ == "FastSAMWidget"
+    dock, frame = viewer.window.add_plugin_dock_widget("napari-fastsam", "FastSAM")
+    assert type(frame).__name__ == "FastSAMDock"  # docked at once; the widget is built in it a moment later
+    widget = frame.build()
+    assert type(widget).__name__ == "FastSAMWidget" and frame.controller is widget.controller
     assert dock in viewer.window._qt_window.findChildren(type(dock))
     after = viewer.add_image(np.zeros((32, 32), np.uint8), name="after")
     choices = widget.controller.image.choices
