@@ -13,9 +13,6 @@ the box from the last *Segment everything* of the chosen image.
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox
@@ -31,95 +28,14 @@ from mask_selectors import (
 )
 from napari.layers import Labels
 
-from ..engine.provenance import PromptRecord
 from ..engine.session import Session
 from .controller import Controller
+from .label_edits import EditError, EditStep, layer_role, parse_ids, record_edit, remap_features
 from .layers import KEY, layer_uid, spatial_geometry, spatial_shape
-from .provenance import RECORD
 from .quality import MIN_BOX_IOU, chosen_box_iou
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 PICKS, CUTS = "edit picks", "edit cuts"  # roles of the panel's Points and Shapes layers
 EDITABLE_ROLES = (None, "annotation")  # the user's layers, and the plugin's annotation layers
-
-
-class EditError(ValueError):
-    """Input the panel cannot act on; the message says what to do."""
-
-
-@dataclass
-class _Step:
-    """What one edit changed, to put it back exactly."""
-
-    layer: Labels
-    data: np.ndarray  # the array edited (undo refuses when the layer's data was replaced since)
-    where: tuple[np.ndarray, ...]  # indices of the changed pixels in ``data``
-    previous: np.ndarray  # their values before the edit
-    features: pd.DataFrame
-    metadata: dict
-
-
-def _role(layer):
-    info = layer.metadata.get(KEY)
-    return info.get("role") if isinstance(info, dict) else None
-
-
-def remap_features(features: pd.DataFrame, id_map: dict[int, int], added: dict[int, int]) -> pd.DataFrame:
-    """A label-keyed features table after an edit.
-
-    Parameters
-    ----------
-    features : DataFrame
-        One row per object, keyed by an ``index`` (napari's key) or ``label`` column; other tables are returned as is.
-    id_map : dict of int to int
-        Old id -> new id; 0 deletes the object. Rows of several ids mapped to one id
-        (a merge) become one row: the row of the id that keeps its number.
-    added : dict of int to int
-        New id -> the id it was split from; the new object's row is a copy of its parent's.
-
-    Measurements in the table are not recomputed (measure the layer again for them).
-    """
-    key = next((k for k in ("index", "label") if k in features.columns), None)
-    if key is None or features.empty:
-        return features
-    old = features[key].to_numpy()
-    new = np.array([id_map.get(int(i), int(i)) for i in old], dtype=np.int64)
-    table = features.assign(**{k: new for k in ("index", "label") if k in features.columns})
-    table = table[new != 0]
-    kept_number = (new == old)[new != 0]
-    table = table.iloc[np.argsort(~kept_number, kind="stable")]  # a row keeping its id wins a merge
-    table = table.drop_duplicates(subset=key, keep="first")
-    rows = []
-    for child, parent in added.items():
-        row = table[table[key] == parent]
-        if len(row):
-            rows.append(row.iloc[:1].assign(**{k: child for k in ("index", "label") if k in table.columns}))
-    import pandas as pd  # not at module level: importing the dock must not import pandas (seconds)
-
-    return pd.concat([table, *rows]).sort_values(key, kind="stable").reset_index(drop=True)
-
-
-def record_edit(layer, edit: dict, id_map: dict[int, int]) -> None:
-    """Add ``edit`` to the layer's prompt record (if it has one) and renumber its objects by ``id_map``."""
-    data = layer.metadata.get(KEY, {}).get(RECORD) if isinstance(layer.metadata.get(KEY), dict) else None
-    if not data:
-        return
-    record = PromptRecord.from_dict(data)
-    record.objects = [replace(o, id=id_map.get(o.id, o.id)) for o in record.objects if id_map.get(o.id, o.id) != 0]
-    record.edits.append(edit)
-    meta = dict(layer.metadata)
-    meta[KEY] = {**meta[KEY], RECORD: record.to_dict()}
-    layer.metadata = meta
-
-
-def parse_ids(text: str) -> list[int]:
-    """Ids typed as ``"3, 7 12"``; raises :class:`EditError` on anything but whole numbers >= 1."""
-    words = [w for w in re.split(r"[,;\s]+", text.strip()) if w]
-    if not all(w.isdigit() and int(w) > 0 for w in words):
-        raise EditError(f"ids: type whole numbers >= 1 separated by commas, e.g. '3, 7'; got {text!r}.")
-    return list(dict.fromkeys(int(w) for w in words))
 
 
 class LabelEditPanel(Container):
@@ -153,7 +69,7 @@ class LabelEditPanel(Container):
             row(self.draw_box, self.split_box),
             self.new_id, row(self.set_id, self.renumber, self.undo),
         ])
-        self._undo: list[_Step] = []
+        self._undo: list[EditStep] = []
         for button, action in ((self.pick, self.pick_objects), (self.merge, self.merge_objects),
                                (self.delete, self.delete_objects), (self.draw_cut, self.cut_layer),
                                (self.split_line, self.split_with_line), (self.draw_box, self.box_layer),
@@ -176,7 +92,7 @@ class LabelEditPanel(Container):
     # -- layers -----------------------------------------------------------
     def _choices(self, _=None) -> list[str]:
         return [ly.name for ly in self.controller.viewer.layers
-                if isinstance(ly, Labels) and _role(ly) in EDITABLE_ROLES]
+                if isinstance(ly, Labels) and layer_role(ly) in EDITABLE_ROLES]
 
     def labels_layer(self) -> Labels:
         """The chosen Labels layer, with its data in memory (raises EditError otherwise)."""
@@ -194,7 +110,7 @@ class LabelEditPanel(Container):
         """The panel's Points/Shapes layer of ``role`` for ``labels`` (made on first use), or None."""
         uid = layer_uid(labels)
         return next((ly for ly in self.controller.viewer.layers
-                     if _role(ly) == role and ly.metadata[KEY].get("source") == uid), None)
+                     if layer_role(ly) == role and ly.metadata[KEY].get("source") == uid), None)
 
     def pick_objects(self) -> None:
         """Add (or activate) a Points layer: click the objects to merge or delete."""
@@ -268,7 +184,7 @@ class LabelEditPanel(Container):
         target = data[index] if index else data
         changed = np.nonzero(new != target)
         where = tuple(np.full(changed[0].shape, i) for i in index) + changed
-        self._undo.append(_Step(labels, data, where, data[where].copy(), labels.features.copy(),
+        self._undo.append(EditStep(labels, data, where, data[where].copy(), labels.features.copy(),
                                 copy.deepcopy(dict(labels.metadata))))
         data[where] = new[changed]
         labels.refresh()

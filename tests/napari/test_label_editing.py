@@ -7,7 +7,7 @@ import pytest
 from fastsam_plugin.engine.model import EverythingParams
 from fastsam_plugin.engine.provenance import ObjectPrompt, PromptRecord
 from fastsam_plugin.engine.session import Session
-from fastsam_plugin.napari.label_editing import remap_features
+from fastsam_plugin.napari.label_edits import remap_features
 from fastsam_plugin.napari.layers import KEY
 from fastsam_plugin.napari.provenance import RECORD, layer_record
 
