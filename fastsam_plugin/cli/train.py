@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--imgsz", type=int, default=320)
     train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--lr0", type=float, default=None, metavar="LR",
+                       help="AdamW with this initial learning rate, e.g. a low one to fine-tune a trained model "
+                            "(default: Ultralytics chooses the optimizer and rate)")
     train.add_argument("--device", default="cpu")
     train.add_argument("--reg-max", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
@@ -89,6 +92,8 @@ def cmd_train(args) -> int:
             val_fraction=args.val_fraction,
             seed=args.seed,
         )
+    if args.lr0 is not None:
+        overrides = {**overrides, "optimizer": "AdamW", "lr0": args.lr0}
     best = train(
         data, args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
         project=args.workdir, name=args.name, reg_max=args.reg_max, seed=args.seed, record=record, **overrides,

@@ -191,6 +191,9 @@ def test_cli_train_nuclei_builds_the_dataset_and_passes_the_recipe(tmp_path, mon
     assert main(argv) == 0
     assert calls["data"].is_file() and calls["workers"] == 0 and calls["flipud"] == 0.5 and calls["imgsz"] == 64
     assert len(list((tmp_path / "train" / "dataset" / "images" / "train").glob("*.png"))) == 2
+    assert "optimizer" not in calls and "lr0" not in calls  # Ultralytics chooses both unless told
+    assert main([*argv, "--lr0", "0.0005"]) == 0  # a low rate to fine-tune: AdamW at that rate
+    assert calls["optimizer"] == "AdamW" and calls["lr0"] == 0.0005
     assert main(["train", "--nuclei", "2", "--real-nuclei", "3", "--workdir", str(tmp_path)]) == 2
     assert "--real-data" in capsys.readouterr().out
 
