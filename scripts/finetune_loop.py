@@ -20,20 +20,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from microscopy_screenshots import settle  # the dock's event-loop wait, shared by the screenshot scripts
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "microscopy"
 DOC = ROOT / "docs" / "annotate-finetune.md"
+WAIT_S = 3600  # a fine-tuning run on a shared CPU takes minutes
 BEGIN, END = "<!-- measured by scripts/finetune_loop.py -->", "<!-- end of measured block -->"
-
-
-def wait(app, dock) -> None:
-    """Let the dock's worker finish, then let the viewer draw."""
-    while dock.busy:
-        app.processEvents()
-        time.sleep(0.1)
-    for _ in range(20):
-        app.processEvents()
 
 
 def main(epochs: int = 5) -> None:
@@ -69,7 +62,7 @@ def main(epochs: int = 5) -> None:
     dock.model.imgsz.value, dock.model.conf.value = 512, 0.1  # the image's own scale
     before = score_on_annotations(dock.controller.session(), [image[:, 256:]], [truth[:, 256:]])
     dock.everything.run()
-    wait(app, dock)
+    settle(app, dock, timeout_s=WAIT_S)
 
     annotation = viewer.add_labels(np.zeros(truth.shape, np.int32), name="20 annotated nuclei")
     dock.annotations.target.value = annotation.name
@@ -103,7 +96,7 @@ def main(epochs: int = 5) -> None:
     dock.training.val_fraction.value = 0.0
     t0 = time.time()
     dock.training.run()
-    wait(app, dock)
+    settle(app, dock, timeout_s=WAIT_S)
     elapsed = time.time() - t0
     result = dock.training.last_result
     if result is None:
@@ -117,7 +110,7 @@ def main(epochs: int = 5) -> None:
     demo.use_operating_point(512, 0.1)
     whole = [score_on_annotations(s, [image], [truth])["recall50"] for s in (demo, tuned)]
     dock.everything.run()  # the panel selected the new model: segment the whole image with it
-    wait(app, dock)
+    settle(app, dock, timeout_s=WAIT_S)
     viewer.text_overlay.visible = True
     viewer.text_overlay.font_size = 14
     viewer.text_overlay.text = ("outlines: the 20 annotated nuclei (left half)\n"

@@ -10,19 +10,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from microscopy_screenshots import settle  # the dock's event-loop wait, shared by the screenshot scripts
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
-
-
-def wait_for(app, widget, timeout_s: float = 300) -> None:
-    import time
-
-    t0 = time.time()
-    while widget.busy and time.time() - t0 < timeout_s:
-        app.processEvents()
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
 
 
 def disjoint(result, n: int) -> list[int]:
@@ -85,7 +75,7 @@ def main() -> None:
     widget.controller.image.value = image
     widget.everything.show_boxes.value = True
     widget.everything.run()
-    wait_for(app, widget)
+    settle(app, widget)
     shot(viewer, widget, "everything.png", widget.status)
 
     # two objects accepted one after the other: two ids; the selection outline over dimmed objects
@@ -97,7 +87,7 @@ def main() -> None:
     widget.annotations.accept_selection()
     points.data = np.array([inner(result, second)], float)
     widget.annotations.accept_selection()
-    wait_for(app, widget)
+    settle(app, widget)
     shot(viewer, widget, "widget_points.png", widget.annotations)
 
     # box prompts: one around an object (its IoU), one on background (refused, with the reason)
@@ -109,14 +99,14 @@ def main() -> None:
     free = np.argwhere(labels[20:-40, 20:-40] == 0)
     free = free[len(free) // 2] + 20  # a background spot inside the image, not at its edge
     boxes.add_rectangles(np.array([[[y0, x0], [y1 - 1, x1 - 1]], [free, free + 16]]))
-    wait_for(app, widget)
+    settle(app, widget)
     shot(viewer, widget, "box_prompt.png", widget.boxes)
 
     boxes.visible = False
     widget.text.query.value = "the purple triangle" if len(sys.argv) < 2 else sys.argv[1]
     widget.text.top_k.value = 1
     widget.text.run()
-    wait_for(app, widget)
+    settle(app, widget)
     shot(viewer, widget, "text_prompt.png", widget.text)
 
     # a 4-band image napari shows as RGBA: band presets and the preview of the model's input
@@ -126,7 +116,7 @@ def main() -> None:
     four = viewer.add_image(np.dstack([scene.image, nir]), rgb=True, name="4-band tile")
     widget.controller.image.value = four
     widget.bands.preset.value = "NIR false colour (bands 4, 1, 2)"
-    wait_for(app, widget)
+    settle(app, widget)
     shot(viewer, widget, "bands.png", widget.bands)
 
     viewer.layers.clear()
@@ -136,7 +126,7 @@ def main() -> None:
     widget.controller.image.value = image
     widget.everything.all_slices.value = True
     widget.everything.run()
-    wait_for(app, widget)
+    settle(app, widget)
     viewer.dims.set_current_step(0, 2)
     shot(viewer, widget, "stack.png", widget.status)
     viewer.close()

@@ -12,20 +12,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from microscopy_screenshots import settle  # the dock's event-loop wait, shared by the screenshot scripts
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "images"
-
-
-def wait_for(app, widget, timeout_s: float = 600) -> None:
-    import time
-
-    t0 = time.time()
-    while widget.busy and time.time() - t0 < timeout_s:
-        app.processEvents()
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
 
 
 def main() -> None:
@@ -50,7 +40,7 @@ def main() -> None:
     viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
     widget.controller.image.value = image
     widget.everything.run()
-    wait_for(app, widget)
+    settle(app, widget, timeout_s=600)
     viewer.reset_view()  # the dock narrowed the canvas: fit the whole image again
     for _ in range(20):
         app.processEvents()
