@@ -81,7 +81,9 @@ class EverythingPanel(Container):
         def show(out):
             index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
             if index is READY:
-                made.append(self._objects_layer(layer))
+                existing = find_owned(self.viewer, "everything", layer_uid(layer))
+                objects = self._objects_layer(layer)
+                made.append(objects if objects is not existing else None)
                 QTimer.singleShot(0, layer_added.set)  # after Qt drew the new layer (its first draw is slow too)
             elif exc is not None:
                 found.append(None)
@@ -112,7 +114,7 @@ class EverythingPanel(Container):
     def _show(self, image_layer, index, result, labels: np.ndarray | None = None) -> None:
         """Write a result (and its (H, W) int32 label image, when already painted) into the objects layer."""
         with self.controller.book.keep_focus():
-            layer = self._objects_layer(image_layer) or find_owned(self.viewer, "everything", layer_uid(image_layer))
+            layer = self._objects_layer(image_layer)
             self.controller.book.mark_stale(image_layer, False, ("everything", "proposals"))
             layer.data[index] = result.labels() if labels is None else labels
             layer.refresh()
@@ -122,10 +124,7 @@ class EverythingPanel(Container):
         self.controller.update_prompts()
 
     def _objects_layer(self, image_layer):
-        """Add the image's objects layer if it has none of its shape; the new layer, or None when one existed."""
-        old = find_owned(self.viewer, "everything", layer_uid(image_layer))
-        if old is not None and old.data.shape == spatial_shape(image_layer):
-            return None
+        """The image's objects layer, added (the active layer kept) when it has none of the image's shape."""
         with self.controller.book.keep_focus():
             return ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
                                  opacity=0.7)

@@ -42,12 +42,12 @@ class LayerBook:
         # told to; without the attribute both happen, with the same result.
         quiet = active is not None and hasattr(layers, "_activate_on_insert")
         if quiet:
-            layers._activate_on_insert = False
+            before, layers._activate_on_insert = layers._activate_on_insert, False
         try:
             yield
         finally:
             if quiet:
-                layers._activate_on_insert = True
+                layers._activate_on_insert = before  # as it was: blocks may nest
             self.raise_prompts()
             if active is not None and active in layers:
                 layers.selection.active = active
