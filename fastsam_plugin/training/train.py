@@ -22,33 +22,23 @@ RECORD_FILE = "napari_fastsam_record.yaml"  # a run's extra checkpoint record, k
 ARCHITECTURES = {"FastSAM-s": "yolov8s-seg.yaml", "FastSAM-x": "yolov8x-seg.yaml", "demo": "yolov8n-seg.yaml"}
 
 
-def _use_all_cores(threads: int):
-    """An Ultralytics callback giving torch back ``threads`` CPU threads once the trainer has set its device.
-
-    Ultralytics' ``select_device`` caps CPU training at ``cpu_count - 1`` threads (one thread on a 2-core
-    machine, 1.7x slower there); a training run is the machine's main job, so it gets every core.
-    """
-
-    def restore(trainer) -> None:
-        import torch
-
-        if getattr(trainer.device, "type", "cpu") == "cpu":
-            torch.set_num_threads(threads)
-
-    return restore
-
-
 @contextlib.contextmanager
 def _all_cores(yolo):
     """Keep this process's torch thread count through training and after it.
 
-    Restored after the trainer picks its device, at each epoch, and when training ends (its final
+    Ultralytics' ``select_device`` caps CPU training at ``cpu_count - 1`` threads (one thread on a 2-core
+    machine, 1.7x slower there); a training run is the machine's main job, so it gets every core. The count
+    is restored after the trainer picks its device, at each epoch, and when training ends (its final
     validation calls ``select_device`` again, which would leave a napari session on one thread).
     """
     import torch
 
     threads = torch.get_num_threads()
-    restore = _use_all_cores(threads)
+
+    def restore(trainer) -> None:
+        if getattr(trainer.device, "type", "cpu") == "cpu":
+            torch.set_num_threads(threads)
+
     for event in ("on_pretrain_routine_start", "on_train_epoch_start"):
         yolo.add_callback(event, restore)
     try:
