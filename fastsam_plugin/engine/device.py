@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from ..errors import FastSAMError
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
@@ -46,3 +49,19 @@ def resolve_device(device: str | None = "auto") -> str:
             raise DeviceError("device 'mps' was requested but Apple MPS is not available; use 'auto' or 'cpu'.")
         return "mps"
     raise DeviceError(f"unknown device {device!r}; choose one of {DEVICE_CHOICES} or 'cuda:N'.")
+
+
+@contextmanager
+def torch_threads_kept() -> Iterator[int]:
+    """Give torch its CPU thread count back, as it was on entry, when the block ends; yields that count.
+
+    Ultralytics' ``select_device`` (run by its predictors, trainers and validators) caps CPU work at
+    ``cpu_count - 1`` threads: one thread on a 2-core machine.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(threads)

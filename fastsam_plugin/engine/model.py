@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import FastSAMError, UsageError
 from ._ultralytics import trusted_loading, ultralytics
 from .checkpoints import CheckpointFormatError, trust_from_env
-from .device import resolve_device
+from .device import resolve_device, torch_threads_kept
 from .result import SegmentationResult
 from .weights import resolve_weights, verify_weights
 
@@ -240,12 +240,8 @@ def raw_predictor_class():
 
     class RawSegmentationPredictor(SegmentationPredictor):
         def setup_model(self, model, verbose: bool = True):
-            import torch
-
-            threads = torch.get_num_threads()
-            super().setup_model(model, verbose)
-            # Ultralytics' select_device caps CPU threads at cpu_count - 1: one thread on a 2-core machine
-            torch.set_num_threads(threads)
+            with torch_threads_kept():  # Ultralytics' select_device would leave cpu_count - 1 threads
+                super().setup_model(model, verbose)
 
         def construct_result(self, pred, img, orig_img, img_path, proto):
             res = Results(orig_img, path=img_path, names=self.model.names, boxes=pred[:, :6])

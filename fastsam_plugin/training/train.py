@@ -12,6 +12,7 @@ import yaml
 
 from ..engine._ultralytics import trusted_loading, ultralytics
 from ..engine.checkpoints import trust_from_env
+from ..engine.device import torch_threads_kept
 from ..engine.weights import verify_weights
 from ..errors import FastSAMError
 from .synthetic import make_scene
@@ -31,20 +32,17 @@ def _all_cores(yolo):
     is restored after the trainer picks its device, at each epoch, and when training ends (its final
     validation calls ``select_device`` again, which would leave a napari session on one thread).
     """
-    import torch
+    with torch_threads_kept() as threads:
 
-    threads = torch.get_num_threads()
+        def restore(trainer) -> None:
+            if getattr(trainer.device, "type", "cpu") == "cpu":
+                import torch
 
-    def restore(trainer) -> None:
-        if getattr(trainer.device, "type", "cpu") == "cpu":
-            torch.set_num_threads(threads)
+                torch.set_num_threads(threads)
 
-    for event in ("on_pretrain_routine_start", "on_train_epoch_start"):
-        yolo.add_callback(event, restore)
-    try:
+        for event in ("on_pretrain_routine_start", "on_train_epoch_start"):
+            yolo.add_callback(event, restore)
         yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def synthetic_dataset(out_dir: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 320) -> Path:
