@@ -68,6 +68,24 @@ def log_unexpected(exc: BaseException, context: str = "") -> Path | None:
     return path
 
 
+def log_finalizer_errors(context: str = "") -> None:
+    """From now on, write errors raised in objects' finalizers to log files instead of the terminal.
+
+    For after Ctrl-C: the interrupt can land inside a library's constructor (imageio's Pillow plugin,
+    while reading an image), and the half-built object's ``__del__`` then fails when it is freed.
+    Python prints such "Exception ignored in" tracebacks on stderr, under the one-line "interrupted"
+    message; they are a consequence of the interrupt, not a second failure, so they go to the log.
+    """
+    import sys
+
+    def to_log(unraisable) -> None:
+        exc = unraisable.exc_value
+        if exc is not None and log_unexpected(exc, f"{context} (ignored in {unraisable.object!r})") is None:
+            sys.__unraisablehook__(unraisable)
+
+    sys.unraisablehook = to_log
+
+
 def describe_unexpected(exc: BaseException, path: Path | None) -> str:
     """One line for an unexpected error: what happened and where the traceback is."""
     where = f"; the full traceback is in {path}" if path else ""
@@ -75,4 +93,4 @@ def describe_unexpected(exc: BaseException, path: Path | None) -> str:
 
 
 __all__ = ["ENV_LOG_DIR", "USER_ERRORS", "FastSAMError", "UsageError", "describe_unexpected", "log_dir",
-           "log_unexpected"]
+           "log_finalizer_errors", "log_unexpected"]

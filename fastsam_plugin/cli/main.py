@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import FastSAMError, describe_unexpected, log_unexpected
+from ..errors import FastSAMError, describe_unexpected, log_finalizer_errors, log_unexpected
 from . import demo, evaluate, replay, segment, train
 
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        log_finalizer_errors(f"{parser.prog} {args.command}, interrupted")
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in a log, say where

@@ -10,7 +10,7 @@ import numpy as np
 from ..engine.model import ModelLoadError
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import WeightsNotFoundError
-from ..errors import FastSAMError, UsageError
+from ..errors import FastSAMError, UsageError, log_finalizer_errors
 from ..io import result_to_coco, write_json, write_labels, write_tiff
 from ..io.records import write_record
 from . import batch, distributed, geo, microscopy, replay
@@ -119,6 +119,7 @@ def cmd_segment(args) -> int:
             for line in (*outcome.notes, *(f"failed {path.name}: {m}" for m in outcome.failed)):
                 tqdm.write(line)
     except KeyboardInterrupt:
+        log_finalizer_errors("napari-fastsam segment, interrupted")  # half-built objects of the interrupted read
         done = len(report.outcomes) - 1
         print(f"\ninterrupted after {done} of {len(files)} input(s); finished outputs are whole. "
               "Rerun the same command to complete the rest.", file=sys.stderr)

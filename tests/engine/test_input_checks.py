@@ -230,6 +230,27 @@ def test_an_unexpected_error_keeps_its_traceback_in_a_log(tmp_path, monkeypatch)
     assert str(path) in line and "IndexError" in line
 
 
+def test_after_an_interrupt_finalizer_errors_go_to_the_log_not_the_terminal(tmp_path, monkeypatch, capsys):
+    import gc
+    import sys
+
+    from fastsam_plugin.errors import ENV_LOG_DIR, log_finalizer_errors
+
+    monkeypatch.setenv(ENV_LOG_DIR, str(tmp_path))
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back after the test
+
+    class HalfBuilt:  # as a library object whose constructor Ctrl-C interrupted
+        def __del__(self):
+            raise AttributeError("'HalfBuilt' object has no attribute 'images_to_write'")
+
+    log_finalizer_errors("segment, interrupted")
+    HalfBuilt()
+    gc.collect()
+    assert "Traceback" not in capsys.readouterr().err
+    (log,) = tmp_path.glob("error-*.log")
+    assert "images_to_write" in log.read_text() and "segment, interrupted" in log.read_text()
+
+
 # -- one session, two threads -----------------------------------------------------------------------
 
 
