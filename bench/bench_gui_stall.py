@@ -2,7 +2,8 @@
 
 Each measurement is a fresh Python process (nothing imported yet) that opens
 a real napari window (under ``xvfb-run`` when there is no display), adds the
-320 x 320 shapes sample, docks the FastSAM widget with the demo model on the
+320 x 320 shapes sample (from a ``.npy`` file, so nothing of the plugin is imported before the dock
+opens, as when a user opened the image with napari's own reader), docks the FastSAM widget with the demo model on the
 CPU, and clicks "Segment everything". A ``QTimer`` ticking every 10 ms on the
 GUI thread records when each tick really ran; the longest interval between
 two ticks, from the click to the objects on screen, is the longest time the
@@ -65,18 +66,22 @@ def thread_cpu() -> dict[int, float]:
     return out
 
 
-def _child(mode: str) -> dict:
-    """One cold measurement in this process (``mode`` 'before', 'plain' or 'gentle'); returns the numbers."""
+def _child(mode: str, scene: str) -> dict:
+    """One cold measurement in this process (``mode`` 'before', 'plain' or 'gentle'); returns the numbers.
+
+    ``scene``: the shapes sample as a ``.npy`` file, written by the parent so that this process imports
+    nothing of the plugin before the dock opens (as when a user opened the image with napari's own reader).
+    """
     import threading
     import traceback
     from contextlib import nullcontext
 
     import napari
+    import numpy as np
     from qtpy.QtCore import QEventLoop, QTimer
     from qtpy.QtWidgets import QApplication
 
     from fastsam_plugin.napari import gentle_import
-    from fastsam_plugin.napari.sample_data import shapes_scene
 
     if mode in ("before", "plain"):
         gentle_import.gentle_imports = nullcontext  # what the widget did before gentle_imports existed
@@ -88,8 +93,7 @@ def _child(mode: str) -> dict:
         controller.warm_labels_layer = lambda: None
     viewer = napari.Viewer(show=True)
     app = QApplication.instance()
-    data, meta = shapes_scene()[0]
-    viewer.add_image(data, **meta)
+    viewer.add_image(np.load(scene), name="shapes scene", rgb=True)
     ticks, why, samples = [time.perf_counter()], [], []
     cpu = [thread_cpu()]  # each thread's CPU time at each tick
     main_id, sampling = threading.get_ident(), threading.Event()
@@ -176,12 +180,23 @@ def _child(mode: str) -> dict:
 
 def measure(mode: str, timeout: float = 1200) -> dict:
     """Run one cold measurement in a fresh process (under xvfb-run when there is no display)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode]
+    import tempfile
+
+    import numpy as np
+
+    from fastsam_plugin.napari.sample_data import shapes_scene
+
+    scene = Path(tempfile.mkdtemp(prefix="fastsam-stall-")) / "shapes.npy"
+    np.save(scene, shapes_scene()[0][0])
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, str(scene)]
     if not os.environ.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
             raise RuntimeError("needs a display or xvfb-run")
         cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+    finally:
+        shutil.rmtree(scene.parent, ignore_errors=True)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"measurement failed ({out.returncode}): {out.stderr[-2000:]}")
@@ -247,6 +262,6 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         sys.path.insert(0, str(REPO))
-        print(json.dumps(_child(sys.argv[2])), flush=True)
+        print(json.dumps(_child(sys.argv[2], sys.argv[3])), flush=True)
         os._exit(0)  # skip interpreter teardown of torch/Qt (seconds, and nothing to measure)
     main()

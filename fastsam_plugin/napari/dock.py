@@ -1,13 +1,18 @@
-"""The FastSAM dock as napari's Plugins menu opens it: on screen at once, built over the next event-loop turns.
+"""The FastSAM dock as napari's Plugins menu opens it: on screen at once, built while the window stays live.
 
 napari imports a dock widget's module, builds the widget and docks it in one
-call on the GUI thread. For the full widget that is about 0.35 s of frozen
-window on a 2-core machine (the plugin's modules 0.13 s, a dozen panels 0.15 s,
-docking 0.07 s). :class:`FastSAMDock` is what the manifest names instead: a
-light frame saying "loading" that napari docks at once; its first event-loop
-turn imports :mod:`fastsam_plugin.napari.widget`, the next builds the
-:class:`~fastsam_plugin.napari.widget.FastSAMWidget`, the one after puts it in
-the frame, so the window redraws between the steps.
+call on the GUI thread. For the full widget that froze the window for about
+0.6 s on a 2-core machine when nothing of the plugin was imported yet (its
+modules, OpenCV, scikit-image and scipy 0.4 s; a dozen magicgui panels
+0.15 s; docking). :class:`FastSAMDock` is what the manifest names instead: a
+light frame saying "loading" that napari docks at once. It then
+
+1. imports :mod:`fastsam_plugin.napari.widget` in a background thread, with
+   automatic garbage collection paused (the GUI thread keeps drawing: the
+   longest hold of the GIL is OpenCV's module set-up, about 0.1 s);
+2. builds the :class:`~fastsam_plugin.napari.widget.FastSAMWidget` a part per
+   event-loop turn (``staged=True``, :meth:`FastSAMWidget.build_step`);
+3. puts it in the frame.
 
 Scripts keep working: the full widget's parts (``dock.everything``,
 ``dock.controller``, see ``FORWARDED``) read from the frame build it at once
@@ -16,16 +21,24 @@ if it is not built yet, and :meth:`FastSAMDock.build` returns it.
 
 from __future__ import annotations
 
+import logging
+import threading
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from .gentle_import import paused_collection
 
 if TYPE_CHECKING:
     import napari
 
     from .widget import FastSAMWidget
 
+
+log = logging.getLogger(__name__)
+POLL_MS = 15  # between build steps: the window redraws and takes input in between
 
 # what a script may read from the frame as from the full widget (built on first use)
 FORWARDED = frozenset({"model", "bands", "everything", "status", "points", "boxes", "text", "annotations",
@@ -49,33 +62,57 @@ class FastSAMDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._loading)
-        QTimer.singleShot(0, self._import_step)
+        self._import_error: BaseException | None = None
+        self._importer = threading.Thread(target=self._import_widget_module, name="fastsam-import-widget", daemon=True)
+        self._importer.start()
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._step)
+        self._poll.start()
 
     @property
     def widget(self) -> FastSAMWidget | None:
         """The full widget once it is in the frame, or None while it is still being built."""
         return self._built if self._loading is None else None
 
-    def _import_step(self) -> None:
-        from . import widget  # noqa: F401 - the plugin's modules, one event-loop turn before the panels
+    def _import_widget_module(self) -> None:  # background thread
+        try:
+            with paused_collection():
+                import_module(f"{__package__}.widget")
+        except BaseException as exc:  # noqa: BLE001 - shown in the frame by the GUI thread (see _step)
+            self._import_error = exc
 
-        QTimer.singleShot(0, self._build_step)
-
-    def _build_step(self) -> None:
-        self._construct()
-        QTimer.singleShot(0, self.build)  # laid out and drawn in the next turn
-
-    def _construct(self) -> FastSAMWidget:
+    def _step(self) -> None:
+        """One piece of the build per timer tick: wait for the import, then a part of the widget, then dock it."""
+        if self._loading is None or self._importer.is_alive():
+            return
+        if self._import_error is not None:
+            self._poll.stop()
+            self._loading.setWordWrap(True)
+            self._loading.setText(f"FastSAM could not load: {self._import_error}. Reinstall it "
+                                  "(pip install --force-reinstall napari-fastsam); details are in the log.")
+            log.error("importing the FastSAM widget failed", exc_info=self._import_error)
+            return
         if self._built is None:
             from .widget import FastSAMWidget
 
-            self._built = FastSAMWidget(self._viewer)
-        return self._built
+            self._built = FastSAMWidget(self._viewer, staged=True)
+        elif self._built.build_step():
+            self._poll.stop()
+            self.build()
 
     def build(self) -> FastSAMWidget:
         """Build the full widget into the frame now (once); return it."""
-        built = self._construct()
+        if self._built is None:
+            self._importer.join()
+            if self._import_error is not None:
+                raise self._import_error
+            from .widget import FastSAMWidget
+
+            self._built = FastSAMWidget(self._viewer, staged=True)
+        built = self._built.finish()
         if self._loading is not None:
+            self._poll.stop()
             self.layout().removeWidget(self._loading)
             self._loading.deleteLater()
             self._loading = None

@@ -13,12 +13,13 @@ from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
 from . import gentle_import
 from .controller import Controller, import_backends
-from .layers import KEY, ensure_labels, find_owned, layer_uid, spatial_geometry, spatial_shape
+from .layers import KEY, ensure_labels, find_owned, layer_uid, new_labels, spatial_geometry, spatial_shape
 
 # The worker's first message, once torch, napari's Labels warm-up and the model are loaded: the GUI thread adds
 # the objects layer then, before the model runs (which takes both CPUs), not with the results: napari's work for
 # a new layer (~0.1 s of GUI time) and writing the results freeze the window in two short halves, not one long one.
 READY = "ready"
+OBJECTS_STYLE = {"opacity": 0.7}
 READY_WAIT_S = 2.0  # the worker goes on anyway after this (a GUI thread busy elsewhere)
 
 
@@ -68,7 +69,8 @@ class EverythingPanel(Container):
             try:
                 import_backends()  # torch, Ultralytics, open_clip: seconds on a first run, never on the GUI thread
                 _ = session.segmenter  # load (and maybe download) the weights
-                yield READY, None, None
+                # the objects layer, built here (the GUI thread only adds it, if it is needed)
+                yield READY, self._new_objects_layer(layer), None
                 layer_added.wait(READY_WAIT_S)  # the model's threads would slow the GUI thread's work down
                 for index in indices:
                     result = session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled)
@@ -79,13 +81,14 @@ class EverythingPanel(Container):
                 yield None, None, exc
 
         def show(out):
-            index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
-            if index is READY:
+            if out[0] is READY:
                 existing = find_owned(self.viewer, "everything", layer_uid(layer))
-                objects = self._objects_layer(layer)
+                objects = self._objects_layer(layer, prepared=out[1])
                 made.append(objects if objects is not existing else None)
                 QTimer.singleShot(0, layer_added.set)  # after Qt drew the new layer (its first draw is slow too)
-            elif exc is not None:
+                return
+            index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
+            if exc is not None:
                 found.append(None)
                 c.report(exc)
             elif c.version(layer) != version:  # the image data changed during the run
@@ -123,11 +126,19 @@ class EverythingPanel(Container):
         self.controller.status.show(f"slice {index or 0}: {len(result)} objects ...")
         self.controller.update_prompts()
 
-    def _objects_layer(self, image_layer):
-        """The image's objects layer, added (the active layer kept) when it has none of the image's shape."""
+    @staticmethod
+    def _new_objects_layer(image_layer):
+        """A new objects layer for ``image_layer``, not yet in the viewer (a worker may build it)."""
+        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", **OBJECTS_STYLE)
+
+    def _objects_layer(self, image_layer, prepared=None):
+        """The image's objects layer, added (the active layer kept) when it has none of the image's shape.
+
+        ``prepared``: the layer to add then, built by the worker (:meth:`_new_objects_layer`).
+        """
         with self.controller.book.keep_focus():
             return ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
-                                 opacity=0.7)
+                                 prepared=prepared, **OBJECTS_STYLE)
 
     def _show_proposals(self, image_layer, result) -> None:
         source = layer_uid(image_layer)

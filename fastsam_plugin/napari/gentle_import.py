@@ -130,21 +130,19 @@ def warm_type_checks() -> None:
 
 
 @contextmanager
-def gentle_imports() -> Iterator[None]:
-    """Within the block, heavy imports leave other threads (napari's GUI) the GIL as often as they can.
+def paused_collection() -> Iterator[None]:
+    """Within the block, no automatic garbage collection; on exit the objects that exist then are frozen.
 
-    Opens torch's libraries first (:func:`preload_torch`), pauses automatic
-    garbage collection, and on exit freezes the objects that exist then
-    (:func:`gc.freeze`) before collection resumes.
+    For imports in a worker thread: a full collection during them walks every
+    object napari holds while holding the GIL (0.2-1 s of frozen window), and
+    what the imports create is almost all long-lived (:func:`gc.freeze`).
+    Blocks may overlap (two threads): the outermost restores the thresholds.
     """
-    with _LOCK:  # blocks may overlap (two workers): the outermost saves and restores the thresholds
+    with _LOCK:
         _saved.append(gc.get_threshold())
         # a zero threshold rather than gc.disable(): some libraries call gc.enable() while they import
         gc.set_threshold(0)
     try:
-        for thread in _preloading:  # a preload started when the dock opened: let it finish, GIL-free
-            thread.join()
-        preload_torch()
         yield
     finally:
         with _LOCK:
@@ -153,3 +151,17 @@ def gentle_imports() -> Iterator[None]:
                 gc.freeze()
                 gc.set_threshold(*thresholds)
         warm_type_checks()
+
+
+@contextmanager
+def gentle_imports() -> Iterator[None]:
+    """Within the block, heavy imports leave other threads (napari's GUI) the GIL as often as they can.
+
+    Opens torch's libraries first (:func:`preload_torch`) and pauses automatic
+    garbage collection (:func:`paused_collection`).
+    """
+    with paused_collection():
+        for thread in _preloading:  # a preload started when the dock opened: let it finish, GIL-free
+            thread.join()
+        preload_torch()
+        yield

@@ -49,8 +49,30 @@ def spatial_shape(image_layer) -> tuple[int, ...]:
     return tuple(data.shape[:-1]) if image_layer.rgb else tuple(data.shape)
 
 
-def ensure_labels(viewer, role: str, image_layer, name: str, **kwargs):
-    """Return the plugin's Labels layer for ``role``, creating it with the image's shape and geometry."""
+def new_labels(role: str, image_layer, name: str, **kwargs):
+    """A Labels layer for ``role`` over ``image_layer`` (zeros, its shape and geometry), not yet in a viewer.
+
+    Building the layer object touches no Qt widget, so a worker thread may do
+    it and spare the GUI thread that part of adding a layer (see ``ensure_labels``).
+    """
+    from napari.layers import Labels
+
+    return Labels(
+        np.zeros(spatial_shape(image_layer), np.int32),
+        name=name,
+        # a GeoTIFF's CRS and transform (napari/reader.py) follow its labels, so they save as map polygons
+        metadata={KEY: {"role": role, "source": layer_uid(image_layer)},
+                  **{k: v for k, v in image_layer.metadata.items() if k == "georef"}},
+        **spatial_geometry(image_layer),
+        **kwargs,
+    )
+
+
+def ensure_labels(viewer, role: str, image_layer, name: str, prepared=None, **kwargs):
+    """Return the plugin's Labels layer for ``role``, creating it with the image's shape and geometry.
+
+    ``prepared``: a layer from :func:`new_labels` (made in a worker) to add when a new one is needed.
+    """
     source = layer_uid(image_layer)
     shape = spatial_shape(image_layer)
     layer = find_owned(viewer, role, source)
@@ -58,12 +80,5 @@ def ensure_labels(viewer, role: str, image_layer, name: str, **kwargs):
         return layer
     if layer is not None:  # image changed shape: retire our own stale layer
         viewer.layers.remove(layer)
-    return viewer.add_labels(
-        np.zeros(shape, np.int32),
-        name=name,
-        # a GeoTIFF's CRS and transform (napari/reader.py) follow its labels, so they save as map polygons
-        metadata={KEY: {"role": role, "source": source},
-                  **{k: v for k, v in image_layer.metadata.items() if k == "georef"}},
-        **spatial_geometry(image_layer),
-        **kwargs,
-    )
+    fits = prepared is not None and prepared.data.shape == shape and owned(prepared, role, source)
+    return viewer.add_layer(prepared if fits else new_labels(role, image_layer, name, **kwargs))

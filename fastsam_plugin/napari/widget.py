@@ -10,6 +10,7 @@ happen in napari worker threads with a progress bar and a cancel button.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from magicgui.widgets import Container
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     import napari
 
 PRELOAD_DELAY_MS = 1500
+_DONE = object()
 
 
 class FastSAMWidget(Container):
@@ -47,28 +49,52 @@ class FastSAMWidget(Container):
         Session, cache keys, worker and layer bookkeeping they share.
     """
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer, *, staged: bool = False) -> None:
         self.viewer = napari_viewer
+        super().__init__(scrollable=True)  # a tall dock scrolls instead of stretching the window past the screen
+        self._steps = self._parts()
+        if not staged:
+            self.finish()
+
+    def build_step(self) -> bool:
+        """Build the next part (``staged=True``); True once the widget is complete.
+
+        The dock frame calls this once per event-loop turn, so the window
+        redraws and takes input between parts (each part is a few hundredths
+        of a second of magicgui work; all of them at once froze it for 0.15 s).
+        """
+        return next(self._steps, _DONE) is _DONE
+
+    def finish(self) -> FastSAMWidget:
+        """Build whatever parts are still missing, now; return the widget."""
+        for _ in self._steps:
+            pass
+        return self
+
+    def _parts(self) -> Iterator[None]:
         self.model = ModelPanel()
+        yield
         self.status = StatusBar()
-        self.controller = Controller(napari_viewer, self.model, self.status)
+        self.controller = Controller(self.viewer, self.model, self.status)
         self.bands = BandPicker(self.controller)
+        yield
         self.everything = EverythingPanel(self.controller)
         self.points = PointPrompts(self.controller)
         self.boxes = BoxPrompts(self.controller)
+        yield
         self.text = TextPrompts(self.controller)
         self.annotations = AnnotationPanel(self.controller)
+        yield
         self.label_edit = LabelEditPanel(self.controller)  # merge, split, delete, renumber any Labels layer
+        yield
         self.microscopy = MicroscopyPanel(self.controller, self.annotations)  # channels, 3D linking, measurements
         self.training = TrainingPanel(self.controller)  # fine-tune on accepted annotations, export them
-        super().__init__(
-            widgets=[
-                # the status line sits by the run buttons so it stays visible on short screens
-                self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
-                self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.label_edit, self.training,
-            ],
-            scrollable=True,  # a tall dock scrolls instead of stretching the window past the screen
-        )
+        yield
+        self.extend([
+            # the status line sits by the run buttons so it stays visible on short screens
+            self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
+            self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.label_edit, self.training,
+        ])
         self._width = ScrollWidth(self.root_native_widget)  # the dock is never narrower than the rows
         # once the dock is built and drawn (the loader's lock would stall that), open torch's libraries in the
         # background: a first run finds them open (see gentle_import)

@@ -27,3 +27,40 @@ def test_a_script_can_use_the_frame_before_it_is_built(make_napari_viewer):
     image = viewer.add_image(__import__("numpy").zeros((16, 16), "uint8"))
     assert frame.controller.image.choices == (image,)  # reading a widget attribute builds the widget now
     assert isinstance(frame.widget, FastSAMWidget)
+
+
+def test_the_widget_module_is_imported_off_the_gui_thread(make_napari_viewer, qtbot, monkeypatch):
+    import threading
+
+    from fastsam_plugin.napari import dock
+
+    threads = []
+    real = dock.import_module
+    monkeypatch.setattr(dock, "import_module", lambda name: (threads.append(threading.current_thread()), real(name))[1])
+    frame = FastSAMDock(make_napari_viewer())
+    qtbot.waitUntil(lambda: frame.widget is not None, timeout=30_000)
+    assert threads and threads[0] is not threading.main_thread()
+
+
+def test_the_widget_is_built_a_part_per_step(make_napari_viewer):
+    widget = FastSAMWidget(make_napari_viewer(), staged=True)
+    assert len(widget) == 0 and not hasattr(widget, "everything")  # nothing built yet
+    steps = 1
+    while not widget.build_step():
+        steps += 1
+        assert steps < 50
+    assert steps >= 5  # several event-loop turns, not one long one
+    assert widget.everything.run_button.enabled and len(widget) == 13
+    assert widget.build_step() and widget.finish() is widget  # complete: nothing more to do
+
+
+def test_a_failed_import_is_one_line_in_the_frame(make_napari_viewer, qtbot, monkeypatch):
+    from fastsam_plugin.napari import dock
+
+    def broken(name):
+        raise ImportError("No module named 'cv2'")
+
+    monkeypatch.setattr(dock, "import_module", broken)
+    frame = FastSAMDock(make_napari_viewer())
+    qtbot.waitUntil(lambda: "could not load" in frame._loading.text(), timeout=10_000)
+    assert frame.widget is None and "cv2" in frame._loading.text()

@@ -115,10 +115,19 @@ def test_objects_layer_is_added_before_the_model_runs_and_removed_when_the_run_f
         seen.append(layer(dock.viewer, "everything"))
         raise Cancelled("stopped")
 
+    import threading
+
+    from fastsam_plugin.napari import everything_panel
+
+    built_in, new_labels = [], everything_panel.new_labels
+    monkeypatch.setattr(everything_panel, "new_labels",
+                        lambda *a, **k: (built_in.append(threading.current_thread()), new_labels(*a, **k))[1])
     monkeypatch.setattr(Session, "segment", failing_segment)
     dock.everything.run()
     wait_idle(qtbot, dock)
     assert len(seen) == 1 and seen[0] is not None and not seen[0].data.any()
+    assert built_in and built_in[0] is not threading.main_thread()  # the GUI thread only added it
+    assert seen[0].name.endswith("FastSAM objects") and seen[0].opacity == 0.7
     assert layer(dock.viewer, "everything") is None  # the run ended without objects: its empty layer is gone
     assert dock.status.value == "cancelled"
 
