@@ -99,8 +99,9 @@ def _child(mode: str, scene: str) -> dict:
     main_id, sampling = threading.get_ident(), threading.Event()
 
     def short(frame) -> list[str]:
-        return [f"{Path(s.filename).name}:{s.lineno} {s.line}" for s in traceback.extract_stack(frame)
-                if "frozen" not in s.filename][-3:]
+        # names only: reading source lines (linecache) on the GUI thread would lengthen the next interval
+        stack = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
+        return [f"{Path(s.filename).name}:{s.lineno} {s.name}" for s in reversed(stack) if "frozen" not in s.filename][-3:]
 
     def sample_main():  # the GUI thread's stack every 20 ms, when this thread gets the GIL
         while not sampling.wait(0.02):
@@ -121,8 +122,8 @@ def _child(mode: str, scene: str) -> dict:
             why.append((round(now - ticks[-1], 3), now, {"gui_busy": busy, "gui_samples": len(gui), "cpu": round(spent, 3),
                                                          "gui": gui[len(gui) // 2] if gui else [],
                                                     "others": [s for s in others if s and "threading.py" not in s[-1]]}))
-        ticks.append(now)
         cpu.append(thread_cpu())
+        ticks.append(time.perf_counter())  # after the bookkeeping above: its time is not counted as a freeze
 
     sampler = threading.Thread(target=sample_main, daemon=True)
     sampler.start()

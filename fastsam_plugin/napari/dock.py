@@ -63,8 +63,8 @@ class FastSAMDock(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._loading)
         self._import_error: BaseException | None = None
+        # started by the first tick, once napari has docked the frame: napari's docking would share the GIL with it
         self._importer = threading.Thread(target=self._import_widget_module, name="fastsam-import-widget", daemon=True)
-        self._importer.start()
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._step)
@@ -86,6 +86,9 @@ class FastSAMDock(QWidget):
         """One piece of the build per timer tick: wait for the import, then a part of the widget, then dock it."""
         if self._loading is None or self._importer.is_alive():
             return
+        if self._importer.ident is None:  # not started yet
+            self._importer.start()
+            return
         if self._import_error is not None:
             self._poll.stop()
             self._loading.setWordWrap(True)
@@ -104,6 +107,8 @@ class FastSAMDock(QWidget):
     def build(self) -> FastSAMWidget:
         """Build the full widget into the frame now (once); return it."""
         if self._built is None:
+            if self._importer.ident is None:
+                self._importer.start()
             self._importer.join()
             if self._import_error is not None:
                 raise self._import_error

@@ -20,6 +20,7 @@ from .layers import KEY, ensure_labels, find_owned, layer_uid, new_labels, spati
 # a new layer (~0.1 s of GUI time) and writing the results freeze the window in two short halves, not one long one.
 READY = "ready"
 OBJECTS_STYLE = {"opacity": 0.7}
+FIRST_DRAW_MS = 100  # time for the first paint of the new layer
 READY_WAIT_S = 2.0  # the worker goes on anyway after this (a GUI thread busy elsewhere)
 
 
@@ -85,7 +86,11 @@ class EverythingPanel(Container):
                 existing = find_owned(self.viewer, "everything", layer_uid(layer))
                 objects = self._objects_layer(layer, prepared=out[1])
                 made.append(objects if objects is not existing else None)
-                QTimer.singleShot(0, layer_added.set)  # after Qt drew the new layer (its first draw is slow too)
+                if objects is out[1]:  # added hidden; shown one event-loop turn later: its first draw comes then
+                    QTimer.singleShot(0, lambda: setattr(objects, "visible", True))
+                # the model starts once Qt has drawn the new layer too: a paint sharing the GIL with the
+                # model set-up (deep copies of its weights) takes twice as long
+                QTimer.singleShot(FIRST_DRAW_MS, layer_added.set)
                 return
             index, (result, labels), exc = out[0], out[1] or (None, None), out[2]
             if exc is not None:
@@ -128,8 +133,14 @@ class EverythingPanel(Container):
 
     @staticmethod
     def _new_objects_layer(image_layer):
-        """A new objects layer for ``image_layer``, not yet in the viewer (a worker may build it)."""
-        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", **OBJECTS_STYLE)
+        """A new objects layer for ``image_layer``, hidden, not yet in the viewer (a worker may build it).
+
+        napari's work for a first Labels layer is two freezes of the window: adding it (visuals, overlays,
+        controls) and its first draw. A hidden layer is drawn only once it is shown, so the two come in
+        separate event-loop turns, each shorter than both together.
+        """
+        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", visible=False,
+                          **OBJECTS_STYLE)
 
     def _objects_layer(self, image_layer, prepared=None):
         """The image's objects layer, added (the active layer kept) when it has none of the image's shape.

@@ -128,6 +128,7 @@ def test_objects_layer_is_added_before_the_model_runs_and_removed_when_the_run_f
     assert len(seen) == 1 and seen[0] is not None and not seen[0].data.any()
     assert built_in and built_in[0] is not threading.main_thread()  # the GUI thread only added it
     assert seen[0].name.endswith("FastSAM objects") and seen[0].opacity == 0.7
+    assert seen[0].visible  # added hidden, shown in the next event-loop turn, before the model ran
     assert layer(dock.viewer, "everything") is None  # the run ended without objects: its empty layer is gone
     assert dock.status.value == "cancelled"
 
