@@ -17,7 +17,8 @@ from .layers import KEY, ensure_labels, find_owned, layer_uid, new_labels, spati
 
 # The worker's first message, once torch, napari's Labels warm-up and the model are loaded: the GUI thread adds
 # the objects layer then, before the model runs (which takes both CPUs), not with the results: napari's work for
-# a new layer (~0.1 s of GUI time) and writing the results freeze the window in two short halves, not one long one.
+# a new layer (adding it, then its first draw, in separate turns) and writing the results freeze the window in
+# short pieces, not in one long one (docs/performance.md).
 READY = "ready"
 OBJECTS_STYLE = {"opacity": 0.7}
 FIRST_DRAW_MS = 100  # time for the first paint of the new layer

@@ -41,6 +41,15 @@ _DONE = object()
 class FastSAMWidget(Container):
     """Segment everything, then select objects by points, boxes or text and accept them.
 
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+        The viewer the widget works on.
+    staged : bool
+        Build nothing yet: :meth:`build_step` builds a part per call and
+        :meth:`finish` the rest (the dock frame spreads the build over
+        event-loop turns). By default the whole widget is built at once.
+
     Attributes
     ----------
     model, bands, everything, status, points, boxes, text, annotations, label_edit, training
