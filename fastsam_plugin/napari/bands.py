@@ -10,6 +10,7 @@ from qtpy.QtGui import QImage, QPixmap
 
 from ..engine.imaging import normalize_image
 from .controller import Controller
+from .reader import GEOREF, file_band_layers
 
 CUSTOM = "custom (channels field)"
 MODEL_BANDS = "the model's bands (from its weights)"
@@ -49,14 +50,26 @@ class BandPicker(Container):
         controller.viewer.dims.events.current_step.connect(lambda e=None: self.update_preview())
         self.refresh()
 
+    def bands(self) -> int:
+        """Bands the chosen image offers: its GeoTIFF file's (plugin reader's composite), or 3/4 for RGB(A), else 0."""
+        layer = self.controller.image.value
+        in_file = file_band_layers(self.controller.viewer, layer) if layer is not None else None
+        return len(in_file) if in_file else band_count(layer)
+
     def refresh(self) -> None:
-        """Offer presets when the chosen image is 3/4-band RGB(A); say what napari did with band 4."""
-        n = band_count(self.controller.image.value)
+        """Offer presets when the chosen image has 3 or 4 bands; say which bands the layer shows."""
+        layer = self.controller.image.value
+        n = self.bands()
         presets = PRESETS.get(n, {})
         self.preset.reset_choices()
         self.preset.visible = bool(presets)
-        self.hint.visible = n == 4
-        if n == 4:
+        composite = layer is not None and n != band_count(layer)  # a GeoTIFF composite standing for its file
+        self.hint.visible = n == 4 or composite
+        if composite:
+            shown = ",".join(map(str, layer.metadata[GEOREF].get("bands", ())))
+            self.hint.value = (f"This layer shows bands {shown} of a {n}-band GeoTIFF; the model segments the "
+                               "file's bands picked here:")
+        elif n == 4:
             self.hint.value = ("4-band image shown as RGBA: napari draws band 4 (often near-infrared) as "
                                "transparency. Pick the bands the model sees:")
         channels = self.controller.model.channels
@@ -70,10 +83,10 @@ class BandPicker(Container):
         self.update_preview()
 
     def _choices(self, _=None) -> list[str]:
-        return [*PRESETS.get(band_count(self.controller.image.value), {}), CUSTOM]
+        return [*PRESETS.get(self.bands(), {}), CUSTOM]
 
     def _apply_preset(self, name: str) -> None:
-        channels = PRESETS.get(band_count(self.controller.image.value), {}).get(name)
+        channels = PRESETS.get(self.bands(), {}).get(name)
         if channels is not None:
             self._preset_channels = channels
             self.controller.model.channels.value = channels
@@ -84,14 +97,21 @@ class BandPicker(Container):
         layer = c.image.value
         if layer is None:
             return None
-        data = layer.data[-1] if layer.multiscale else layer.data  # the smallest level is plenty
         index = c.slice_index(layer)
-        hw = data.shape[len(index):len(index) + 2]
-        step = max(1, max(hw) // (2 * PREVIEW_PX))
-        plane = np.asarray(data[(*index, slice(None, None, step), slice(None, None, step))])  # reads only that
+        sources = c.channels_of(layer)  # channel layers, or a GeoTIFF composite's band layers, as segmented
+        planes = []
+        for source in sources:
+            data = source.data[-1] if source.multiscale else source.data  # the smallest level is plenty
+            hw = data.shape[len(index):len(index) + 2]
+            step = max(1, max(hw) // (2 * PREVIEW_PX))
+            planes.append(np.asarray(data[(*index, slice(None, None, step), slice(None, None, step))]))  # only that
+        plane = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
         session = c._session  # the model's band record once it has loaded (no load for a preview)
         bands = session.loaded_model_bands if session is not None else None
-        options = replace(c.model.image_options(), model_bands=bands).for_image(plane.shape)
+        options = replace(c.model.image_options(), model_bands=bands)
+        if len(sources) > 1:  # as Controller.session: separate channels are stretched each on its own
+            options = replace(options, rgb=False)
+        options = options.for_image(plane.shape)
         return normalize_image(plane, rgb=options.rgb, channels=options.channels,
                                percentiles=options.percentiles, channels_axis=options.channels_axis)
 

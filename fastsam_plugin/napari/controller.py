@@ -28,6 +28,7 @@ from ._gl_guard import guard_triton
 from .layer_book import LayerBook
 from .layers import layer_uid, owned, spatial_shape
 from .model_panel import ModelPanel, ModelSettings
+from .reader import file_band_layers
 from .status import StatusBar
 
 if TYPE_CHECKING:
@@ -161,9 +162,16 @@ class Controller:
         return (layer_uid(layer), index, self.version(layer), *((channels,) if channels else ()))
 
     def channels_of(self, layer) -> list:
-        """The layers whose planes make up ``layer``'s image: the chosen channel layers when ``layer`` is one."""
+        """The layers whose planes make up ``layer``'s image.
+
+        The chosen channel layers when ``layer`` is one of them; for the RGB
+        composite of a GeoTIFF opened by the plugin's reader, the file's band
+        layers (``reader.file_band_layers``); else ``[layer]``.
+        """
         chosen = list(self.channel_layers())
-        return chosen if len(chosen) > 1 and layer in chosen else [layer]
+        if len(chosen) > 1 and layer in chosen:
+            return chosen
+        return file_band_layers(self.viewer, layer) or [layer]
 
     def slice_index(self, layer) -> tuple[int, ...]:
         """Index of the displayed 2D slice in the image's leading axes."""

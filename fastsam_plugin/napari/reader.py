@@ -82,15 +82,40 @@ def read_geotiff(path: str | list[str], bands: str | None = None) -> list[tuple]
     units = map_units(raster.crs)
     if units:
         geometry["units"] = units
-    meta = {GEOREF: georef_of(raster)}
     name = Path(path).stem
+    band_names = [f"{name} {n}" for n in raster.band_names]
+    # band_layers: how the composite finds its file's bands (file_band_layers)
+    meta = {GEOREF: {**georef_of(raster), "band_layers": band_names}}
     rgb = raster.read_rgb()
     composite = (rgb, {"name": f"{name} [{','.join(map(str, raster.bands))}]", "rgb": True,
                        "metadata": dict(meta), **geometry}, "image")
     all_bands = raster.read_bands(bands=range(1, raster.count + 1))
-    channels = (all_bands, {"name": [f"{name} {n}" for n in raster.band_names], "channel_axis": 0,
+    channels = (all_bands, {"name": band_names, "channel_axis": 0,
                             "visible": False, "blending": "additive", "metadata": dict(meta), **geometry}, "image")
     return [channels, composite]  # the composite on top, selected
+
+
+def file_band_layers(viewer, layer) -> list | None:
+    """The band layers (band 1 first) of the GeoTIFF whose composite ``layer`` is, when all are in ``viewer``.
+
+    :func:`read_geotiff` opens a file as an RGB composite of some bands plus
+    every band as its own layer. The composite stands for the whole file: the
+    widget segments the file's bands (the model's own, or the bands the user
+    picks), not only the three it shows. None for any other layer, or when a
+    band layer was removed, renamed or no longer matches the composite's shape.
+    """
+    georef = getattr(layer, "metadata", {}).get(GEOREF)
+    if not getattr(layer, "rgb", False) or not isinstance(georef, dict) or not georef.get("band_layers"):
+        return None
+    shape = (layer.data[0] if layer.multiscale else layer.data).shape[:-1]
+    found = []
+    for band_name in georef["band_layers"]:
+        band = next((ly for ly in viewer.layers if ly.name == band_name and not getattr(ly, "rgb", True)
+                     and (ly.metadata.get(GEOREF) or {}).get("path") == georef.get("path")), None)
+        if band is None or (band.data[0] if band.multiscale else band.data).shape != shape:
+            return None
+        found.append(band)
+    return found
 
 
 def write_labels_vectors(path: str, data: np.ndarray, attributes: dict) -> list[str]:

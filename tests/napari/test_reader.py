@@ -63,3 +63,17 @@ def test_labels_drawn_in_napari_save_as_map_polygons(make_napari_viewer, scene, 
     assert info["crs"] == "EPSG:32633" and info["features"] == 1
     expected = (ORIGIN[0] + x0 * PIXEL, ORIGIN[1] - y1 * PIXEL, ORIGIN[0] + x1 * PIXEL, ORIGIN[1] - y0 * PIXEL)
     np.testing.assert_allclose(info["total_bounds"], expected)
+
+
+def test_the_composite_finds_its_files_band_layers(make_napari_viewer, scene):
+    from fastsam_plugin.napari.reader import file_band_layers
+
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(scene.path), plugin="napari-fastsam")
+    composite = layers[-1]
+    assert file_band_layers(viewer, composite) == layers[:4]  # band 1 first, whatever the layer order
+    viewer.layers.move(0, 3)
+    assert file_band_layers(viewer, composite) == layers[:4]
+    assert file_band_layers(viewer, layers[0]) is None  # a band layer is no composite
+    layers[3].name = "renamed"  # a band the composite cannot find: it stands for itself again
+    assert file_band_layers(viewer, composite) is None

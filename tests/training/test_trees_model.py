@@ -112,3 +112,38 @@ def test_a_click_on_a_tree_in_napari_selects_its_crown(make_napari_viewer, qtbot
     dock.points.new_layer().add([row, col])
     selection = layer(viewer, "selection").data > 0
     assert selection[row, col] and (selection & ~result.masks[obj]).sum() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@needs_tiles
+def test_the_plugins_geotiff_composite_is_segmented_on_the_models_bands(make_napari_viewer, qtbot):
+    """The plugin's reader shows bands 1-3; segmenting that composite uses the file's bands 4, 1, 2, as the CLI does."""
+    from fastsam_plugin.engine.session import Session
+    from fastsam_plugin.napari.widget import FastSAMWidget
+    from fastsam_plugin.training.trees_data import read_tile
+
+    from ..napari.conftest import wait_idle
+
+    name = (TREES / "val_socal.txt").read_text().split()[0]
+    data, _ = read_tile(TREES, name)
+    viewer = make_napari_viewer()
+    dock = FastSAMWidget(viewer)
+    dock.model.weights.value = "demo-trees"
+    dock.model.device.value = "cpu"
+    layers = viewer.open(str(TREES / "images" / f"{name}.tif"), plugin="napari-fastsam")
+    composite = layers[-1]
+    assert composite.rgb and composite.data.shape[-1] == 3  # what napari draws: bands 1-3
+    dock.controller.image.value = composite
+    assert "bands 1,2,3 of a 4-band GeoTIFF" in dock.bands.hint.value
+    assert "NIR false colour (bands 4, 1, 2)" in dock.bands.preset.choices
+    assert dock.bands.preset.value == "the model's bands (from its weights)"
+    np.testing.assert_array_equal(dock.controller.plane(composite, ()), data)  # the file's four bands
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    result = dock.controller.current_result()
+    np.testing.assert_array_equal(result.image, data[..., [3, 0, 1]])  # NIR, red, green
+    cli = Session("demo-trees", device="cpu").segment(data)  # the raw tile, no band flags (CLI and API)
+    assert len(result) == len(cli) and np.array_equal(result.boxes, cli.boxes)
+    viewer.layers.remove(layers[3])  # a band layer gone: the composite is segmented as the RGB it shows
+    assert dock.controller.plane(composite, ()).shape == composite.data.shape
