@@ -72,7 +72,9 @@ def main(tile: str = "santa_monica_2020_14") -> None:
     viewer = napari.Viewer(title="napari-fastsam: trees on a NAIP tile", show=True)
     viewer.window.resize(1500, 1040)
     app = QApplication.instance()
-    image = viewer.add_image(data, rgb=True, name=f"{tile} (NAIP, R G B NIR)")  # what napari's reader does
+    # the plugin's reader: the bands as named layers and an RGB composite of bands 1-3 in map units, which
+    # stands for the file (the widget segments the file's bands 4, 1, 2 for this model)
+    image = viewer.open(str(DATA / "images" / f"{tile}.tif"), plugin="napari-fastsam")[-1]
     widget = FastSAMWidget(viewer)
     widget.model.weights.value = "demo-trees"  # its operating point (imgsz 256, conf, NMS IoU) follows
     widget.model.device.value = "cpu"
@@ -81,8 +83,9 @@ def main(tile: str = "santa_monica_2020_14") -> None:
     widget.everything.run()
     settle(app, widget, timeout_s=600)
     widget.bands.update_preview()  # the model is loaded now: the preview shows its bands
-    points = viewer.add_points(trees[:, ::-1] + 0.5, name="trees (dataset points)", size=3, face_color="white",
-                               border_color="black")
+    # the dataset's (column, row) pixel indices as napari (row, col) data coordinates (pixel centres), in map units
+    points = viewer.add_points(trees[:, ::-1], name="trees (dataset points)", size=3, face_color="white",
+                               border_color="black", scale=image.scale, translate=image.translate, units=image.units)
     viewer.reset_view()
     settle(app)
     viewer.screenshot(str(OUT / "trees_everything.png"), canvas_only=False)
