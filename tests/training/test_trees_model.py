@@ -82,15 +82,10 @@ def test_a_folder_of_tiles_gives_georeferenced_crowns(tmp_path):
     assert found >= 0.5 * total  # the crowns sit on the dataset's trees, in map coordinates
 
 
-@pytest.mark.slow
-@pytest.mark.data
-@needs_tiles
-def test_a_click_on_a_tree_in_napari_selects_its_crown(make_napari_viewer, qtbot):
-    """napari's own reader shows a 4-band tile as RGBA; the model still sees its bands and a click picks a tree."""
+def trees_dock(make_napari_viewer):
+    """The first validation tile (name, (H, W, 4) data, tree points), a viewer and a widget set to demo-trees on CPU."""
     from fastsam_plugin.napari.widget import FastSAMWidget
     from fastsam_plugin.training.trees_data import read_tile
-
-    from ..napari.conftest import inner_point, layer, wait_idle
 
     name = (TREES / "val_socal.txt").read_text().split()[0]
     data, trees = read_tile(TREES, name)
@@ -98,6 +93,17 @@ def test_a_click_on_a_tree_in_napari_selects_its_crown(make_napari_viewer, qtbot
     dock = FastSAMWidget(viewer)
     dock.model.weights.value = "demo-trees"
     dock.model.device.value = "cpu"
+    return name, data, trees, viewer, dock
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@needs_tiles
+def test_a_click_on_a_tree_in_napari_selects_its_crown(make_napari_viewer, qtbot):
+    """napari's own reader shows a 4-band tile as RGBA; the model still sees its bands and a click picks a tree."""
+    from ..napari.conftest import inner_point, layer, wait_idle
+
+    name, data, trees, viewer, dock = trees_dock(make_napari_viewer)
     viewer.window.add_dock_widget(dock)
     image = viewer.add_image(data, rgb=True, name=name)
     dock.controller.image.value = image
@@ -120,17 +126,10 @@ def test_a_click_on_a_tree_in_napari_selects_its_crown(make_napari_viewer, qtbot
 def test_the_plugins_geotiff_composite_is_segmented_on_the_models_bands(make_napari_viewer, qtbot):
     """The plugin's reader shows bands 1-3; segmenting that composite uses the file's bands 4, 1, 2, as the CLI does."""
     from fastsam_plugin.engine.session import Session
-    from fastsam_plugin.napari.widget import FastSAMWidget
-    from fastsam_plugin.training.trees_data import read_tile
 
     from ..napari.conftest import wait_idle
 
-    name = (TREES / "val_socal.txt").read_text().split()[0]
-    data, _ = read_tile(TREES, name)
-    viewer = make_napari_viewer()
-    dock = FastSAMWidget(viewer)
-    dock.model.weights.value = "demo-trees"
-    dock.model.device.value = "cpu"
+    name, data, _, viewer, dock = trees_dock(make_napari_viewer)
     layers = viewer.open(str(TREES / "images" / f"{name}.tif"), plugin="napari-fastsam")
     composite = layers[-1]
     assert composite.rgb and composite.data.shape[-1] == 3  # what napari draws: bands 1-3
