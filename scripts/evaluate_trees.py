@@ -1,13 +1,14 @@
 """Choose the trees model's operating point and write its figures into docs/models.md.
 
-Usage: ``python scripts/evaluate_trees.py [--weights demo-trees] [--train-tiles 383]``
+Usage: ``python scripts/evaluate_trees.py [--weights demo-trees] [--train-tiles 383] [--imgsz 384 448]``
 (needs ``../shared/data/aerial/urban-trees``; read in place, never copied).
 
 1. **Operating point, on training tiles only.** Every training tile is segmented
    once per NMS IoU at a low confidence; each candidate confidence is then a
    filter on the scores (NMS keeps a box only for higher-scoring boxes, so
-   filtering afterwards gives what a run at that confidence gives). The point
-   with the best pooled point-in-box F1 is chosen.
+   filtering afterwards gives what a run at that confidence gives), at each
+   input size given with ``--imgsz`` (else the model's own). The point with
+   the best pooled point-in-box F1 is chosen.
 2. **Held-out figures, on the 43 validation tiles**, at that point, with
    :func:`fastsam_plugin.evaluation.trees.evaluate_trees` (the command
    ``napari-fastsam eval --trees``), and the old shapes demo beside it.
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default="demo-trees")
     ap.add_argument("--label", help="the model's name in the table (default: --weights)")
     ap.add_argument("--train-tiles", type=int, default=383, help="training tiles used to choose the point")
+    ap.add_argument("--imgsz", type=int, nargs="+",
+                    help="input sizes to choose from as well (default: the model's recorded size only)")
     ap.add_argument("--doc", type=Path, default=REPO / "docs" / "models.md")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
@@ -69,15 +72,18 @@ def main(argv=None) -> int:
 
     session = Session(args.weights, device="cpu")
     bands = session.model_bands or TREE_BANDS
-    imgsz = session.params.imgsz
+    sizes = args.imgsz or [session.params.imgsz]
     t0 = time.perf_counter()
     train = split_names(DATA, "train")[: args.train_tiles]
-    chosen = sweep(session, train, bands)
-    (iou, conf), best = max(chosen.items(), key=lambda kv: kv[1].scores()["F1"])
+    chosen = {}
+    for size in sizes:
+        session.params = replace(session.params, imgsz=size)
+        chosen.update({(size, *point): counts for point, counts in sweep(session, train, bands).items()})
+    (imgsz, iou, conf), best = max(chosen.items(), key=lambda kv: kv[1].scores()["F1"])
     print(f"chosen on {len(train)} training tiles: imgsz {imgsz}, conf {conf}, NMS IoU {iou}: {best.scores()}")
 
     rows = []
-    session.params = replace(session.params, conf=conf, iou=iou)
+    session.params = replace(session.params, imgsz=imgsz, conf=conf, iou=iou)
     val = evaluate_trees(session, DATA, split="val", bands=bands, progress=False)
     label = args.label or args.weights
     rows.append((label, imgsz, conf, iou, val))
@@ -95,7 +101,8 @@ def main(argv=None) -> int:
         f"Measured by `scripts/evaluate_trees.py` on {machine()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         f" ({minutes:.0f} min).",
         "",
-        f"Operating point chosen on the {len(train)} training tiles (best pooled point-in-box F1 over NMS IoU "
+        f"Operating point chosen on the {len(train)} training tiles (best pooled point-in-box F1 over "
+        f"{'imgsz ' + str(tuple(sizes)) + ' x ' if len(sizes) > 1 else ''}NMS IoU "
         f"{IOUS} x conf {CONFS}): **imgsz {imgsz}, conf {conf}, NMS IoU {iou}** (training-tile F1 "
         f"{best.scores()['F1']:.3f}). Held-out figures: the 43 `val_socal` tiles, which training never saw; "
         f"bands {','.join(map(str, bands))} for the trees model, 1,2,3 for the shapes demo.",
