@@ -63,12 +63,13 @@ class BandPicker(Container):
         presets = PRESETS.get(n, {})
         self.preset.reset_choices()
         self.preset.visible = bool(presets)
-        composite = layer is not None and n != band_count(layer)  # a GeoTIFF composite standing for its file
+        # a GeoTIFF composite standing for a file of more than 3 bands: say which bands the model gets
+        composite = layer is not None and n > 3 and n != band_count(layer)
         self.hint.visible = n == 4 or composite
         if composite:
             shown = ",".join(map(str, layer.metadata[GEOREF].get("bands", ())))
-            self.hint.value = (f"This layer shows bands {shown} of a {n}-band GeoTIFF; the model segments the "
-                               "file's bands picked here:")
+            where = "picked here:" if presets else "given in 'channels' (numbered from 0, e.g. 3,2,1)."
+            self.hint.value = f"This layer shows bands {shown} of a {n}-band GeoTIFF; the model segments the file's bands {where}"
         elif n == 4:
             self.hint.value = ("4-band image shown as RGBA: napari draws band 4 (often near-infrared) as "
                                "transparency. Pick the bands the model sees:")

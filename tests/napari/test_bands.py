@@ -66,3 +66,38 @@ def test_the_models_bands_preset_follows_the_loaded_models_record(dock, tmp_path
     assert dock.controller.session().model_bands == (4, 1, 2)  # loads the model (in the worker when segmenting)
     dock.bands.update_preview()
     np.testing.assert_array_equal(dock.bands.model_input(), normalize_image(image.data, channels=(3, 0, 1)))
+
+
+def open_geotiff_bands(dock, path, bands: int):
+    """Write a (bands, 32, 48) uint16 GeoTIFF, open it with the plugin's reader, choose its composite."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.random.default_rng(bands).integers(0, 4000, (bands, 32, 48)).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=32, width=48, count=bands, dtype="uint16",
+                       crs="EPSG:32633", transform=from_origin(500_000, 5_600_000, 10, 10)) as dst:
+        dst.write(data)
+    layers = dock.viewer.open(str(path), plugin="napari-fastsam")
+    dock.controller.image.value = layers[-1]
+    return data, layers
+
+
+def test_a_geotiff_composite_gets_its_files_bands(dock, tmp_path):
+    data, layers = open_geotiff_bands(dock, tmp_path / "four.tif", 4)
+    composite = layers[-1]
+    assert composite.rgb and composite.data.shape == (32, 48, 3)  # shows bands 1-3
+    np.testing.assert_array_equal(dock.controller.plane(composite, ()), np.moveaxis(data, 0, -1))  # segments all 4
+    assert "shows bands 1,2,3 of a 4-band GeoTIFF" in dock.bands.hint.value
+    dock.bands.preset.value = "NIR false colour (bands 4, 1, 2)"
+    expected = normalize_image(np.moveaxis(data, 0, -1), rgb=False, channels=(3, 0, 1))
+    np.testing.assert_array_equal(dock.bands.model_input(), expected)  # the preview: the file's bands 4, 1, 2
+
+
+def test_geotiffs_of_other_band_counts_say_where_bands_are_chosen(dock, tmp_path):
+    open_geotiff_bands(dock, tmp_path / "six.tif", 6)
+    assert dock.bands.preset.native.isHidden()  # no presets for six bands: the channels field chooses
+    assert "6-band GeoTIFF" in dock.bands.hint.value and "'channels'" in dock.bands.hint.value
+    assert dock.bands.model_input().shape[-1] == 3
+    data, layers = open_geotiff_bands(dock, tmp_path / "one.tif", 1)  # one band: nothing to choose, no hint
+    assert dock.bands.hint.native.isHidden() and dock.bands.preset.native.isHidden()
+    np.testing.assert_array_equal(dock.controller.plane(layers[-1], ()), data[0])
