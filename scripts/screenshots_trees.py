@@ -76,7 +76,7 @@ def main(tile: str = "santa_monica_2020_14") -> None:
     # stands for the file (the widget segments the file's bands 4, 1, 2 for this model)
     image = viewer.open(str(DATA / "images" / f"{tile}.tif"), plugin="napari-fastsam")[-1]
     widget = FastSAMWidget(viewer)
-    widget.model.weights.value = "demo-trees"  # its operating point (imgsz 256, conf, NMS IoU) follows
+    widget.model.weights.value = "demo-trees"  # its operating point (imgsz 416, conf, NMS IoU) follows
     widget.model.device.value = "cpu"
     viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
     widget.controller.image.value = image

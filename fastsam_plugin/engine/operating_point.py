@@ -26,9 +26,9 @@ CHECKPOINT_KEY = "napari_fastsam"
 # scripts/evaluate_nuclei.py (docs/models.md, "Nuclei segmenter")
 NUCLEI_PARAMS = EverythingParams(imgsz=640, conf=0.3, iou=0.5)
 
-# the trees model's: its training size (256-px tiles), conf and NMS IoU chosen on the training tiles by
-# scripts/evaluate_trees.py (docs/models.md, "Trees segmenter")
-TREES_PARAMS = EverythingParams(imgsz=256, conf=0.1, iou=0.3)
+# the trees model's: input size (256-px tiles upsampled; trained at 384), conf and NMS IoU chosen on the training
+# tiles by scripts/evaluate_trees.py --imgsz 352 384 416 (docs/models.md, "Trees segmenter")
+TREES_PARAMS = EverythingParams(imgsz=416, conf=0.1, iou=0.3)
 
 NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS,
                                                        "demo-trees": TREES_PARAMS}

@@ -51,7 +51,7 @@ BUNDLED_SHA256 = {
     "fastsam-demo-n.pt": "579298d82bbcc11fe7ba54bb444cd56bff97257e6df306fd885554620cdcc96a",
     "fastsam-demo-clip.pt": "2127997e90806cf7549d71f04c6373e4325da9394945678f854a7ad3b77648a1",
     "fastsam-demo-nuclei.pt": "e53fbe0ae3ad326311948f0e1956bf1339b3383958cc533824ae1468f94692da",
-    "fastsam-demo-trees.pt": "75a623fc544d9f3650a63768b715fdff996e35b3e34bb7b4d5a1e42b23ac932b",
+    "fastsam-demo-trees.pt": "c0f99a5354db00c3230a070350c121766855e73f033ae24b876d456c8740e96d",
 }
 
 #: Expected (size in bytes, sha256) of the named downloads. Neither Ultralytics nor the FastSAM authors

@@ -25,7 +25,7 @@ def test_trees_weights_resolve_by_name_are_small_and_record_their_bands():
     ckpt = torch.load(TREES_SEGMENTER, map_location="cpu", weights_only=False)  # our own bundled file
     assert model_bands(ckpt) == (4, 1, 2)  # NIR, red, green
     point = operating_point("demo-trees")
-    assert point == NAMED_OPERATING_POINTS["demo-trees"] and point.imgsz == 256  # a tile never pays for 1024
+    assert point == NAMED_OPERATING_POINTS["demo-trees"] and point.imgsz == 416  # a tile never pays for 1024
 
 
 @pytest.mark.slow
