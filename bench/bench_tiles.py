@@ -5,7 +5,7 @@ never copied) go through the command line's batch path, in this process: one ``S
 loaded once, then every tile read as a GeoTIFF, segmented and written as a georeferenced label raster.
 Three settings of the same trees model, run in turn (interleaved, so load on a shared machine hits both):
 
-* its operating point (imgsz 256, the tiles' own size);
+* its operating point (imgsz 416: each 256-px tile upsampled 1.6x, the size chosen on the training tiles);
 * imgsz 1024, FastSAM's default: each 256-px tile upsampled 4x (16x the pixels), as a model without
   an operating point would run it.
 * both again with one torch thread (as ``OMP_NUM_THREADS=1`` sets it).
