@@ -87,8 +87,6 @@ class EverythingPanel(Container):
                 existing = find_owned(self.viewer, "everything", layer_uid(layer))
                 objects = self._objects_layer(layer, prepared=out[1])
                 made.append(objects if objects is not existing else None)
-                if objects is out[1]:  # added hidden; shown one event-loop turn later: its first draw comes then
-                    QTimer.singleShot(0, lambda: setattr(objects, "visible", True))
                 # the model starts once Qt has drawn the new layer too: a paint sharing the GIL with the
                 # model set-up (deep copies of its weights) takes twice as long
                 QTimer.singleShot(FIRST_DRAW_MS, layer_added.set)
@@ -134,14 +132,8 @@ class EverythingPanel(Container):
 
     @staticmethod
     def _new_objects_layer(image_layer):
-        """A new objects layer for ``image_layer``, hidden, not yet in the viewer (a worker may build it).
-
-        napari's work for a first Labels layer is two freezes of the window: adding it (visuals, overlays,
-        controls) and its first draw. A hidden layer is drawn only once it is shown, so the two come in
-        separate event-loop turns, each shorter than both together.
-        """
-        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", visible=False,
-                          **OBJECTS_STYLE)
+        """A new objects layer for ``image_layer``, not yet in the viewer (a worker may build it)."""
+        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", **OBJECTS_STYLE)
 
     def _objects_layer(self, image_layer, prepared=None):
         """The image's objects layer, added (the active layer kept) when it has none of the image's shape.

@@ -93,7 +93,7 @@ class LayerBook:
         """The prompt layer for ``role`` on the chosen image (made by ``add_layer(image, meta)``), active, in ``mode``."""
         image = self.image.value
         layer = self.owned_layer(role)
-        if layer is None:
+        if layer is None:  # added as it is: a hidden layer cannot take the prompt mode (napari resets it)
             meta = {"metadata": {KEY: {"role": role, "source": layer_uid(image)}}, **spatial_geometry(image)}
             layer = add_layer(image, meta)
             layer.events.data.connect(lambda e=None: on_change())

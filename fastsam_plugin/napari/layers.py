@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 KEY = "fastsam"
+#: a new layer is shown this long after it was added hidden: a zero-delay call would run before Qt repaints
+SHOW_AFTER_MS = 20
 
 
 def layer_uid(layer) -> str:
@@ -81,4 +83,23 @@ def ensure_labels(viewer, role: str, image_layer, name: str, prepared=None, **kw
     if layer is not None:  # image changed shape: retire our own stale layer
         viewer.layers.remove(layer)
     fits = prepared is not None and prepared.data.shape == shape and owned(prepared, role, source)
-    return viewer.add_layer(prepared if fits else new_labels(role, image_layer, name, **kwargs))
+    return add_in_two_turns(viewer, prepared if fits else new_labels(role, image_layer, name, **kwargs))
+
+
+def add_in_two_turns(viewer, layer):
+    """Add ``layer`` to ``viewer`` hidden and show it in the next event-loop turn; return it.
+
+    napari's work for a new layer on the GUI thread is two parts: adding it
+    (its visuals, overlays and controls) and its first draw, 0.1-0.15 s each
+    for a first Labels, Points or Shapes layer here. A hidden layer is drawn
+    only once it is shown, so the window redraws and takes input in between:
+    two short freezes instead of one long one.
+    """
+    from qtpy.QtCore import QTimer
+
+    shown = layer.visible
+    layer.visible = False
+    viewer.add_layer(layer)
+    if shown:
+        QTimer.singleShot(SHOW_AFTER_MS, lambda: setattr(layer, "visible", True))
+    return layer
