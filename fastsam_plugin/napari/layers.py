@@ -87,13 +87,13 @@ def ensure_labels(viewer, role: str, image_layer, name: str, prepared=None, **kw
 
 
 def add_in_two_turns(viewer, layer):
-    """Add ``layer`` to ``viewer`` hidden and show it in the next event-loop turn; return it.
+    """Add ``layer`` to ``viewer`` hidden and show it :data:`SHOW_AFTER_MS` later (when it was visible); return it.
 
     napari's work for a new layer on the GUI thread is two parts: adding it
     (its visuals, overlays and controls) and its first draw, 0.1-0.15 s each
-    for a first Labels, Points or Shapes layer here. A hidden layer is drawn
-    only once it is shown, so the window redraws and takes input in between:
-    two short freezes instead of one long one.
+    for a first Labels layer here. A hidden layer is drawn only once it is
+    shown, so the window redraws and takes input in between: two short
+    freezes instead of one long one.
     """
     from qtpy.QtCore import QTimer
 
