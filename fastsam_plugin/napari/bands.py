@@ -109,10 +109,7 @@ class BandPicker(Container):
         plane = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
         session = c._session  # the model's band record once it has loaded (no load for a preview)
         bands = session.loaded_model_bands if session is not None else None
-        options = replace(c.model.image_options(), model_bands=bands)
-        if len(sources) > 1:  # as Controller.session: separate channels are stretched each on its own
-            options = replace(options, rgb=False)
-        options = options.for_image(plane.shape)
+        options = replace(c.image_options(layer), model_bands=bands).for_image(plane.shape)
         return normalize_image(plane, rgb=options.rgb, channels=options.channels,
                                percentiles=options.percentiles, channels_axis=options.channels_axis)
 

@@ -34,6 +34,8 @@ from .status import StatusBar
 if TYPE_CHECKING:
     import napari
 
+    from ..engine.pipeline import ImageOptions
+
 # kind -> function(prompt layer, result, slice index, number of leading axes) -> (H, W) int32 selection
 SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
 _FOLLOWING = object()  # Controller._worker while a finished job's follow-ups run
@@ -173,6 +175,14 @@ class Controller:
             return chosen
         return file_band_layers(self.viewer, layer) or [layer]
 
+    def image_options(self, layer) -> ImageOptions:
+        """The model panel's image options for ``layer``'s image (see :meth:`channels_of`).
+
+        Separate channel layers (fluorescence channels, a GeoTIFF's bands) are stretched each on its own.
+        """
+        options = self.model.image_options()
+        return replace(options, rgb=False) if len(self.channels_of(layer)) > 1 else options
+
     def slice_index(self, layer) -> tuple[int, ...]:
         """Index of the displayed 2D slice in the image's leading axes."""
         shape = spatial_shape(layer)
@@ -214,9 +224,7 @@ class Controller:
             )
             self._settings = settings
         self._session.params = self.model.params()
-        self._session.image_options = self.model.image_options()
-        if len(self.channels_of(self.image.value)) > 1:  # separate fluorescence channels: stretch each on its own
-            self._session.image_options = replace(self._session.image_options, rgb=False)
+        self._session.image_options = self.image_options(self.image.value)
         self._session.tiling = self.model.tile_options()
         return self._session
 

@@ -23,6 +23,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .layers import spatial_shape
+
 GEO_SUFFIXES = (".tif", ".tiff")
 GEOREF = "georef"
 
@@ -107,12 +109,12 @@ def file_band_layers(viewer, layer) -> list | None:
     georef = getattr(layer, "metadata", {}).get(GEOREF)
     if not getattr(layer, "rgb", False) or not isinstance(georef, dict) or not georef.get("band_layers"):
         return None
-    shape = (layer.data[0] if layer.multiscale else layer.data).shape[:-1]
+    shape = spatial_shape(layer)
     found = []
     for band_name in georef["band_layers"]:
         band = next((ly for ly in viewer.layers if ly.name == band_name and not getattr(ly, "rgb", True)
                      and (ly.metadata.get(GEOREF) or {}).get("path") == georef.get("path")), None)
-        if band is None or (band.data[0] if band.multiscale else band.data).shape != shape:
+        if band is None or spatial_shape(band) != shape:
             return None
         found.append(band)
     return found
