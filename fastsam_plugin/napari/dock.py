@@ -97,12 +97,18 @@ class FastSAMDock(QWidget):
             log.error("importing the FastSAM widget failed", exc_info=self._import_error)
             return
         if self._built is None:
-            from .widget import FastSAMWidget
-
-            self._built = FastSAMWidget(self._viewer, staged=True)
+            self._staged_widget()
         elif self._built.build_step():
             self._poll.stop()
             self.build()
+
+    def _staged_widget(self) -> FastSAMWidget:
+        """The widget, with none of its parts built yet the first time (its module imported by then)."""
+        if self._built is None:
+            from .widget import FastSAMWidget
+
+            self._built = FastSAMWidget(self._viewer, staged=True)
+        return self._built
 
     def build(self) -> FastSAMWidget:
         """Build the full widget into the frame now (once); return it."""
@@ -112,10 +118,7 @@ class FastSAMDock(QWidget):
             self._importer.join()
             if self._import_error is not None:
                 raise self._import_error
-            from .widget import FastSAMWidget
-
-            self._built = FastSAMWidget(self._viewer, staged=True)
-        built = self._built.finish()
+        built = self._staged_widget().finish()
         if self._loading is not None:
             self._poll.stop()
             self.layout().removeWidget(self._loading)

@@ -25,6 +25,10 @@ FIRST_DRAW_MS = 100  # time for the first paint of the new layer
 READY_WAIT_S = 2.0  # the worker goes on anyway after this (a GUI thread busy elsewhere)
 
 
+def _objects_name(image_layer) -> str:
+    return f"{image_layer.name} FastSAM objects"
+
+
 class EverythingPanel(Container):
     """**Segment everything** into a Labels layer; optional box proposals and edge map."""
 
@@ -133,7 +137,7 @@ class EverythingPanel(Container):
     @staticmethod
     def _new_objects_layer(image_layer):
         """A new objects layer for ``image_layer``, not yet in the viewer (a worker may build it)."""
-        return new_labels("everything", image_layer, f"{image_layer.name} FastSAM objects", **OBJECTS_STYLE)
+        return new_labels("everything", image_layer, _objects_name(image_layer), **OBJECTS_STYLE)
 
     def _objects_layer(self, image_layer, prepared=None):
         """The image's objects layer, added (the active layer kept) when it has none of the image's shape.
@@ -141,7 +145,7 @@ class EverythingPanel(Container):
         ``prepared``: the layer to add then, built by the worker (:meth:`_new_objects_layer`).
         """
         with self.controller.book.keep_focus():
-            return ensure_labels(self.viewer, "everything", image_layer, f"{image_layer.name} FastSAM objects",
+            return ensure_labels(self.viewer, "everything", image_layer, _objects_name(image_layer),
                                  prepared=prepared, **OBJECTS_STYLE)
 
     def _show_proposals(self, image_layer, result) -> None:
