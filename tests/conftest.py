@@ -12,11 +12,17 @@ from hypothesis import settings
 settings.register_profile("napari-fastsam", deadline=None)
 settings.load_profile("napari-fastsam")
 
-# Import the torch stack before any test opens a napari viewer: software OpenGL (Xvfb) maps Mesa's
-# libLLVM, and triton (imported by torchvision) crashes when loaded after it. The plugin guards
-# against this itself (fastsam_plugin.napari._gl_guard, tested in test_gl_guard.py); the suite should not
-# depend on test order.
-import torchvision  # noqa: F401
+
+def pytest_runtest_setup(item):
+    """Import the torch stack before a test opens a napari viewer.
+
+    Software OpenGL (Xvfb) maps Mesa's libLLVM, and triton (imported by torchvision) crashes when
+    loaded after it. The plugin guards against this itself (fastsam_plugin.napari._gl_guard, tested in
+    test_gl_guard.py); the suite must not depend on test order. Only viewer tests pay for the import:
+    tests/selectors runs without torch (the mask-selectors distribution does not depend on it).
+    """
+    if "make_napari_viewer" in getattr(item, "fixturenames", ()):
+        import torchvision  # noqa: F401
 
 
 class NetworkAccessError(RuntimeError):

@@ -2,6 +2,9 @@
 
 import subprocess
 import sys
+from pathlib import Path
+
+SELECTOR_TESTS = Path(__file__).parent / "selectors" / "test_boxes.py"
 
 
 def run(code: str) -> str:
@@ -31,3 +34,14 @@ def test_engine_import_is_light():
         "print(sorted(m for m in ('napari', 'qtpy', 'PyQt6') if m in sys.modules))"
     )
     assert loaded == "[]"
+
+
+def test_selector_tests_run_without_torch():
+    # mask-selectors is installable without torch: its tests (and the shared conftest) must not need it
+    loaded = run(
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', ' + repr(str(SELECTOR_TESTS)) + '])\n"
+        "assert code == 0, code\n"
+        "print(sorted(m for m in ('torch', 'torchvision', 'fastsam_plugin') if m in sys.modules))"
+    )
+    assert loaded.splitlines()[-1] == "[]"
