@@ -40,7 +40,7 @@ def test_selector_tests_run_without_torch():
     # mask-selectors is installable without torch: its tests (and the shared conftest) must not need it
     loaded = run(
         "import sys, pytest\n"
-        "code = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', ' + repr(str(SELECTOR_TESTS)) + '])\n"
+        f"code = pytest.main(['-q', '-p', 'no:cacheprovider', {str(SELECTOR_TESTS)!r}])\n"
         "assert code == 0, code\n"
         "print(sorted(m for m in ('torch', 'torchvision', 'fastsam_plugin') if m in sys.modules))"
     )
