@@ -28,6 +28,7 @@ from .edit import (
     set_label,
     split_by_line,
 )
+from .label_rules import label_most_covered, labels_at_points, labels_crossed
 from .masks import (
     EMPTY_BOX,
     contour_box,
@@ -40,12 +41,21 @@ from .masks import (
 )
 from .measure import measure_labels
 from .points import masks_containing_points, point_actions, select_by_points
+from .prompt_groups import (
+    each_point_objects,
+    each_point_objects_in_crops,
+    innermost_objects,
+    objects_in_boxes,
+    objects_in_boxes_in_crops,
+)
 from .stitch import label_iou, match_objects, split_at_narrowings, stitch_labels
 from .text import DEFAULT_MIN_AREA, MaskCrops, TextMatches, mask_crops, select_by_text, text_similarity
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "each_point_objects", "each_point_objects_in_crops", "innermost_objects", "label_most_covered",
+    "labels_at_points", "labels_crossed", "objects_in_boxes", "objects_in_boxes_in_crops",
     "DEFAULT_MIN_AREA",
     "EMPTY_BOX",
     "MaskCrops",

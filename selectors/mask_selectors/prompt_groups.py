@@ -1,0 +1,288 @@
+"""Prompts that make several objects at once: one object per positive point, every object inside a box.
+
+FastSAM's own rules merge: all masks under the foreground points become one
+selection (:func:`mask_selectors.select_by_points`), and a box picks the one
+mask that fills it best (:func:`mask_selectors.select_by_boxes`). Annotators
+often want the opposite: two clicks on two nuclei are two objects, a box
+around a block of tree crowns is every crown in it. The rules here answer
+those prompts on box-cropped masks (the form of an everything-mode result,
+see :mod:`mask_selectors.crops`) or on a full ``(N, H, W)`` stack.
+
+Conventions as in the rest of the package: points ``(x, y)`` with pixel
+centres at integers, boxes ``(x0, y0, x1, y1)`` in pixel edges with exclusive
+ends, ``crops[i]`` the mask ``i`` inside ``boxes[i]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import SelectorInputError, as_areas, as_labels, as_masks, as_points
+from .boxes import normalize_boxes
+from .crops import _areas, _crops
+from .masks import paint_order
+
+#: default share of a mask's pixels that must lie inside a box for the mask to count as "inside"
+MIN_INSIDE = 0.5
+#: a mask holding at least this share of a smaller mask's pixels contains it (a group, or the whole of a part)
+CONTAINS = 0.5
+
+
+def _holds(crops: list[np.ndarray], b: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(N, P) bool: whether mask ``n`` holds point ``p`` (integer ``(x, y)`` pixels inside the image)."""
+    inside = (b[:, None, 0] <= xy[None, :, 0]) & (xy[None, :, 0] < b[:, None, 2])
+    inside &= (b[:, None, 1] <= xy[None, :, 1]) & (xy[None, :, 1] < b[:, None, 3])
+    holds = np.zeros(inside.shape, bool)
+    for i, p in zip(*np.nonzero(inside)):  # only masks whose box holds the point are read
+        holds[i, p] = crops[i][xy[p, 1] - b[i, 1], xy[p, 0] - b[i, 0]]
+    return holds
+
+
+def _point_groups(candidates: np.ndarray) -> list[list[int]]:
+    """Positive points grouped by identical candidate masks (several clicks on one object), first point first.
+
+    Parameters
+    ----------
+    candidates : (N, F) bool
+        Which masks may belong to each of the F positive points.
+
+    Returns
+    -------
+    groups : list of list of int
+        Column indices of ``candidates``; points with no candidate mask are in no group.
+    """
+    groups: dict[bytes, list[int]] = {}
+    for j in range(candidates.shape[1]):
+        if candidates[:, j].any():
+            groups.setdefault(np.packbits(candidates[:, j]).tobytes(), []).append(j)
+    return list(groups.values())
+
+
+def each_point_objects_in_crops(
+    crops, boxes, hw: tuple[int, int], points, labels=None, *, areas=None, checked: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """One object per foreground point, background points shared by all (box-cropped masks).
+
+    The rule, for foreground points ``P`` and background points ``B``:
+
+    1. A mask is a *candidate* of a foreground point when it holds the point
+       and no background point.
+    2. Foreground points with the same candidates are one object (clicks on
+       the same object twice).
+    3. An object is the union of its candidates that hold no foreground point
+       of another object (a mask under two objects' points is their group,
+       not either object). When every candidate is shared that way, the
+       object is its smallest candidate.
+    4. Masks are painted from the largest to the smallest, as FastSAM's point
+       rule does: an object's pixels go to the smaller object where two
+       overlap, and a mask holding a background point clears its pixels from
+       every larger object.
+
+    Parameters
+    ----------
+    crops : list of (h_i, w_i) bool
+        Mask ``i`` inside ``boxes[i]``.
+    boxes : (N, 4) int
+        ``(x0, y0, x1, y1)``, exclusive ends, inside the image.
+    hw : (int, int)
+        Image height and width.
+    points : (P, 2) float
+        ``(x, y)`` pixel coordinates, inside the image (else :class:`SelectorInputError`).
+    labels : (P,) int or bool, optional
+        1 foreground, 0 background; all foreground when omitted.
+    areas : (N,) int, optional
+        Pixel counts of the masks (counted from the crops when omitted).
+    checked : bool
+        ``crops`` and ``boxes`` are as :func:`mask_selectors.check_crops` returned them.
+
+    Returns
+    -------
+    objects : (H, W) int32
+        Object ``k`` painted as ``k``, numbered ``1..K`` in the order of each object's first point; 0 elsewhere.
+    owner : (P,) int64
+        The object each point made (0 for background points and for foreground points on no mask).
+    """
+    crops, b = _crops(crops, boxes, checked)
+    xy = as_points(points, hw)
+    fg = as_labels(labels, len(xy))
+    out = np.zeros(tuple(int(v) for v in hw), np.int32)
+    owner = np.zeros(len(xy), np.int64)
+    if len(b) == 0:
+        return out, owner
+    a = _areas(crops, areas)
+    holds = _holds(crops, b, xy)
+    blocked = holds[:, ~fg].any(axis=1)
+    fg_index = np.flatnonzero(fg)
+    candidates = holds[:, fg] & ~blocked[:, None]
+    groups = _point_groups(candidates)
+    paint: dict[int, int] = {int(i): 0 for i in np.flatnonzero(blocked)}  # mask -> value it paints
+    for k, group in enumerate(groups, start=1):
+        mine = candidates[:, group[0]]
+        others = [j for j in range(candidates.shape[1]) if j not in group]
+        own = mine & ~candidates[:, others].any(axis=1) if others else mine
+        if not own.any():  # every candidate is shared with another object: the innermost one is this object
+            cand = np.flatnonzero(mine)
+            own = np.zeros_like(mine)
+            own[cand[np.argmin(a[cand])]] = True
+        for i in np.flatnonzero(own):
+            paint[int(i)] = k
+        owner[fg_index[group]] = k
+    order = np.array(sorted(paint), np.int64)
+    for i in order[paint_order(a[order])].tolist():
+        x0, y0, x1, y1 = b[i].tolist()
+        np.copyto(out[y0:y1, x0:x1], np.int32(paint[i]), where=crops[i])
+    return out, owner
+
+
+def each_point_objects(
+    masks: np.ndarray, points, labels=None, *, areas=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`each_point_objects_in_crops` on a full ``(N, H, W)`` mask stack.
+
+    Parameters
+    ----------
+    masks : (N, H, W) bool or 0/1 integer array
+    points : (P, 2) float
+        ``(x, y)`` pixel coordinates inside the image.
+    labels : (P,) int or bool, optional
+        1 foreground, 0 background; all foreground when omitted.
+    areas : (N,) int, optional
+        Precomputed pixel counts.
+
+    Returns
+    -------
+    objects : (H, W) int32
+    owner : (P,) int64
+        As :func:`each_point_objects_in_crops`.
+    """
+    m = as_masks(masks)
+    a = as_areas(areas, m)
+    h, w = m.shape[1:]
+    full = np.tile(np.array([[0, 0, w, h]], np.int64), (len(m), 1))
+    return each_point_objects_in_crops(list(m), full, (h, w), points, labels, areas=a, checked=True)
+
+
+def _overlap(crops: list[np.ndarray], b: np.ndarray, i: int, j: int) -> int:
+    """Pixels shared by masks ``i`` and ``j`` (counted in the overlap of their boxes only)."""
+    x0, y0 = max(b[i, 0], b[j, 0]), max(b[i, 1], b[j, 1])
+    x1, y1 = min(b[i, 2], b[j, 2]), min(b[i, 3], b[j, 3])
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    ci = crops[i][y0 - b[i, 1]:y1 - b[i, 1], x0 - b[i, 0]:x1 - b[i, 0]]
+    cj = crops[j][y0 - b[j, 1]:y1 - b[j, 1], x0 - b[j, 0]:x1 - b[j, 0]]
+    return int(np.count_nonzero(ci & cj))
+
+
+def innermost_objects(crops, boxes, indices, *, areas=None, checked: bool = False) -> np.ndarray:
+    """Of a set of masks, leave out groups and parts: the objects a user means.
+
+    A mask *contains* a smaller one when it holds at least :data:`CONTAINS`
+    of the smaller one's pixels. A mask containing two or more of the others
+    is their group (a block of trees around its crowns) and is left out;
+    then a remaining mask contained by another remaining one is a part of it
+    (a nucleus in its cell, a highlight on a crown) and is left out.
+
+    Parameters
+    ----------
+    crops, boxes, checked
+        As :func:`each_point_objects_in_crops`.
+    indices : (K,) int
+        The masks to sort out.
+    areas : (N,) int, optional
+        Pixel counts of the masks.
+
+    Returns
+    -------
+    kept : (M,) int64
+        The kept indices, from the largest mask to the smallest (the order to paint them in).
+    """
+    crops, b = _crops(crops, boxes, checked)
+    a = _areas(crops, areas)
+    idx = np.unique(np.asarray(indices, np.int64).reshape(-1))
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(b)):
+        raise SelectorInputError(f"indices must lie in [0, {len(b) - 1}]; got {idx.tolist()}.")
+    k = len(idx)
+    contains = np.zeros((k, k), bool)
+    for p in range(k):
+        for q in range(k):
+            i, j = int(idx[p]), int(idx[q])
+            # ties in area: the lower index counts as the larger, so two equal masks do not contain each other
+            if p != q and (a[i], -i) > (a[j], -j) and a[j] > 0:
+                contains[p, q] = _overlap(crops, b, i, j) >= CONTAINS * a[j]
+    group = contains.sum(axis=1) >= 2
+    rest = ~group
+    part = (contains[rest][:, rest]).any(axis=0)
+    keep = np.flatnonzero(rest)[~part]
+    kept = idx[keep]
+    return kept[paint_order(a[kept])].astype(np.int64)
+
+
+def objects_in_boxes_in_crops(
+    crops, boxes, hw: tuple[int, int], prompt_boxes, *, min_inside: float = MIN_INSIDE, areas=None,
+    checked: bool = False,
+) -> list[np.ndarray]:
+    """Every object inside each prompt box (box-cropped masks).
+
+    A mask is inside a box when at least ``min_inside`` of its pixels lie in
+    the box (an object the box edge cuts still counts when most of it is
+    in). Of those, :func:`innermost_objects` leaves out groups and parts.
+
+    Parameters
+    ----------
+    crops, boxes, hw, checked
+        As :func:`each_point_objects_in_crops`.
+    prompt_boxes : (B, 4) float
+        ``(x0, y0, x1, y1)`` pixel edges; corners in any order, clipped to the image
+        (:func:`mask_selectors.normalize_boxes`).
+    min_inside : float
+        Share of a mask's pixels in the box, in ``(0, 1]``.
+    areas : (N,) int, optional
+        Pixel counts of the masks.
+
+    Returns
+    -------
+    objects : list of (K_b,) int64
+        Per prompt box, the mask indices inside it, from the largest to the smallest.
+    """
+    if not 0.0 < float(min_inside) <= 1.0:
+        raise SelectorInputError(f"min_inside must be in (0, 1]; got {min_inside!r}.")
+    crops, b = _crops(crops, boxes, checked)
+    pb = normalize_boxes(prompt_boxes, hw)
+    a = _areas(crops, areas)
+    found = []
+    for x0, y0, x1, y1 in pb.tolist():
+        ix0, iy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
+        ix1, iy1 = np.minimum(b[:, 2], x1), np.minimum(b[:, 3], y1)
+        touch = np.flatnonzero((ix1 > ix0) & (iy1 > iy0) & (a > 0))
+        inside = []
+        for i in touch.tolist():
+            part = crops[i][iy0[i] - b[i, 1]:iy1[i] - b[i, 1], ix0[i] - b[i, 0]:ix1[i] - b[i, 0]]
+            if np.count_nonzero(part) >= min_inside * a[i]:
+                inside.append(i)
+        found.append(innermost_objects(crops, b, inside, areas=a, checked=True))
+    return found
+
+
+def objects_in_boxes(masks: np.ndarray, boxes, *, min_inside: float = MIN_INSIDE, areas=None) -> list[np.ndarray]:
+    """:func:`objects_in_boxes_in_crops` on a full ``(N, H, W)`` mask stack.
+
+    Parameters
+    ----------
+    masks : (N, H, W) bool or 0/1 integer array
+    boxes : (B, 4) float
+        ``(x0, y0, x1, y1)`` prompt boxes.
+    min_inside : float
+        Share of a mask's pixels in the box, in ``(0, 1]``.
+    areas : (N,) int, optional
+        Precomputed pixel counts.
+
+    Returns
+    -------
+    objects : list of (K_b,) int64
+        Per box, the mask indices inside it, from the largest to the smallest.
+    """
+    m = as_masks(masks)
+    a = as_areas(areas, m)
+    h, w = m.shape[1:]
+    full = np.tile(np.array([[0, 0, w, h]], np.int64), (len(m), 1))
+    return objects_in_boxes_in_crops(list(m), full, (h, w), boxes, min_inside=min_inside, areas=a, checked=True)
