@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..engine.provenance import PromptRecord, cli_objects, new_record, replay, weights_digest
 from ..errors import FastSAMError
+from ..io.paths import check_output_name, path_inside
 
 
 def add_parser(sub) -> None:
@@ -18,6 +19,9 @@ def add_parser(sub) -> None:
     rp.add_argument("--out", required=True, type=Path, help="output folder")
     rp.add_argument("--device", default=None, help="default: the recorded device")
     rp.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    rp.add_argument("--weights", default=None,
+                    help="use these weights instead of the record's (a name or a .pt path); the record's own must "
+                         "be a model name or a regular file")
     rp.set_defaults(func=cmd_replay)
 
 
@@ -66,21 +70,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"skipped {path.name}: no record names this image")
             continue
         device = args.device or record.device
-        key = (record.weights, device, record.params, record.image_options, record.tiling, record.clip_model,
+        weights = getattr(args, "weights", None) or record.weights
+        key = (weights, device, record.params, record.image_options, record.tiling, record.clip_model,
                record.clip_pretrained)
         if key not in sessions:
-            digest = weights_digest(record.weights)
+            digest = weights_digest(weights)
             if record.weights_sha256 and digest != record.weights_sha256:
-                warnings.warn(f"the weights {record.weights!r} differ from the recorded file "
+                warnings.warn(f"the weights {weights!r} differ from the recorded file "
                               f"(sha256 {record.weights_sha256[:12]}..., now {str(digest)[:12]}...): "
                               "replayed labels may differ.", stacklevel=1)
-            sessions[key] = Session(record.weights, device, record.clip_model, record.clip_pretrained,
+            sessions[key] = Session(weights, device, record.clip_model, record.clip_pretrained,
                                     params=record.params, image_options=record.image_options, tiling=record.tiling)
         session = sessions[key]
         try:
             result = session.segment(read_image(path))
             for output, labels in replay(session, result, record.objects).items():
-                target = write_labels(args.out / f"{path.stem}_{output}.tif", labels, overwrite=args.overwrite)
+                # the output name comes from the record: the file must still land inside --out
+                name = f"{path.stem}_{check_output_name(output, source=args.record)}.tif"
+                target = write_labels(path_inside(args.out, name, source=args.record, what="output"), labels,
+                                      overwrite=args.overwrite)
                 print(f"{path.name}: {int(labels.max())} object(s) -> {target.name}")
         except FastSAMError as exc:
             failed += 1

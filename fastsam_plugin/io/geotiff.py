@@ -11,12 +11,23 @@ GeoTIFFs.
 Band numbers are 1-based, as in GDAL, rasterio and QGIS (``"4,3,2"`` is a
 Sentinel-2 true-colour composite). rasterio is an optional dependency
 (``pip install "napari-fastsam[geo]"``).
+
+GDAL opens dozens of formats, some of which read other files or URLs (a VRT
+is XML naming any local file or ``/vsicurl/`` address as its pixels; an
+``x.tif.ovr`` beside a TIFF is opened as its overviews). A raster from someone
+else is therefore opened only through :func:`open_raster`: a local regular
+file (no ``/vsi...`` path, no URL) whose first bytes are a TIFF or BigTIFF
+signature, with GDAL's GeoTIFF driver alone (COGs are GeoTIFFs), under GDAL
+settings that ignore sidecar files and allow no network access
+(:data:`GDAL_SAFE_OPTIONS`).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +37,9 @@ from ..engine.imaging import ImageError, planes_to_rgb
 from ..engine.result import SegmentationResult
 from ..engine.windows import Box, labels_window
 from ..errors import FastSAMError
+from .limits import check_array
 from .outputs import check_free
+from .paths import NotARegularFileError, check_regular_file
 
 GEO_PERCENTILES = (2.0, 98.0)  # QGIS's default cumulative count cut
 STATS_SIDE = 1024  # the stretch sample: an overview at most this large, or this many pixels a side in windows
@@ -34,8 +47,27 @@ COG_THRESHOLD = 2048  # label rasters with a longer side are written as Cloud-Op
 WRITE_BLOCK = 2048  # label rasters are painted and written in blocks of this side
 
 
+#: the signatures a TIFF (little- or big-endian) or BigTIFF file starts with
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: the only GDAL driver a raster is opened with (Cloud-Optimised GeoTIFFs are read by it too)
+RASTER_DRIVER = "GTiff"
+#: GDAL settings for every open: no directory listing, so no sidecar ``.ovr`` / ``.aux.xml`` / ``.msk`` is read
+#: (an ``.ovr`` may be a VRT naming any file); no ``/vsicurl/`` access; no HTTP retries
+GDAL_SAFE_OPTIONS = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".napari-fastsam-no-network",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_TIMEOUT": "1",
+}
+_NETWORK_PREFIXES = ("/vsi", "http:", "https:", "ftp:", "s3:", "gs:", "az:", "file:")
+
+
 class GeoDependencyError(FastSAMError, ImportError):
     """rasterio (or shapely / pyogrio) is missing; the message says how to install it."""
+
+
+class RasterFormatError(ImageError):
+    """A raster that is not a local TIFF / GeoTIFF file (a VRT, a URL, a ``/vsi`` path): refused before GDAL opens it."""
 
 
 def _rasterio():
@@ -48,21 +80,75 @@ def _rasterio():
     return rasterio
 
 
+def check_raster_file(path: str | Path) -> Path:
+    """``path`` when it is a local regular file that starts like a TIFF; else :class:`RasterFormatError`.
+
+    Raises
+    ------
+    RasterFormatError
+        A ``/vsi...`` path or URL, a FIFO / device / pseudo-file, or a file whose first bytes are not a TIFF
+        signature (a GDAL VRT's XML, a PNG renamed ``.tif``...).
+    FileNotFoundError
+        Nothing at ``path``.
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if text.lower().startswith(_NETWORK_PREFIXES) or "://" in text:
+        raise RasterFormatError(f"{text}: rasters are read from local files only (no URLs, no GDAL /vsi paths); "
+                                "download the file and pass its path.")
+    p = Path(text)
+    if not p.exists():
+        raise FileNotFoundError(f"no raster file at {p}.")
+    try:
+        check_regular_file(p, source=p.name, what="raster")
+        with open(p, "rb") as f:
+            head = f.read(4)
+    except NotARegularFileError as exc:
+        raise RasterFormatError(str(exc)) from None
+    if head not in TIFF_MAGIC:
+        kind = "GDAL VRT (XML)" if head.lstrip()[:1] == b"<" else "not a TIFF"
+        raise RasterFormatError(
+            f"{p.name} is {kind}: its first bytes {head!r} are no TIFF signature. napari-fastsam opens rasters only "
+            "as GeoTIFF / Cloud-Optimised GeoTIFF files (a VRT can name any file or URL as its pixels); convert "
+            "it with gdal_translate -of GTiff if you trust it."
+        )
+    return p
+
+
+@contextmanager
+def open_raster(path: str | Path) -> Iterator:
+    """A rasterio dataset of a checked GeoTIFF (:func:`check_raster_file`), GeoTIFF driver only, no network.
+
+    The GDAL settings :data:`GDAL_SAFE_OPTIONS` stay in force while the dataset
+    is open (GDAL looks for overviews lazily, at the first read that needs them).
+    """
+    rasterio = _rasterio()
+    p = check_raster_file(path)
+    with rasterio.Env(**GDAL_SAFE_OPTIONS):
+        try:
+            ds = rasterio.open(p, driver=RASTER_DRIVER)
+        except rasterio.errors.RasterioIOError as exc:
+            raise ImageError(f"could not read {p.name} as a GeoTIFF ({exc}); is the file complete?") from None
+        with ds:
+            yield ds
+
+
 def is_georeferenced(path: str | Path) -> bool:
-    """Whether a raster file has a CRS or a non-identity transform (False when rasterio cannot open it)."""
+    """Whether a GeoTIFF has a CRS or a non-identity transform (False when it is not a GeoTIFF we open)."""
     rasterio = _rasterio()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with open_raster(path) as ds:
                 return ds.crs is not None or not ds.transform.is_identity
-    except rasterio.errors.RasterioError:
+    except (rasterio.errors.RasterioError, ImageError, FileNotFoundError):
         return False
 
 
 def band_count(path: str | Path) -> int:
-    """How many bands a raster file has (metadata only; no pixels read)."""
-    with _rasterio().open(path) as ds:
+    """How many bands a GeoTIFF has (metadata only; no pixels read)."""
+    with open_raster(path) as ds:
         return ds.count
 
 
@@ -106,7 +192,7 @@ def parse_bands(bands: str | Sequence[int | str] | None, count: int, names: Sequ
 
 @dataclass
 class GeoRaster:
-    """A GeoTIFF (or any raster GDAL reads) as lazy 8-bit RGB windows.
+    """A GeoTIFF as lazy 8-bit RGB windows.
 
     Create with :func:`open_geotiff`. Satisfies
     :class:`fastsam_plugin.engine.windows.WindowedImage`, so
@@ -151,13 +237,15 @@ class GeoRaster:
         return (self.height, self.width, 3)
 
     def _open(self):
-        return _rasterio().open(self.path)
+        return open_raster(self.path)
 
     def read_bands(self, box: Box | None = None, bands: Sequence[int] | None = None) -> np.ndarray:
         """Raw values of ``bands`` (default: the chosen ones) inside ``box``: ``(C, h, w)`` in the file's dtype."""
         from rasterio.windows import Window
 
         x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        check_array((len(bands or self.bands), y1 - y0, x1 - x0), np.dtype(self.dtype).itemsize,
+                    name=f"{self.path.name} window", yx=(1, 2))
         with self._open() as ds:
             return ds.read(list(bands or self.bands), window=Window(x0, y0, x1 - x0, y1 - y0))
 
@@ -176,6 +264,8 @@ class GeoRaster:
         x0, y0, x1, y1 = (int(v) for v in box)
         if not (0 <= x0 < x1 <= self.width and 0 <= y0 < y1 <= self.height):
             raise ImageError(f"window {box} is outside the {self.width} x {self.height} raster.")
+        check_array((len(self.bands), y1 - y0, x1 - x0), np.dtype(self.dtype).itemsize,
+                    name=f"{self.path.name} window", yx=(1, 2))
         self.reads.append((x0, y0, x1, y1))
         window = Window(x0, y0, x1 - x0, y1 - y0)
         with self._open() as ds:
@@ -242,15 +332,8 @@ def open_geotiff(
     -------
     GeoRaster
     """
-    rasterio = _rasterio()
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no raster file at {p}.")
-    try:
-        ds = rasterio.open(p)
-    except rasterio.errors.RasterioIOError as exc:
-        raise ImageError(f"could not read {p.name} as a raster ({exc}); is the file complete?") from None
-    with ds:
+    with open_raster(p) as ds:
         # a band's name: its description, else its colour interpretation (NAIP: red, green, blue), else its number
         interp = [c.name if c.name not in ("undefined", "alpha") else "" for c in ds.colorinterp]
         names = tuple(d or interp[i] or f"band {i + 1}" for i, d in enumerate(ds.descriptions))
@@ -258,6 +341,10 @@ def open_geotiff(
         if min(ds.height, ds.width) < 8:
             raise ImageError(f"raster is only {ds.height} x {ds.width} pixels; at least 8 x 8 is needed.")
         dtype = ds.dtypes[chosen[0] - 1]
+        # the whole raster is read window by window, but GDAL decodes a stored block whole to read any of it
+        block_h, block_w = ds.block_shapes[chosen[0] - 1]
+        check_array((ds.count, block_h, block_w), np.dtype(dtype).itemsize, name=f"{p.name} (one stored block)",
+                    yx=(1, 2))
         raster = GeoRaster(p, chosen, ds.crs, ds.transform, ds.nodata, ds.height, ds.width, ds.count, dtype, names)
         if percentiles is not None or dtype != "uint8":
             raster.stretch = _band_stretch(ds, chosen, percentiles or GEO_PERCENTILES)

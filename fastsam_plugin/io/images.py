@@ -1,4 +1,8 @@
-"""Read the user's images: TIFF stacks of any dtype with tifffile, other formats with scikit-image."""
+"""Read the user's images: TIFF stacks of any dtype with tifffile, other formats with scikit-image.
+
+The declared size is checked from the header before any pixel is decoded
+(:mod:`.limits`): a small file declaring a huge image is refused, not decoded.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 import tifffile
 
 from ..engine.imaging import ImageError
+from .limits import ImageTooLargeError, check_array
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -34,10 +39,20 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"cannot read {p.name}: permission denied.")
     try:
         if p.suffix.lower() in (".tif", ".tiff"):
-            return tifffile.imread(p)
+            with tifffile.TiffFile(p) as tif:
+                check_tiff(tif, p.name)
+                return tif.asarray()  # the first series, as tifffile.imread
+        check_header(p)
+        import warnings
+
+        from PIL import Image
         from skimage import io as skio
 
-        return skio.imread(p)
+        with warnings.catch_warnings():  # our limit was checked above; Pillow's warning below its own is noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return skio.imread(p)
+    except ImageTooLargeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same to the user
         # an ImportError here means no reader plugin recognised the bytes, not a missing package of ours
         detail = "" if isinstance(exc, ImportError) else f" ({type(exc).__name__}: {exc})"
@@ -45,3 +60,31 @@ def read_image(path: str | Path) -> np.ndarray:
             f"could not read {p.name} as an image: the file is damaged, truncated or not really "
             f"{p.suffix.lstrip('.').upper() or 'an image'}{detail}."
         ) from None
+
+
+def check_tiff(tif: tifffile.TiffFile, name: str) -> None:
+    """Refuse a TIFF whose first series declares more than the limits (:func:`.limits.check_array`), unread."""
+    series = tif.series[0]
+    axes = series.axes
+    yx = (axes.index("Y"), axes.index("X")) if "Y" in axes and "X" in axes else None
+    check_array(series.shape, series.dtype.itemsize, name=name, yx=yx)
+
+
+def check_header(path: Path) -> None:
+    """Refuse a PNG/JPEG/BMP whose header declares more than the limits, before decoding.
+
+    Pillow reads only the header here. Its own limit (``PIL.Image.MAX_IMAGE_PIXELS``,
+    refusing above about 179 million pixels) also applies to these formats.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            bands = len(im.getbands())
+            itemsize = 2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{path.name}: {exc} (Pillow's own limit for PNG/JPEG/BMP files).") from None
+    except UnidentifiedImageError:
+        return  # not a format Pillow knows: the decoder below reports it
+    check_array((height, width, bands), itemsize, name=path.name, yx=(0, 1))

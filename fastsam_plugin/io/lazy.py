@@ -50,14 +50,28 @@ def open_array(path: str | Path, component: str | None = None):
     else:
         node = zarr.open(str(p), mode="r")
     if isinstance(node, zarr.Array):
-        return node
+        return _check_chunks(node, p.name)
     if component is None:
         scales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
         component = scales[0]["datasets"][0]["path"] if scales else "0"
     try:
-        return node[component]
+        return _check_chunks(node[component], p.name)
     except KeyError:
         raise ImageError(f"{p.name} has no array {component!r}; name one with component=...") from None
+
+
+def _check_chunks(array, name: str):
+    """``array`` when one stored chunk (a TIFF tile or strip) is within the limits of :mod:`.limits`.
+
+    The whole image is not capped (it is read window by window), but any window
+    decodes every chunk it touches whole: a file stored as one giant deflated
+    strip would make each window cost the whole image.
+    """
+    from .limits import check_array
+
+    chunks = getattr(array, "chunks", None) or array.shape
+    check_array(chunks, array.dtype.itemsize, name=f"{name} (one stored tile or strip)")
+    return array
 
 
 @dataclass

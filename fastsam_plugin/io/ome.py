@@ -19,6 +19,8 @@ import numpy as np
 import tifffile
 
 from ..engine.imaging import ImageError
+from .images import check_tiff
+from .limits import ImageTooLargeError
 from .outputs import SOFTWARE_TAG, atomic_path
 
 # unit -> micrometres; OME uses the symbol, ImageJ writes "micron" or "\u00B5m"
@@ -139,12 +141,15 @@ def read_tiff(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
     ------
     ImageError
         When the file cannot be read as a TIFF.
+    ImageTooLargeError
+        When it declares more pixels than :func:`~fastsam_plugin.io.limits.max_pixels` allows (nothing decoded).
     """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no image file at {p}.")
     try:
         with tifffile.TiffFile(p) as tif:
+            check_tiff(tif, p.name)  # the declared size, before decoding (io.limits)
             series = tif.series[0]
             data, axes = series.asarray(), series.axes
             sizes, unit, names = ({}, UM, ())
@@ -152,6 +157,8 @@ def read_tiff(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
                 sizes, unit, names = _ome_sizes(tif.ome_metadata)
             if not sizes:
                 sizes, unit = _imagej_sizes(tif)
+    except ImageTooLargeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same
         raise ImageError(f"could not read {p.name} as a TIFF ({type(exc).__name__}); is the file complete?") from None
     # tifffile names unknown axes Q/I; treat a leading one of a 3D gray array as Z (a plain stack)
