@@ -12,8 +12,9 @@ Rules (each overridable):
 * uint8 RGB/gray passes through unchanged unless ``percentiles`` is given.
   Every other dtype (uint16, int, float, bool) is contrast-stretched between
   the ``percentiles`` (default 1 and 99.8) of its finite values, per channel
-  for multi-channel data and jointly for RGB. NaN and inf are ignored for the
-  percentiles and painted black.
+  for multi-channel data and jointly for RGB. NaN and inf mean "no data": they
+  are ignored for the percentiles and painted black, and finite pixels of a
+  single value on such a background are shown white (the objects).
 * ``(A, H, W)`` whose first axis is at most half the other two is not
   guessed: more than 4 planes look like a stack of slices and are refused with
   a hint (segment slice by slice, or pass ``channels_axis=0`` if they really
@@ -28,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from skimage import exposure
 
 from ..errors import FastSAMError
 
@@ -40,16 +40,29 @@ class ImageError(FastSAMError, ValueError):
 
 
 def _stretch(data: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
-    """Map the percentile range of the finite values to 0..255 uint8."""
+    """Map the percentile range of the finite values to 0..255 uint8; NaN and +-inf ("no data") become 0.
+
+    Scientific images often mark "no data" with NaN (or inf): the range comes
+    from the finite pixels only, so objects on such a background keep their
+    contrast. When the finite pixels are all one value (a mask, shapes of one
+    intensity) and some pixels hold no data, the finite pixels are the
+    foreground. The arithmetic is halved first so that ranges such as
+    -1e308..1e308 do not overflow to inf.
+    """
     values = data.astype(np.float64, copy=False)
     finite = np.isfinite(values)
     if not finite.any():
         return np.zeros(data.shape, np.uint8)
     lo, hi = np.percentile(values[finite], percentiles)
-    if hi <= lo:  # (nearly) constant: only values above the plateau stay bright
-        return np.where(finite & (values > lo), 255, 0).astype(np.uint8)
-    clean = np.where(finite, values, lo)
-    return exposure.rescale_intensity(clean, in_range=(lo, hi), out_range=(0, 255)).astype(np.uint8)
+    if hi <= lo:  # (nearly) constant finite values
+        if not finite.all():  # data against no-data: the data are what the user wants to see
+            return np.where(finite & (values >= lo), 255, 0).astype(np.uint8)
+        return np.where(values > lo, 255, 0).astype(np.uint8)  # a plateau: only values above it stay bright
+    half_lo, span = lo / 2, hi / 2 - lo / 2
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = (values / 2 - half_lo) / span
+    scaled = np.where(finite, np.clip(scaled, 0.0, 1.0), 0.0)
+    return (scaled * 255).astype(np.uint8)  # truncation, as skimage.exposure.rescale_intensity did here
 
 
 def check_layout(shape: tuple[int, ...]) -> None:

@@ -77,3 +77,27 @@ def test_bad_images_say_what_to_do(bad, match):
 def test_flat_image_does_not_crash():
     assert normalize_image(np.full((10, 10), 7, np.uint16)).max() == 0
     assert normalize_image(np.full((10, 10), np.nan)).max() == 0
+
+
+@pytest.mark.parametrize("fill", [np.nan, np.inf, -np.inf])
+def test_shapes_of_one_value_on_a_no_data_background_are_the_foreground(fill):
+    img = np.full((32, 32), fill)
+    img[8:16, 8:20] = 3.0  # one intensity, as a mask or a thresholded product
+    out = normalize_image(img)[..., 0]
+    assert (out[8:16, 8:20] == 255).all() and out.sum() == 255 * 8 * 12
+
+
+def test_extreme_finite_ranges_do_not_overflow():
+    img = np.zeros((32, 32))
+    img[:, :16], img[:, 16:] = -1e308, 1e308
+    out = normalize_image(img, percentiles=(0, 100))[..., 0]
+    assert (out[:, :16] == 0).all() and (out[:, 16:] == 255).all()
+    img[4:8, 4:8] = 0.0  # the middle of the range is mid-gray, not NaN/0
+    assert abs(int(normalize_image(img, percentiles=(0, 100))[5, 5, 0]) - 127) <= 1
+
+
+def test_nan_stretch_uses_finite_values_only():
+    img = np.full((20, 20), np.nan)
+    img[5:15, 5:15] = np.linspace(100.0, 200.0, 100).reshape(10, 10)
+    out = normalize_image(img, percentiles=(0, 100))[..., 0]
+    assert out[5, 5] == 0 and out[14, 14] == 255 and (out[:5] == 0).all()

@@ -135,3 +135,25 @@ def test_selection_labels_order_and_per_layer_invalidation(session):
     session.segment(img, key=("layer-b", 0))
     session.invalidate(lambda key: key[0] == "layer-a")
     assert session.cached(("layer-a", 0)) is None and session.cached(("layer-b", 0)) is not None
+
+
+def _objects_iou(a, b) -> float:
+    """Mean over ``a``'s objects of the best IoU with one of ``b``'s (labels of any ids)."""
+    scores = []
+    for i in np.unique(a)[1:]:
+        m = a == i
+        scores.append(max(np.count_nonzero(m & (b == j)) / np.count_nonzero(m | (b == j)) for j in np.unique(b)[1:]))
+    return float(np.mean(scores))
+
+
+@pytest.mark.parametrize("fill", [np.nan, np.inf, -np.inf])
+def test_no_data_background_is_segmented_as_a_dark_one(demo_session, fill):
+    """NaN/inf mark "no data" in many science images: shapes on it are found as on a zero background."""
+    from fastsam_plugin.training.synthetic import make_scene
+
+    scene = make_scene(5, (256, 256), n_objects=(4, 5))
+    inside = scene.masks.any(0)
+    reference = demo_session.segment(np.where(inside, 1.0, 0.0)).labels()  # a float mask of one value
+    labels = demo_session.segment(np.where(inside, 1.0, fill)).labels()
+    assert reference.max() > 0
+    assert _objects_iou(reference, labels) >= 0.99
