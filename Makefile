@@ -16,8 +16,13 @@ OLDEST_PYTEST := $(OLDEST)/bin/python -m pytest -p no:cacheprovider tests/napari
 
 .PHONY: setup system-deps demo test test-napari-oldest bench screenshots clean
 
+# TORCH_INDEX: an index to take torch/torchvision from first, e.g. PyTorch's CPU-only builds:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu   (README: install routes and sizes)
+TORCH_INDEX ?=
+
 $(STAMP): pyproject.toml selectors/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	if [ -n "$(TORCH_INDEX)" ]; then $(PY) -m pip install --quiet --disable-pip-version-check torch torchvision --index-url "$(TORCH_INDEX)"; fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ./selectors -e ".[test]"
 	touch $(STAMP)
 
