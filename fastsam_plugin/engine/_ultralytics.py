@@ -9,19 +9,22 @@ this module is the only place that imports it, after:
   (Ultralytics would set it to 1, halving CPU inference speed on 2 cores);
 * font lookups answered with matplotlib's bundled DejaVuSans when the
   requested font is not on disk, instead of a download;
-* ``ULTRALYTICS_SAFE_LOAD=1``: Ultralytics loads checkpoints with
-  ``torch.load(weights_only=True)`` against its own allow-list and builds
-  models from YAML without ``eval`` (a second gate after
-  :mod:`fastsam_plugin.engine.checkpoints`; :func:`trusted_loading` lifts it).
+* ``ULTRALYTICS_SAFE_LOAD=1``: Ultralytics builds models from YAML without
+  ``eval`` and, for the files it reads itself (only the checkpoints a training
+  run of this process wrote), uses ``torch.load(weights_only=True)``. Nothing
+  switches this off: a checkpoint the user trusts is unpickled by
+  :func:`fastsam_plugin.engine.loader.load_checkpoint` for that one call;
+* dataset label caches are neither read nor written: Ultralytics reads a
+  ``labels/*.cache`` next to a dataset with ``np.load(allow_pickle=True)``, so a
+  hostile cache in a shared dataset would run code. Labels are rescanned each run.
 
-Weights are downloaded by :mod:`fastsam_plugin.engine.weights`, never by Ultralytics.
+Weights are downloaded by :mod:`fastsam_plugin.engine.weights`, never by Ultralytics,
+and every checkpoint the user names is read by :mod:`fastsam_plugin.engine.loader`.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -53,29 +56,26 @@ def ultralytics() -> ModuleType:
     from ultralytics.nn import tasks
 
     tasks.SAFE_LOAD = True  # also when Ultralytics was imported before this module set the variable
+    _no_label_caches()
     return ul
 
 
-_TRUST_LOCK = threading.Lock()
+class _NoCache(FileNotFoundError):
+    """Raised in place of reading a dataset label cache (Ultralytics then rescans the labels)."""
 
 
-@contextmanager
-def trusted_loading(trust: bool):
-    """Within the block, Ultralytics loads checkpoints with full unpickling when ``trust`` is True.
+def _refuse_cache(path, *_, **__):
+    raise _NoCache(f"napari-fastsam does not read dataset caches ({path})")
 
-    Only for files the user explicitly trusts (``trust=True`` /
-    ``NAPARI_FASTSAM_TRUST_CHECKPOINTS=1``); the lock keeps other threads'
-    loads from running unrestricted meanwhile.
-    """
-    if not trust:
-        yield
-        return
-    ultralytics()
-    from ultralytics.nn import tasks
 
-    with _TRUST_LOCK:
-        tasks.SAFE_LOAD = False
-        try:
-            yield
-        finally:
-            tasks.SAFE_LOAD = True
+def _skip_cache(*_, **__) -> None:
+    """Writes no cache into the user's dataset folder (it would only be refused next time)."""
+
+
+def _no_label_caches() -> None:
+    """Make Ultralytics' datasets rescan labels instead of unpickling ``*.cache`` files from the dataset."""
+    from ultralytics.data import dataset, utils
+
+    for module in (dataset, utils):
+        module.load_dataset_cache_file = _refuse_cache
+        module.save_dataset_cache_file = _skip_cache

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FastSAMError, UsageError
-from ._ultralytics import trusted_loading, ultralytics
-from .checkpoints import CheckpointFormatError, trust_from_env
+from ._ultralytics import ultralytics
+from .checkpoints import CheckpointFormatError
 from .device import resolve_device, torch_threads_kept
 from .result import SegmentationResult
-from .weights import resolve_weights, verify_weights
+from .weights import resolve_weights
 
 DEFAULT_IMGSZ = 1024
 DEFAULT_CONF = 0.4
@@ -59,14 +59,20 @@ DEMO_PARAMS = EverythingParams(imgsz=416, conf=0.25, iou=0.9)
 
 
 def load_segmentation_model(path: Path, *, trust: bool | None = None):
-    """Check an Ultralytics checkpoint without running it, load it, and check that it segments.
+    """Load a FastSAM / YOLOv8-seg model through the one checkpoint loader; return an Ultralytics ``YOLO``.
+
+    ``.pt`` files go through :func:`fastsam_plugin.engine.loader.load_checkpoint` (bytes read once,
+    archive checks, PyTorch's restricted unpickler), ``.safetensors`` weights through
+    :func:`fastsam_plugin.engine.safetensors_weights.load_weights_file` (never unpickled). Either way the
+    layers are rebuilt from the architecture and the model is handed to Ultralytics without Ultralytics
+    reading the file. A ``.yaml`` config builds an untrained model (checked the same way first).
 
     Parameters
     ----------
     path : Path
     trust : bool, optional
-        Skip the pickle scan and Ultralytics' restricted loading for a file
-        the user trusts; ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
+        Fully unpickle this one ``.pt`` file (only for a file you trust); ``None`` reads
+        ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``. Never changes how other files load.
 
     Raises
     ------
@@ -74,32 +80,55 @@ def load_segmentation_model(path: Path, *, trust: bool | None = None):
         The file names code outside the allow-list (nothing from it ran).
     ChecksumMismatchError
         A bundled or downloaded file changed since it was pinned or recorded.
+    CheckpointLimitError
+        It asks for layers or sizes no FastSAM model needs.
     ModelLoadError
         For truncated or foreign files and for non-segmentation models.
     """
-    if trust is None:
-        trust = trust_from_env()
-    if Path(path).suffix.lower() not in (".yaml", ".yml"):  # a config holds no pickle; built without eval
-        try:
-            verify_weights(path, trust=trust)
-        except CheckpointFormatError as exc:
-            raise ModelLoadError(str(exc)) from None
-    ul = ultralytics()
+    from .loader import CheckpointLimitError, load_checkpoint, segmentation_model_from_checkpoint, yolo_from_model
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):  # a config holds no pickle; checked, then built without eval
+        return _untrained_model(path)
     try:
-        with trusted_loading(trust):
-            model = ul.YOLO(str(path), task="segment")
-        task = getattr(model.model, "task", None) or model.task
-    except Exception as exc:  # torch/pickle/zip errors: rewrap with advice
-        raise ModelLoadError(
-            f"could not load {path} as an Ultralytics checkpoint ({type(exc).__name__}: {exc}). "
-            "The file may be truncated or not a model: download it again, or pick another file."
-        ) from None
+        if suffix in (".safetensors", ".json"):
+            from .safetensors_weights import load_weights_file
+
+            model, checkpoint = load_weights_file(path)
+        else:
+            loaded = load_checkpoint(path, trust=trust)
+            model, checkpoint = segmentation_model_from_checkpoint(loaded)
+            from .weights import record_if_new
+
+            record_if_new(path, loaded.sha256)
+    except CheckpointFormatError as exc:
+        raise ModelLoadError(str(exc)) from None
+    except CheckpointLimitError as exc:
+        if "not a segmentation model" in str(exc):
+            raise ModelLoadError(
+                f"{path} holds a model that is not a segmentation model; FastSAM needs YOLOv8-seg "
+                "weights such as FastSAM-s.pt or FastSAM-x.pt."
+            ) from None
+        raise
+    return yolo_from_model(model, checkpoint, path)
+
+
+def _untrained_model(path: Path):
+    """An untrained model from a model YAML, its layers checked before Ultralytics builds it."""
+    import yaml
+
+    from .loader import check_architecture
+
+    try:
+        arch = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ModelLoadError(f"could not read the model configuration {path} ({type(exc).__name__}: {exc}).") from None
+    check_architecture(arch, path)
+    model = ultralytics().YOLO(str(path), task="segment")
     head = model.model.model[-1] if hasattr(model.model, "model") else None
-    if task != "segment" or not hasattr(head, "proto"):
-        raise ModelLoadError(
-            f"{path} holds a {task!r} model, not a segmentation model; FastSAM needs YOLOv8-seg "
-            "weights such as FastSAM-s.pt or FastSAM-x.pt."
-        )
+    if not hasattr(head, "proto"):
+        raise ModelLoadError(f"{path} describes a {model.task!r} model, not a segmentation model.")
     return model
 
 

@@ -111,23 +111,18 @@ def with_user_choice(point: EverythingParams, imgsz: int | None = None, conf: fl
 def file_operating_point(path: str | os.PathLike, base: EverythingParams | None = None) -> EverythingParams | None:
     """The operating point recorded in a checkpoint file, or None when it records none.
 
-    The file passes the safety scan (:func:`fastsam_plugin.engine.checkpoints.check_checkpoint`)
-    and is read with Ultralytics' restricted loader, as for segmentation; the widget calls this
-    when the user picks a file, before any model is built.
+    The file is read by :func:`fastsam_plugin.engine.loader.load_checkpoint` (restricted, never
+    trusted), as for segmentation; the widget calls this when the user picks a file, before any
+    model is built.
 
     Raises
     ------
-    UnsafeCheckpointError, CheckpointFormatError
-        As :func:`~fastsam_plugin.engine.checkpoints.check_checkpoint`.
+    UnsafeCheckpointError, CheckpointFormatError, CheckpointLimitError
+        As :func:`~fastsam_plugin.engine.loader.load_checkpoint`.
     """
-    from ._ultralytics import ultralytics
-    from .checkpoints import check_checkpoint
+    from .loader import load_checkpoint
 
-    check_checkpoint(path)
-    ultralytics()
-    from ultralytics.nn.tasks import torch_safe_load
-
-    checkpoint, _ = torch_safe_load(str(path))
+    checkpoint = load_checkpoint(path, trust=False).checkpoint  # the one restricted loader; never trusted here
     if not checkpoint_record(checkpoint):
         return None
     return operating_point(None, checkpoint, base=base)

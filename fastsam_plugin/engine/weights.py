@@ -29,7 +29,6 @@ from .checkpoints import (
     CheckpointFormatError,
     ChecksumMismatchError,
     UnsafeCheckpointError,
-    check_checkpoint,
     read_record,
     sha256_file,
     write_record,
@@ -148,8 +147,9 @@ def _download(url: str, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     try:
         download_url_to_file(url, str(partial), progress=True)
-        check_checkpoint(partial)  # refuses before the file ever sits where a loader looks
-        digest = sha256_file(partial)
+        from .loader import load_checkpoint
+
+        digest = load_checkpoint(partial, trust=False).sha256  # refused before it ever sits where a loader looks
         partial.replace(target)
     except UnsafeCheckpointError as exc:
         raise UnsafeCheckpointError(f"{url} (downloaded, then deleted)", exc.refused, exc.problems) from None
@@ -182,43 +182,69 @@ def _warn_if_unrecognised(path: Path, digest: str) -> None:
     )
 
 
-def verify_weights(path: str | os.PathLike, *, trust: bool | None = None) -> Path:
-    """Check a checkpoint before it is loaded; return its path.
+def check_digest(path: str | os.PathLike, digest: str) -> None:
+    """Check the sha256 of bytes read from ``path`` against its pin or download record.
 
-    * a bundled demo file must have the sha256 pinned in :data:`BUNDLED_SHA256`;
-    * a named file in the cache (``FastSAM-s.pt``) must match the sha256
-      recorded next to it at download time; a file put there by hand gets
-      its record now, once it passes the scan;
-    * every file passes :func:`~fastsam_plugin.engine.checkpoints.check_checkpoint`
-      (skipped only with ``trust=True`` or ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``).
+    * a bundled model file must have the sha256 pinned in :data:`BUNDLED_SHA256`;
+    * a named file in the cache (``FastSAM-s.pt``) must match the sha256 recorded next to it at
+      download time; a file put there by hand gets its record (and a warning when it is not the
+      widely seen file) once :func:`fastsam_plugin.engine.loader.load_checkpoint` accepts it.
 
     Raises
     ------
     ChecksumMismatchError
         The file changed since it was pinned or recorded (substituted or truncated).
-    UnsafeCheckpointError
-        The scan refused the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise WeightsNotFoundError(f"weights {path} not found: give an existing checkpoint file.")
-    pinned = BUNDLED_SHA256.get(path.name) if path.resolve().parent == PACKAGE_MODELS else None
-    if pinned is not None and sha256_file(path) != pinned:
+    pinned = BUNDLED_SHA256.get(path.name) if path.resolve().parent == Path(PACKAGE_MODELS).resolve() else None
+    if pinned is not None and digest != pinned:
         raise ChecksumMismatchError(
             f"the bundled model {path} is not the file napari-fastsam shipped (its sha256 differs): it was "
             "changed or damaged. Reinstall napari-fastsam (pip install --force-reinstall napari-fastsam)."
         )
     name = _named(path)
     recorded = read_record(path) if name else None
-    digest = sha256_file(path) if name else None
     if recorded is not None and digest != recorded:
         raise ChecksumMismatchError(
             f"{path} changed since it was downloaded (sha256 {digest}, recorded {recorded}): it was replaced or "
             f"truncated. Delete {path} and {path.name}.sha256 next to it and run again to download a fresh copy "
             f"(or copy {ASSET_URL.format(name=name)} there by hand)."
         )
-    check_checkpoint(path, trust=trust)
-    if name and recorded is None:  # put there by hand: record it now that it passed
+
+
+def record_if_new(path: str | os.PathLike, digest: str) -> None:
+    """Record the sha256 of a named cache file that passed the loader and has no record yet."""
+    path = Path(path)
+    if _named(path) and read_record(path) is None:
         write_record(path, digest)
         _warn_if_unrecognised(path, digest)
+
+
+def verify_weights(path: str | os.PathLike, *, trust: bool | None = None) -> Path:
+    """Check a checkpoint the way every load does; return its path.
+
+    Reads it once through :func:`fastsam_plugin.engine.loader.load_checkpoint` (pins and records,
+    archive checks, restricted unpickling; ``trust=True`` or
+    ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS`` skips only the unpickling restrictions), and records
+    a named cache file put there by hand.
+
+    Raises
+    ------
+    ChecksumMismatchError
+        The file changed since it was pinned or recorded (substituted or truncated).
+    UnsafeCheckpointError, CheckpointFormatError, CheckpointLimitError
+        The loader refused the file.
+    """
+    from .loader import load_checkpoint
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsNotFoundError(f"weights {path} not found: give an existing checkpoint file.")
+    if path.suffix.lower() == ".safetensors":
+        from .safetensors_weights import load_weights_file
+
+        load_weights_file(path)
+        return path
+    loaded = load_checkpoint(path, trust=trust, unpickle=False)  # checked; a trusted file is not unpickled here
+    record_if_new(path, loaded.sha256)
     return path

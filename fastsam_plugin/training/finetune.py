@@ -170,7 +170,9 @@ def record_lineage(checkpoint: Path, parent: str, parent_sha256: str | None, dat
 
     from ..engine.operating_point import CHECKPOINT_KEY
 
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own fresh checkpoint
+    from ..engine.loader import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint, trust=False).checkpoint  # through the one loader, even for our own file
     record = ckpt.setdefault(CHECKPOINT_KEY, {})
     record.update({"parent": parent, "parent_sha256": parent_sha256, "data": data})
     if imgsz is not None:

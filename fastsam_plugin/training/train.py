@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..engine._ultralytics import trusted_loading, ultralytics
+from ..engine._ultralytics import ultralytics
 from ..engine.checkpoints import trust_from_env
 from ..engine.device import torch_threads_kept
-from ..engine.weights import verify_weights
 from ..errors import FastSAMError
 from .synthetic import make_scene
 from .yolo_dataset import Sample, write_data_yaml, write_split
 
 # FastSAM-s is the YOLOv8-seg architecture at scale "s" with one class; FastSAM-x at scale "x".
 RECORD_FILE = "napari_fastsam_record.yaml"  # a run's extra checkpoint record, kept for resume()
+RUN_FILE = "napari_fastsam_run.yaml"  # the arguments of a run train() started; resume() continues only these
 ARCHITECTURES = {"FastSAM-s": "yolov8s-seg.yaml", "FastSAM-x": "yolov8x-seg.yaml", "demo": "yolov8n-seg.yaml"}
 
 
@@ -99,7 +99,9 @@ def safe_data_yaml(data: str | Path, work_dir: str | Path) -> Path:
     if data.suffix.lower() not in (".yaml", ".yml") or not data.is_file():
         raise DatasetYAMLError(f"--data must be an existing dataset YAML file (data.yaml); got {data}.")
     try:
-        cfg = yaml.safe_load(data.read_text(encoding="utf-8"))
+        from ..io.plain_yaml import load_plain_yaml  # safe loader that also refuses aliases (YAML bombs)
+
+        cfg = load_plain_yaml(data)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:  # python/object tags and the like are refused here
         raise DatasetYAMLError(f"{data} is not plain YAML ({type(exc).__name__}: {exc}).") from None
     if not isinstance(cfg, dict):
@@ -221,45 +223,40 @@ def train(
     """
     ul = ultralytics()
     trust = trust_from_env() if trust is None else trust
-    data = safe_data_yaml(data, Path(project).resolve() / name)
+    run_dir = Path(project).resolve() / name
+    data = safe_data_yaml(data, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     if record:  # resume() reads it back after an interruption
-        run_dir = Path(project).resolve() / name
-        run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / RECORD_FILE).write_text(yaml.safe_dump(dict(record)))
+    settings = {"epochs": int(epochs), "imgsz": int(imgsz), "batch": int(batch), "seed": int(seed),
+                "plots": bool(plots), "overrides": dict(overrides)}
+    _write_run_file(run_dir, data, settings)
     with tempfile.TemporaryDirectory() as tmp:
         arch = resolve_architecture(model, reg_max, Path(tmp))
-        if not str(arch).endswith((".yaml", ".yml")):  # a checkpoint to fine-tune: check it before Ultralytics
-            verify_weights(arch, trust=trust)
-        with trusted_loading(trust):
-            try:
-                yolo = ul.YOLO(arch, task="segment")
-            except TypeError as exc:  # Ultralytics' restricted mode refused code in a model YAML
-                if "blocked" not in str(exc):
-                    raise
-                raise ModelConfigError(
-                    f"refused the model configuration {model}: {exc} A model YAML may only name torch.nn layers "
-                    "with literal arguments (e.g. 'activation: nn.SiLU()'); napari-fastsam never evaluates code "
-                    "from it."
-                ) from None
-            for event, fn in (callbacks or {}).items():
-                yolo.add_callback(event, fn)
-            with _all_cores(yolo):
-                yolo.train(
-                    data=str(data),
-                    epochs=epochs,
-                    imgsz=imgsz,
-                    batch=batch,
-                    device=device,
-                    project=str(Path(project).resolve()),
-                    name=name,
-                    exist_ok=True,
-                    single_cls=True,
-                    seed=seed,
-                    deterministic=True,
-                    plots=plots,
-                    amp=device != "cpu",
-                    **overrides,
-                )
+        if str(arch).endswith((".yaml", ".yml")):
+            yolo = _yolo_from_config(ul, arch, model)
+        else:  # a checkpoint to fine-tune: through the one loader, then handed to Ultralytics as a model
+            yolo = _yolo_from_checkpoint(arch, trust)
+        for event, fn in (callbacks or {}).items():
+            yolo.add_callback(event, fn)
+        with _all_cores(yolo):
+            yolo.train(
+                data=str(data),
+                epochs=epochs,
+                imgsz=imgsz,
+                batch=batch,
+                device=device,
+                project=str(run_dir.parent),
+                name=name,
+                exist_ok=True,
+                single_cls=True,
+                seed=seed,
+                deterministic=True,
+                plots=plots,
+                amp=device != "cpu",
+                cache=False,  # image caches are files too: none are written or read
+                **overrides,
+            )
     return _finish(yolo, imgsz, record)
 
 
@@ -272,34 +269,150 @@ def _finish(yolo, imgsz: int, record: dict | None) -> Path:
     return best
 
 
-def resume(run_dir: str | Path, trust: bool | None = None) -> Path:
-    """Continue an interrupted :func:`train` run from ``<run_dir>/weights/last.pt`` (Ultralytics' ``resume``).
+class ResumeError(FastSAMError, ValueError):
+    """A run folder that napari-fastsam cannot continue; the message says why and what to do."""
+
+
+def _write_run_file(run_dir: Path, data: Path, settings: dict) -> None:
+    """Record what :func:`train` was asked (data, schedule) so :func:`resume` never takes it from a checkpoint."""
+    clean = {k: v for k, v in settings.items() if k != "overrides"}
+    overrides = {k: v for k, v in settings.get("overrides", {}).items()
+                 if isinstance(v, (int, float, str, bool)) or v is None}
+    text = yaml.safe_dump({"written_by": "napari-fastsam", "data": str(Path(data).resolve()), **clean,
+                           "overrides": overrides})
+    (run_dir / RUN_FILE).write_text(text, encoding="utf-8")
+
+
+def _read_run_file(run_dir: Path) -> dict:
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise ResumeError(
+            f"{run_dir} was not started by napari-fastsam's train (no {RUN_FILE}): only runs it started are "
+            "continued, with their recorded data and settings. Start a new run instead."
+        )
+    text = path.read_text(encoding="utf-8")
+    if len(text) > 1 << 16:
+        raise ResumeError(f"{path} is too large to be a run record.")
+    try:
+        run = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ResumeError(f"{path} is not a readable run record ({type(exc).__name__}).") from None
+    ok = (isinstance(run, dict) and run.get("written_by") == "napari-fastsam" and isinstance(run.get("data"), str)
+          and all(isinstance(run.get(k), int) for k in ("epochs", "imgsz", "batch", "seed"))
+          and isinstance(run.get("overrides", {}), dict))
+    if not ok:
+        raise ResumeError(f"{path} is not a run record napari-fastsam wrote; start a new run instead.")
+    return run
+
+
+def resume(run_dir: str | Path, trust: bool | None = None, data: str | Path | None = None,
+           device: str = "cpu") -> Path:
+    """Continue an interrupted :func:`train` run from ``<run_dir>/weights/last.pt``.
 
     Training long on a CPU can outlast a session: rerun the same command with
     ``--resume`` and it goes on from the last finished epoch, with the same
-    data, settings and schedule.
+    data, settings and schedule. Only runs :func:`train` started are continued
+    (their ``napari_fastsam_run.yaml``); ``last.pt`` is read by the one restricted
+    loader, and the data and output folders come from that record, the user's
+    ``data`` and ``run_dir``, never from the checkpoint's ``train_args``.
 
     Raises
     ------
     FileNotFoundError
         No ``last.pt`` in the run folder (nothing to resume; start the run without ``--resume``).
+    ResumeError
+        Not a run napari-fastsam started, or already finished.
     """
-    run_dir = Path(run_dir)
+    from ..engine.loader import load_checkpoint, segmentation_model_from_checkpoint, yolo_from_model
+
+    run_dir = Path(run_dir).resolve()
     last = run_dir / "weights" / "last.pt"
     if not last.is_file():
         raise FileNotFoundError(f"{last} not found: there is no interrupted run to resume in {run_dir}; "
                                 "start it without --resume.")
-    ul = ultralytics()
+    run = _read_run_file(run_dir)
     trust = trust_from_env() if trust is None else trust
-    verify_weights(last, trust=trust)
-    args = yaml.safe_load((run_dir / "args.yaml").read_text()) if (run_dir / "args.yaml").is_file() else {}
+    model, ckpt = segmentation_model_from_checkpoint(load_checkpoint(last, trust=trust))
+    epoch = ckpt.get("epoch")
+    if not isinstance(epoch, int) or not 0 <= epoch < run["epochs"] - 1 or not isinstance(ckpt.get("optimizer"),
+                                                                                        dict):
+        raise ResumeError(f"{last} is not an interrupted epoch of this {run['epochs']}-epoch run (epoch {epoch!r}): "
+                          "nothing to resume. Start a new run instead.")
+    data = safe_data_yaml(data if data is not None else run["data"], run_dir)
     saved = run_dir / RECORD_FILE
     record = yaml.safe_load(saved.read_text()) if saved.is_file() else None
-    with trusted_loading(trust):
-        yolo = ul.YOLO(str(last), task="segment")
-        with _all_cores(yolo):
-            yolo.train(resume=True)
-    return _finish(yolo, int(args.get("imgsz", 640)), record)
+    yolo = yolo_from_model(model, {**ckpt, "ema": model}, last)
+    with _all_cores(yolo):
+        yolo.train(
+            trainer=_resuming_trainer({**ckpt, "ema": model}),
+            data=str(data),
+            epochs=run["epochs"],
+            imgsz=run["imgsz"],
+            batch=run["batch"],
+            device=device,
+            project=str(run_dir.parent),
+            name=run_dir.name,
+            exist_ok=True,
+            single_cls=True,
+            seed=run["seed"],
+            deterministic=True,
+            plots=bool(run.get("plots", True)),
+            amp=device != "cpu",
+            cache=False,
+            **run.get("overrides", {}),
+        )
+    return _finish(yolo, run["imgsz"], record if isinstance(record, dict) else None)
+
+
+def _resuming_trainer(checkpoint: dict):
+    """Ultralytics' segmentation trainer continuing from an already loaded checkpoint.
+
+    Ultralytics' own resume reads the checkpoint file again and replaces every argument (data, save
+    folder) with the checkpoint's ``train_args``; this one keeps the arguments it is given and takes
+    only the optimizer, EMA and epoch from ``checkpoint``.
+    """
+    ultralytics()
+    from ultralytics.models.yolo.segment import SegmentationTrainer
+
+    class ResumingTrainer(SegmentationTrainer):
+        def check_resume(self, overrides):
+            self.resume = True
+            self.args.resume = True  # keeps results.csv; never read as a path
+
+        def setup_model(self):
+            super().setup_model()  # the model is already built from the loaded weights
+            return checkpoint
+
+    return ResumingTrainer
+
+
+def _yolo_from_config(ul, arch: str, model: str):
+    """An untrained Ultralytics model from a model YAML, its layers checked first."""
+    from ..engine.loader import CheckpointLimitError, check_architecture
+
+    try:
+        cfg = yaml.safe_load(Path(arch).read_text(encoding="utf-8"))
+        check_architecture(cfg, model)
+    except (yaml.YAMLError, CheckpointLimitError) as exc:
+        raise ModelConfigError(f"refused the model configuration {model}: {exc}") from None
+    try:
+        return ul.YOLO(arch, task="segment")
+    except TypeError as exc:  # Ultralytics' restricted mode refused code in a model YAML
+        if "blocked" not in str(exc):
+            raise
+        raise ModelConfigError(
+            f"refused the model configuration {model}: {exc} A model YAML may only name torch.nn layers "
+            "with literal arguments (e.g. 'activation: nn.SiLU()'); napari-fastsam never evaluates code "
+            "from it."
+        ) from None
+
+
+def _yolo_from_checkpoint(path: str, trust: bool):
+    from ..engine.loader import load_checkpoint, segmentation_model_from_checkpoint, yolo_from_model
+
+    model, ckpt = segmentation_model_from_checkpoint(load_checkpoint(path, trust=trust))
+    ckpt = {k: v for k, v in ckpt.items() if k not in ("optimizer", "epoch")}  # a new run: fine-tune, not resume
+    return yolo_from_model(model, ckpt, path)
 
 
 def recommended_conf(metrics) -> float | None:
@@ -331,7 +444,9 @@ def record_operating_point(checkpoint: str | Path, imgsz: int, conf: float | Non
     from ..engine.operating_point import CHECKPOINT_KEY
 
     path = Path(checkpoint)
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own fresh checkpoint
+    from ..engine.loader import load_checkpoint
+
+    ckpt = load_checkpoint(path, trust=False).checkpoint  # through the one loader, even for our own file
     ckpt[CHECKPOINT_KEY] = {"imgsz": int(imgsz), **({"conf": float(conf)} if conf is not None else {}), **extra}
     tmp = path.with_suffix(".tmp")
     torch.save(ckpt, tmp)
