@@ -37,7 +37,13 @@ def bsds_images(root: str | Path, split: str = "val", limit: int | None = None) 
             f"no BSDS500 ground truth under {root / 'groundTruth' / split}; pass the folder that holds "
             "images/ and groundTruth/ (BSDS500/data) and a split that exists there (train, val or test)."
         )
-    return [BsdsImage(m.stem, root / "images" / split / f"{m.stem}.jpg", m) for m in mats[:limit]]
+    from ..io.paths import path_inside
+
+    def inside(name: str) -> Path:  # a link in a downloaded dataset must not lead out of the root the user named
+        return path_inside(root, name, source=root, what="BSDS500 file", folder_label="BSDS500 root")
+
+    return [BsdsImage(m.stem, inside(f"images/{split}/{m.stem}.jpg"), inside(f"groundTruth/{split}/{m.name}"))
+            for m in mats[:limit]]
 
 
 def load_boundaries(mat_path: str | Path) -> list[np.ndarray]:
@@ -82,10 +88,17 @@ def read_edge_map(path: str | Path) -> np.ndarray:
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
-        arr = tifffile.imread(path)
+        from ..io.images import check_tiff
+
+        with tifffile.TiffFile(path) as tif:
+            check_tiff(tif, path.name)  # the declared size, before decoding (io.limits)
+            arr = tif.asarray()
     else:
         import cv2
 
+        from ..io.images import check_header
+
+        check_header(path)
         arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if arr is None:
             raise ValueError(f"{path} could not be read as an image.")

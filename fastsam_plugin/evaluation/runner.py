@@ -2,35 +2,66 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..engine.edges import edge_map
 from ..io import labels_to_coco, read_image
+from ..io.coco import CocoFileError, check_annotations, check_coco, check_image_size, read_coco_json
+from ..io.images import image_hw
+from ..io.paths import path_inside
 from .boundaries import DEFAULT_THRESHOLDS, human_scores, summarize
 from .bsds import bsds_images, find_edge_maps, score_images
 from .coco import average_precision, average_recall, box_prompted_predictions, result_predictions
 
 
-def evaluate_coco(session, ground_truth: str | Path, images: str | Path, *, predictions: str | Path | None = None,
-                  box_prompts: bool = False, limit: int | None = None) -> dict[str, float]:
+def evaluate_coco(session, ground_truth: str | Path, images: str | Path | None, *,
+                  predictions: str | Path | None = None, box_prompts: bool = False,
+                  limit: int | None = None) -> dict[str, float]:
     """AR@10/100/1000 (masks and boxes) of everything mode, and box-prompted AP when asked.
 
     With ``predictions`` (a COCO results JSON) nothing is run: the file is scored.
+
+    The COCO files come from someone else, so before pycocotools sees them:
+    every image ``file_name`` must resolve inside ``images`` (no ``..``, no
+    absolute path, no link leading out); ``height``/``width`` must be within the
+    image size limit and equal the real image's; every RLE and polygon must fit
+    its image (:func:`fastsam_plugin.io.coco.check_coco`).
+
+    Raises
+    ------
+    CocoFileError, PathOutsideError, ImageError
+        Naming the file and what is wrong.
     """
-    gt = json.loads(Path(ground_truth).read_text())
+    gt = read_coco_json(ground_truth, "COCO ground truth")
+    sizes = check_coco(gt, ground_truth)
     gt_images = gt["images"][:limit] if limit else gt["images"]
-    gt = dict(gt, images=gt_images, annotations=[a for a in gt["annotations"]
-                                                 if a["image_id"] in {i["id"] for i in gt_images}])
+    kept = {i["id"] for i in gt_images}
+    gt = dict(gt, images=gt_images, annotations=[a for a in gt.get("annotations", []) if a["image_id"] in kept])
+
+    def image_path(info: dict) -> Path:
+        return path_inside(images, info.get("file_name", ""), source=ground_truth, what="image",
+                           folder_label="image folder (--images)")
+
     prompted: list[dict] = []
     if predictions is not None:
-        preds = json.loads(Path(predictions).read_text())
+        preds = read_coco_json(predictions, "COCO results file")
+        if not isinstance(preds, list):
+            raise CocoFileError(f"{predictions} is not a COCO results file (a list of detections).")
+        check_annotations(preds, {k: v for k, v in sizes.items() if k in kept}, predictions, "prediction")
+        if images is not None:  # the declared sizes must be the real ones, as when the model runs
+            for info in gt_images:
+                check_image_size(image_hw(image_path(info)), sizes[info["id"]], name=info.get("file_name", ""),
+                                 source=ground_truth)
     else:
+        if images is None:
+            raise CocoFileError("scoring a model on COCO ground truth needs the image folder (--images).")
         preds = []
         for info in gt_images:
-            result = session.segment(read_image(Path(images) / info["file_name"]))
+            image = read_image(image_path(info))
+            check_image_size(image.shape, sizes[info["id"]], name=info.get("file_name", ""), source=ground_truth)
+            result = session.segment(image)
             preds += result_predictions(result, info["id"])
             if box_prompts:
                 boxes = [a["bbox"] for a in gt["annotations"] if a["image_id"] == info["id"]]

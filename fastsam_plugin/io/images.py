@@ -54,6 +54,10 @@ def read_image(path: str | Path) -> np.ndarray:
     except ImageTooLargeError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same to the user
+        from .codecs import missing_codec_message  # a compressed TIFF whose codec is not installed: the file is fine
+
+        if (codec := missing_codec_message(p, exc)) is not None:
+            raise ImageError(codec) from None
         # an ImportError here means no reader plugin recognised the bytes, not a missing package of ours
         detail = "" if isinstance(exc, ImportError) else f" ({type(exc).__name__}: {exc})"
         raise ImageError(
@@ -88,3 +92,31 @@ def check_header(path: Path) -> None:
     except UnidentifiedImageError:
         return  # not a format Pillow knows: the decoder below reports it
     check_array((height, width, bands), itemsize, name=path.name, yx=(0, 1))
+
+
+def image_hw(path: str | Path) -> tuple[int, int]:
+    """``(H, W)`` of an image from its header alone (TIFF: the first series' Y and X; others: Pillow).
+
+    Raises
+    ------
+    ImageError
+        When the header cannot be read, naming the file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImageNotFoundError(f"no image file at {p}.")
+    try:
+        if p.suffix.lower() in (".tif", ".tiff"):
+            with tifffile.TiffFile(p) as tif:
+                series = tif.series[0]
+                shape, axes = series.shape, series.axes
+            if "Y" in axes and "X" in axes:
+                return int(shape[axes.index("Y")]), int(shape[axes.index("X")])
+            return int(shape[-2]), int(shape[-1])
+        from PIL import Image
+
+        with Image.open(p) as im:
+            width, height = im.size
+        return int(height), int(width)
+    except Exception as exc:  # noqa: BLE001 - any header error means the same to the user
+        raise ImageError(f"could not read the size of {p.name} ({type(exc).__name__}: {exc}).") from None

@@ -35,7 +35,8 @@ class NotARegularFileError(FastSAMError, ValueError):
     """A path taken from a file names a device, FIFO, socket, folder or pseudo-file instead of a regular file."""
 
 
-def path_inside(folder: str | Path, name: str | os.PathLike, *, source: str | Path, what: str = "file") -> Path:
+def path_inside(folder: str | Path, name: str | os.PathLike, *, source: str | Path, what: str = "file",
+                folder_label: str = "folder") -> Path:
     """``folder / name`` resolved, refused unless it lies inside ``folder``.
 
     Parameters
@@ -49,6 +50,8 @@ def path_inside(folder: str | Path, name: str | os.PathLike, *, source: str | Pa
         The file the name came from (named in the error).
     what : str
         What the name stands for, for the message (``"image"``, ``"output"``).
+    folder_label : str
+        What the folder is, for the message (``"image folder"``, ``"--out folder"``).
 
     Returns
     -------
@@ -68,7 +71,7 @@ def path_inside(folder: str | Path, name: str | os.PathLike, *, source: str | Pa
     candidate = (root / text).resolve()
     if Path(text).is_absolute() or not candidate.is_relative_to(root) or candidate == root:
         raise PathOutsideError(
-            f"{source} names the {what} {text!r}, which lies outside the folder {root}. Names in such files must be "
+            f"{source} names the {what} {text!r}, which lies outside the {folder_label} {root}. Names in such files must be "
             f"relative paths inside that folder (no absolute paths, no '..' or links leading out): fix {source}, "
             "or move the files into the folder you named."
         )

@@ -14,20 +14,19 @@ Images of any dtype/channels are normalised with
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..engine.imaging import normalize_image
-from ..errors import FastSAMError
 from ..io import IMAGE_SUFFIXES, decode_rle, read_image
+from ..io.coco import CocoFileError, check_coco, check_image_size, check_rle, read_coco_json
+from ..io.paths import PathOutsideError, path_inside
 from .yolo_dataset import Sample, write_data_yaml, write_split
 
 
-class DatasetPathError(FastSAMError, ValueError):
+class DatasetPathError(PathOutsideError):
     """An annotation names a file outside the dataset's image folder."""
 
 
@@ -42,49 +41,69 @@ def labels_to_masks(labels: np.ndarray) -> np.ndarray:
 
 
 def read_coco(annotations: str | Path, images: str | Path) -> Iterator[Sample]:
-    """Samples from a COCO instance file; crowd annotations are skipped."""
+    """Samples from a COCO instance file; crowd annotations are skipped.
+
+    The file is checked before pycocotools sees it (:func:`fastsam_plugin.io.coco.check_coco`); each image is
+    read from inside ``images`` only (:func:`image_in_folder`) and must have the ``height``/``width`` the file
+    declares, before any mask is decoded.
+    """
+    import contextlib
+    import io
+
     from pycocotools.coco import COCO
 
-    coco = COCO(str(annotations))
+    data = read_coco_json(annotations, "COCO annotation file")
+    sizes = check_coco(data, annotations)
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
     for image_id in sorted(coco.getImgIds()):
         info = coco.loadImgs(image_id)[0]
+        image = read_image(image_in_folder(images, info.get("file_name", ""), annotations))
+        check_image_size(image.shape, sizes[image_id], name=info.get("file_name", ""), source=annotations)
         anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))]
         masks = np.array([coco.annToMask(a).astype(bool) for a in anns]).reshape(-1, info["height"], info["width"])
-        image = read_image(image_in_folder(images, info["file_name"], annotations))
         yield Sample(Path(info["file_name"]).stem, normalize_image(image), masks)
 
 
 def image_in_folder(folder: str | Path, file_name: str, source: str | Path) -> Path:
-    """``folder / file_name``, refused when the name leads outside ``folder`` (``../secret.png``, ``/etc/x``).
+    """``folder / file_name`` resolved, refused when it leads outside ``folder`` (``../secret.png``, ``/etc/x``).
 
     Annotation files come from other people; a ``file_name`` must not make the
     conversion read (and copy into a dataset) files from elsewhere on disk.
+    Symlinks are followed before the check: a link in the folder that points
+    out is refused too (:func:`fastsam_plugin.io.paths.path_inside`).
 
     Raises
     ------
     DatasetPathError
         Naming the annotation file and the offending ``file_name``.
     """
-    root = Path(folder).resolve()
-    # normpath, not resolve: the name must not escape; symlinks the user placed in the folder stay allowed
-    candidate = Path(os.path.normpath(root / str(file_name)))
-    if not candidate.is_relative_to(root):
-        raise DatasetPathError(
-            f"{source} names the image {file_name!r}, which lies outside the image folder {root}. Image names in "
-            "annotation files must be relative paths inside that folder: fix the annotation file, or move the "
-            "images and pass their folder with --images."
-        )
-    return candidate
+    try:
+        return path_inside(folder, file_name, source=source, what="image", folder_label="image folder")
+    except PathOutsideError as exc:
+        raise DatasetPathError(str(exc)) from None
 
 
 def read_sa1b(folder: str | Path) -> Iterator[Sample]:
     """Samples from SA-1B style pairs ``<name>.jpg`` + ``<name>.json``."""
     for ann_path in sorted(Path(folder).glob("*.json")):
-        data = json.loads(ann_path.read_text())
-        info = data["image"]
+        data = read_coco_json(ann_path, "SA-1B annotation file")
+        info = data.get("image") if isinstance(data, dict) else None
+        if not isinstance(info, dict):
+            raise CocoFileError(f"{ann_path} is not an SA-1B annotation file (no 'image' entry).")
         image = read_image(image_in_folder(folder, info.get("file_name", ann_path.stem + ".jpg"), ann_path))
-        masks = np.array([decode_rle(a["segmentation"]) for a in data.get("annotations", [])], bool)
-        yield Sample(ann_path.stem, normalize_image(image), masks.reshape(-1, *image.shape[:2]))
+        hw = tuple(int(v) for v in image.shape[:2])
+        masks = []
+        for k, ann in enumerate(data.get("annotations", [])):
+            where = f"{ann_path} (annotation {k})"
+            seg = ann.get("segmentation") if isinstance(ann, dict) else None
+            if not isinstance(seg, dict):
+                raise CocoFileError(f"{where}: 'segmentation' must be an RLE dict.")
+            check_rle(seg, hw, where)  # the image's size, runs that fit: before pycocotools decodes it
+            masks.append(decode_rle(seg, source=where))
+        yield Sample(ann_path.stem, normalize_image(image), np.array(masks, bool).reshape(-1, *hw))
 
 
 def read_label_folder(labels: str | Path, images: str | Path) -> Iterator[Sample]:
@@ -94,8 +113,10 @@ def read_label_folder(labels: str | Path, images: str | Path) -> Iterator[Sample
         stem = lab_path.stem.removesuffix("_labels")
         if stem not in image_by_stem:
             raise FileNotFoundError(f"label image {lab_path.name} has no image named {stem}.* in {images}.")
-        lab = read_image(lab_path)
-        yield Sample(stem, normalize_image(read_image(image_by_stem[stem])), labels_to_masks(lab.astype(np.int64)))
+        # links in a downloaded dataset must not lead out of the folders the user named
+        lab = read_image(path_inside(labels, lab_path.name, source=labels, what="label image"))
+        image = read_image(path_inside(images, image_by_stem[stem].name, source=images, what="image"))
+        yield Sample(stem, normalize_image(image), labels_to_masks(lab.astype(np.int64)))
 
 
 def read_bsds(root: str | Path, split: str = "train", annotator: int = 0) -> Iterator[Sample]:
@@ -115,7 +136,8 @@ def read_bsds(root: str | Path, split: str = "train", annotator: int = 0) -> Ite
     for mat in sorted((root / "groundTruth" / split).glob("*.mat")):
         gts = loadmat(mat)["groundTruth"][0]
         seg = gts[min(annotator, len(gts) - 1)]["Segmentation"][0, 0]
-        image = read_image(root / "images" / split / f"{mat.stem}.jpg")
+        path_inside(root, mat.relative_to(root), source=root, what="ground truth")  # no link leading out
+        image = read_image(path_inside(root, f"images/{split}/{mat.stem}.jpg", source=root, what="image"))
         yield Sample(mat.stem, normalize_image(image), labels_to_masks(seg.astype(np.int64)))
 
 
