@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 
 from ..errors import FastSAMError, UsageError
+from .watch import LOST_WORKER_RETRIES
 
 
-def make_client(scheduler: str = "local", workers: int | None = None):
+#: Seconds to reach a running scheduler before giving up with a clear error (Dask's own default is 30).
+CONNECT_TIMEOUT = 10.0
+
+
+def make_client(scheduler: str = "local", workers: int | None = None, *, timeout: float = CONNECT_TIMEOUT):
     """A ``dask.distributed.Client`` for ``scheduler``.
 
     Parameters
@@ -19,18 +24,31 @@ def make_client(scheduler: str = "local", workers: int | None = None):
     workers : int, optional
         Worker processes of a local cluster; one per CPU core by default.
         Each loads its own model, so memory grows with the number of workers.
+    timeout : float
+        Seconds to reach a running scheduler.
 
     Returns
     -------
     distributed.Client
 
+    Raises
+    ------
+    UsageError
+        For an address Dask cannot parse, or ``workers < 1``.
+    FastSAMError
+        When the scheduler cannot be reached within ``timeout`` seconds, or Dask is not installed.
+
     Notes
     -----
     Each local worker runs one task at a time and gives torch its share of the
     cores (``OMP_NUM_THREADS = cores // workers``), so workers do not fight over
-    cores and one worker is as fast as a single process.
+    cores and one worker is as fast as a single process. A task whose worker
+    process dies is started again on another worker at most
+    :data:`.watch.LOST_WORKER_RETRIES` times (Dask's ``allowed-failures``; a remote
+    scheduler uses its own setting).
     """
     try:
+        import dask
         from distributed import Client
     except ImportError:
         raise FastSAMError(
@@ -38,12 +56,29 @@ def make_client(scheduler: str = "local", workers: int | None = None):
         ) from None
 
     if scheduler != "local":
-        return Client(scheduler)
+        return _connect(Client, scheduler, timeout)
     cores = os.cpu_count() or 1
     n = cores if workers is None else int(workers)
     if n < 1:
         raise UsageError(f"--workers must be at least 1; got {n}.")
     threads = str(max(1, cores // n))
-    # the client owns the cluster it starts: closing the client stops the workers too
-    return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                  env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
+    # the scheduler of a local cluster runs in this process and reads allowed-failures when it starts
+    with dask.config.set({"distributed.scheduler.allowed-failures": LOST_WORKER_RETRIES}):
+        # the client owns the cluster it starts: closing the client stops the workers too
+        return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
+
+
+def _connect(client_type, address: str, timeout: float):
+    """A client of the running scheduler at ``address``, or a clear error within ``timeout`` seconds."""
+    try:
+        return client_type(address, timeout=timeout)
+    except ValueError as exc:  # Dask could not parse the address (e.g. no port)
+        raise UsageError(f"--scheduler {address!r} is not a scheduler address ({exc}); give 'local' or the "
+                         "address the scheduler printed, e.g. tcp://10.0.0.5:8786.") from None
+    except (OSError, TimeoutError) as exc:
+        raise FastSAMError(
+            f"could not reach the Dask scheduler at {address} within {timeout:g} s ({exc}). Check the address "
+            "(the one `dask scheduler` printed), that the scheduler is running and that this machine can reach "
+            "it (firewall, VPN), or use --scheduler local."
+        ) from None

@@ -43,6 +43,7 @@ def segment_huge(
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
     progress: Callable[[int, int], None] | None = None,
+    no_worker_timeout: float | None = None,
 ) -> SegmentationResult:
     """Everything mode on a huge lazy image, tiles spread over the cluster.
 
@@ -57,26 +58,42 @@ def segment_huge(
         Tile side and overlap in pixels (as in-process tiling).
     progress : callable, optional
         ``progress(done, total)`` after each tile.
+    no_worker_timeout : float, optional
+        Seconds the cluster may have no worker before giving up (default
+        ``$NAPARI_FASTSAM_NO_WORKER_TIMEOUT`` or 60).
 
     Returns
     -------
     SegmentationResult
         Every object of the whole image (box-cropped masks), ``image=None``.
+
+    Raises
+    ------
+    NoWorkersError
+        No worker for ``no_worker_timeout`` seconds.
+    WorkerLostError
+        A tile's worker died each time the tile was tried: the image cannot be whole.
     """
-    from distributed import as_completed
+    from .watch import as_finished, cancel_quietly, failure_of, resolve_no_worker_timeout
+
+    limit = resolve_no_worker_timeout(no_worker_timeout)
 
     hw = image.shape[:2]
     rects = plan_tiles(hw, tile, overlap)
-    [source] = client.scatter([image], broadcast=True)  # a path and contrast limits, not pixels
-    futures = {client.submit(segment_window, source, rect, spec, pure=False): rect for rect in rects}
+    # the lazy image is a path and contrast limits (a few hundred bytes), sent with each task; scattering it
+    # first would wait (up to Dask's connect timeout) for workers that may never come
+    futures = {client.submit(segment_window, image, rect, spec, pure=False): rect for rect in rects}
     done: dict[Box, SegmentationResult] = {}
     try:
-        for k, future in enumerate(as_completed(futures), start=1):
+        for k, future in enumerate(as_finished(client, futures, no_worker_timeout=limit, what="tiles"), start=1):
+            exc = failure_of(future)
+            if exc is not None:  # one missing tile and the labels are not whole: stop the other tiles
+                raise exc
             done[futures[future]] = future.result()
             if progress is not None:
                 progress(k, len(rects))
     except BaseException:
-        client.cancel(list(futures))
+        cancel_quietly(client, futures)
         raise
     merger = TileMerger(hw)
     for rect in rects:  # merge in plan order: the same objects as the in-process tiler
