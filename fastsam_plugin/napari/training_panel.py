@@ -5,7 +5,10 @@ the rest with the new model, which the model panel selects at once. The
 training data are annotation Labels layers (the plugin's own, or labels from
 Cellpose, StarDist or a hand annotation) with the image they belong to; every
 annotated image or stack slice is one sample, and a part is held out to compare
-the model before and after (recall at IoU 0.5, AP50).
+the model before and after (recall at IoU 0.5, AP50). The better of the two is
+kept: the fine-tuned model is selected only when it scores better on the
+held-out annotations; otherwise the model panel stays on the original and the
+report says so (the fine-tuned file is kept on disk either way).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from magicgui.widgets import Container, FileEdit, FloatSpinBox, Label, PushButto
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QSizePolicy
 
 from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
@@ -29,6 +33,36 @@ class _EpochRelay(QObject):
     """Carries progress from the training thread to the GUI thread (queued Qt signal)."""
 
     epoch = Signal(int, int, object)
+
+
+def wrap_anywhere(text: str) -> str:
+    """``text`` with invisible break opportunities after path separators, so a long path can wrap."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def wrapping_label() -> Label:
+    """A Label whose text wraps to the dock's width and never widens it (long results, paths)."""
+    label = Label(value="")
+    label.native.setWordWrap(True)
+    # Ignored: the layout never asks for the text's one-line width, so the dock keeps the width the user gave it
+    label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.native.setMinimumWidth(1)
+    return label
+
+
+def result_message(outcome) -> str:
+    """What a fine-tuning run found and which model it kept, in words (a FinetuneResult)."""
+    b, a = outcome.before, outcome.after
+    where = "held-out" if outcome.export.val and not set(outcome.export.val) & set(outcome.export.train) \
+        else "training"  # one annotated image: scored on the image it was trained on
+    text = (f"{where} {len(outcome.export.val)} image(s): recall@0.5 {b['recall50']:.2f} -> {a['recall50']:.2f}, "
+            f"AP50 {b['AP50']:.2f} -> {a['AP50']:.2f}. ")
+    if outcome.improved:
+        text += "Kept the fine-tuned model (better); it is now selected."
+    else:
+        text += ("Kept the original model: the fine-tuned one is not better on these annotations "
+                 f"(its file: {outcome.checkpoint}). Annotate more objects or train longer, then try again.")
+    return text + (f" ({outcome.export.note})" if outcome.export.note else "")
 
 
 def _finetune_folder() -> Path:
@@ -48,7 +82,7 @@ class TrainingPanel(Container):
         self.fine_tune = PushButton(text="Fine-tune on these labels")
         self.export_folder = FileEdit(label="export to", mode="d")
         self.export = PushButton(text="Export training set (YOLO + COCO)")
-        self.report = Label(value="")
+        self.report = wrapping_label()
         super().__init__(widgets=[self.layers, self.epochs, self.val_fraction, self.fine_tune, self.report,
                                   self.export_folder, self.export])
         self.last_result = None
@@ -109,38 +143,53 @@ class TrainingPanel(Container):
             c.error(str(exc))
             return
         epochs, held_out, relay = int(self.epochs.value), float(self.val_fraction.value), self._relay
+        outcome: list = []  # set in the worker; read once it has finished (Cancel suppresses 'returned')
+        self.report.value = ""
 
-        def work():
+        def work() -> None:
+            # a worker that *returns* an exception has it raised as an unexpected error by superqt: store it
             try:
-                return finetune(session, images, labels, _finetune_folder(), epochs=epochs, val_fraction=held_out,
-                                progress=lambda e, n, m: relay.epoch.emit(e, n, m), cancel=c.cancel_requested)
+                outcome.append(finetune(session, images, labels, _finetune_folder(), epochs=epochs,
+                                        val_fraction=held_out, progress=lambda e, n, m: relay.epoch.emit(e, n, m),
+                                        cancel=c.cancel_requested))
             except (Cancelled, *USER_ERRORS) as exc:
-                return exc
+                outcome.append(exc)
 
         worker = create_worker(work, _start_thread=False)
-        worker.returned.connect(self._finished)
+        # connected before the controller's own 'finished' handler, so the result is shown before 'done'
+        worker.finished.connect(lambda: self._finished(outcome[0] if outcome else None))
+        self._epochs_done = 0
         c.start(worker, f"fine-tuning on {len(images)} annotated image(s), {epochs} epoch(s)...")
 
     def _show_epoch(self, epoch: int, epochs: int, metrics: dict) -> None:
+        self._epochs_done = epoch
         recall = next((v for k, v in metrics.items() if "recall" in k.lower() and "(M)" in k), None)
         text = f"epoch {epoch}/{epochs}: loss {metrics.get('loss', float('nan')):.3f}"
         self.controller.status.show(text + (f", validation mask recall {recall:.2f}" if recall is not None else "")
                                     + " ...")
 
     def _finished(self, outcome) -> None:
+        """Show how the run ended; select the fine-tuned model only when it is the better one."""
         c = self.controller
+        if outcome is None:  # an unexpected error: the controller has reported it
+            return
+        if isinstance(outcome, Cancelled):
+            self.report.value = (f"Fine-tuning cancelled after {self._epochs_done} epoch(s): "
+                                 "the model is unchanged.")
+            c.status.show("fine-tuning cancelled")
+            return
         if isinstance(outcome, BaseException):
             c.report(outcome)
             return
         self.last_result = outcome
-        b, a = outcome.before, outcome.after
-        held = len(outcome.export.val)
-        self.report.value = (f"held-out {held} image(s): recall@0.5 {b['recall50']:.2f} -> {a['recall50']:.2f}, "
-                             f"AP50 {b['AP50']:.2f} -> {a['AP50']:.2f}" + (f" ({outcome.export.note})"
-                                                                          if outcome.export.note else ""))
-        c.model.weights.value = "file"
-        c.model.weights_file.value = outcome.checkpoint  # selects it, with its recorded operating point
-        c.status.show(f"fine-tuned model saved to {outcome.checkpoint} and selected")
+        self.report.value = wrap_anywhere(result_message(outcome))
+        self.report.tooltip = str(outcome.checkpoint)
+        if outcome.improved:
+            c.model.weights.value = "file"
+            c.model.weights_file.value = outcome.checkpoint  # selects it, with its recorded operating point
+            c.status.show("fine-tuned: kept the fine-tuned model (better on the held-out annotations)")
+        else:
+            c.status.show("fine-tuned: kept the original model (the fine-tuned one is not better)")
 
     def export_now(self, _=None) -> None:
         """Write the chosen annotations as a YOLO-seg folder and a COCO JSON (what `napari-fastsam train` reads)."""

@@ -37,12 +37,42 @@ FINETUNE_DEFAULTS = {"warmup_epochs": 0, "close_mosaic": 0, "optimizer": "AdamW"
 
 @dataclass
 class FinetuneResult:
-    """A fine-tuned checkpoint and how it compares with its parent on the held-out annotations."""
+    """A fine-tuned checkpoint and how it compares with its parent on the held-out annotations.
+
+    ``improved`` says whether the fine-tuned model scored better than its
+    parent (:func:`finetuned_is_better`); a face keeps (selects) the
+    fine-tuned checkpoint only then, and the parent otherwise. The checkpoint
+    file is written either way.
+    """
 
     checkpoint: Path
     before: dict[str, float]
     after: dict[str, float]
     export: ExportSummary
+    improved: bool = False
+
+    @property
+    def kept(self) -> str:
+        """``"fine-tuned"`` or ``"original"``: the model to use from now on."""
+        return "fine-tuned" if self.improved else "original"
+
+
+def finetuned_is_better(before: dict[str, float], after: dict[str, float]) -> bool:
+    """Whether the fine-tuned scores ``after`` beat the parent's ``before`` (same held-out annotations).
+
+    AP50 decides (it counts false objects as well as missed ones); recall at
+    IoU 0.5 breaks a tie. A full tie keeps the parent: a model that is not
+    better is not worth switching to.
+
+    Parameters
+    ----------
+    before, after : dict
+        ``{"recall50": float, "AP50": float}`` as :func:`score_on_annotations` returns.
+    """
+    def key(scores: dict[str, float]) -> tuple[float, float]:
+        return round(float(scores["AP50"]), 6), round(float(scores["recall50"]), 6)  # float noise is no gain
+
+    return key(after) > key(before)
 
 
 def score_on_annotations(session, images: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> dict[str, float]:
@@ -236,7 +266,8 @@ def finetune(
     Returns
     -------
     FinetuneResult
-        The best checkpoint (with its operating point, parent and data summary recorded).
+        The best checkpoint (with its operating point, parent and data summary recorded), the scores
+        before and after, and whether the fine-tuned model is the better one (``improved``).
     """
     from ..engine.provenance import weights_digest
     from ..engine.session import Session
@@ -298,4 +329,4 @@ def finetune(
                     image_options=session.image_options, tiling=session.tiling)
     tuned.use_operating_point(imgsz, session.params.conf)
     after = score_on_annotations(tuned, val_images, val_labels)
-    return FinetuneResult(best, before, after, summary)
+    return FinetuneResult(best, before, after, summary, improved=finetuned_is_better(before, after))

@@ -19,13 +19,28 @@ import numpy as np
 
 from ._validation import SelectorInputError, as_areas, as_labels, as_masks, as_points
 from .boxes import normalize_boxes
-from .crops import _areas, _crops
+from .crops import check_crops
 from .masks import paint_order
 
 #: default share of a mask's pixels that must lie inside a box for the mask to count as "inside"
 MIN_INSIDE = 0.5
 #: a mask holding at least this share of a smaller mask's pixels contains it (a group, or the whole of a part)
 CONTAINS = 0.5
+
+
+def _crops(crops, boxes, checked: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """``crops`` and ``boxes`` as :func:`mask_selectors.check_crops` returns them (taken as they are when ``checked``)."""
+    return (crops, boxes) if checked else check_crops(crops, boxes)
+
+
+def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
+    """(N,) int64 pixel counts: ``areas`` checked against the crops, or counted from them."""
+    if areas is None:
+        return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
+    a = np.asarray(areas).reshape(-1)
+    if len(a) != len(crops):
+        raise SelectorInputError(f"areas must have one entry per mask ({len(crops)}); got {len(a)}.")
+    return a.astype(np.int64)
 
 
 def _holds(crops: list[np.ndarray], b: np.ndarray, xy: np.ndarray) -> np.ndarray:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastsam_plugin.engine.progress import Cancelled
 from fastsam_plugin.engine.session import Session
 from fastsam_plugin.training.convert import read_coco
 from fastsam_plugin.training.export import ExportError, export_annotations, split_names
-from fastsam_plugin.training.finetune import finetune
+from fastsam_plugin.training.finetune import finetune, finetuned_is_better
 from fastsam_plugin.training.synthetic import make_scene
 
 
@@ -65,6 +67,8 @@ def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
     assert record["data"]["train_images"] == 3 and record["data"]["val_objects"] >= 3
     assert set(result.before) == set(result.after) == {"recall50", "AP50"}
     assert 0 <= result.after["recall50"] <= 1
+    assert result.improved == finetuned_is_better(result.before, result.after)
+    assert result.kept == ("fine-tuned" if result.improved else "original")
     assert len(Session(str(result.checkpoint), "cpu").segment(images[0])) >= 0  # loads through the safety scan
 
     with pytest.raises(Cancelled):
@@ -110,3 +114,22 @@ def test_training_tiles_cover_the_annotations_at_the_model_scale():
     assert (pad == pad[0]).all() and np.abs(pad[0].astype(int) - np.percentile(rgb.reshape(-1, 3), 5, axis=0)).max() <= 2
     areas = sorted(int(m.sum()) for m in last.masks)
     assert abs(areas[0] - 56) <= 10 and abs(areas[1] - 150) <= 10  # a quarter of 225 and of 600
+
+
+def test_the_fine_tuned_model_is_kept_only_when_it_scores_better():
+    # the run: a worse model must not be chosen
+    assert not finetuned_is_better({"recall50": 1.0, "AP50": 0.33}, {"recall50": 0.0, "AP50": 0.0})
+    assert finetuned_is_better({"recall50": 0.5, "AP50": 0.30}, {"recall50": 0.4, "AP50": 0.31})  # AP50 decides
+    assert finetuned_is_better({"recall50": 0.5, "AP50": 0.3}, {"recall50": 0.6, "AP50": 0.3})  # recall breaks ties
+    assert not finetuned_is_better({"recall50": 0.5, "AP50": 0.3}, {"recall50": 0.5, "AP50": 0.3})  # a tie keeps
+    assert not finetuned_is_better({"recall50": 0.5, "AP50": 0.3}, {"recall50": 0.5, "AP50": 0.3 + 1e-12})
+
+
+@settings(max_examples=200)
+@given(st.tuples(st.floats(0, 1), st.floats(0, 1)), st.tuples(st.floats(0, 1), st.floats(0, 1)))
+def test_at_most_one_of_two_models_is_better_and_a_model_never_beats_itself(x, y):
+    a, b = {"recall50": x[0], "AP50": x[1]}, {"recall50": y[0], "AP50": y[1]}
+    assert not (finetuned_is_better(a, b) and finetuned_is_better(b, a))
+    assert not finetuned_is_better(a, a)
+    if y[1] > x[1] + 1e-5:  # clearly higher AP50 always wins
+        assert finetuned_is_better(a, b)
