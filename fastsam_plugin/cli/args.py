@@ -109,6 +109,9 @@ def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> N
     p.add_argument("--iou", type=float_range(0.0, 1.0), default=DEFAULT_IOU)
     p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET,
                    help="most objects per image (proposals: up to 1000)")
+    from ..io.limits import add_max_pixels_argument  # --max-pixels: the image size limit (io.limits)
+
+    add_max_pixels_argument(p)
 
 
 def model_params(args: argparse.Namespace) -> EverythingParams:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..engine.provenance import PromptRecord, cli_objects, new_record, replay, weights_digest
 from ..errors import FastSAMError
+from ..io.limits import add_max_pixels_argument
 from ..io.paths import check_output_name, path_inside
 
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
     rp.add_argument("--weights", default=None,
                     help="use these weights instead of the record's (a name or a .pt path); the record's own must "
                          "be a model name or a regular file")
+    add_max_pixels_argument(rp)
     rp.set_defaults(func=cmd_replay)
 
 
