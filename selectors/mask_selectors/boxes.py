@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import SelectorInputError, as_areas, as_boxes, as_masks
+from ._validation import SelectorInputError, as_areas, as_boxes, as_hw, as_masks
 
 
 def normalize_boxes(boxes: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -35,11 +35,12 @@ def normalize_boxes(boxes: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        When a box has no area after clipping (degenerate, or wholly outside).
+    SelectorInputError
+        When a box has no area after clipping (degenerate, or wholly outside),
+        or ``boxes``/``hw`` are malformed.
     """
     b = as_boxes(boxes)
-    h, w = hw
+    h, w = as_hw(hw)
     xs = np.sort(b[:, [0, 2]], axis=1)
     ys = np.sort(b[:, [1, 3]], axis=1)
     x0 = np.clip(np.floor(xs[:, 0]), 0, w)
@@ -81,7 +82,8 @@ def box_mask_iou(masks: np.ndarray, boxes: np.ndarray, *, areas: np.ndarray | No
     for k, (x0, y0, x1, y1) in enumerate(b):
         inside = m[:, y0:y1, x0:x1].sum(axis=(1, 2), dtype=np.int64)
         box_area = float((x1 - x0) * (y1 - y0))
-        iou[k] = inside / (box_area + a - inside)
+        # the union is at least the box: an ``areas`` value below the true count cannot give IoU > 1 or 1/0
+        iou[k] = inside / np.maximum(box_area + a - inside, box_area)
     return iou
 
 

@@ -22,7 +22,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._validation import SelectorInputError, as_labels, as_points
+from ._validation import (
+    SelectorInputError,
+    SelectorTypeError,
+    as_area_values,
+    as_array,
+    as_crop_list,
+    as_flag,
+    as_hw,
+    as_indices,
+    as_labels,
+    as_points,
+    as_real,
+    check_allocation,
+    check_boxes_inside,
+)
 from .boxes import normalize_boxes
 from .masks import paint_order
 from .points import ADD, NONE, REMOVE
@@ -40,40 +54,42 @@ def check_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
     ----------
     crops : sequence of (h_i, w_i) bool or 0/1 arrays
     boxes : (N, 4) int
-        ``(x0, y0, x1, y1)``, exclusive ends.
+        ``(x0, y0, x1, y1)``, exclusive ends; whole numbers (integral floats accepted).
 
     Returns
     -------
     crops : list of (h_i, w_i) bool
     boxes : (N, 4) int64
     """
-    b = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
-    crops = list(crops)
-    if not all(isinstance(c, np.ndarray) and c.dtype == bool for c in crops):
-        crops = [np.asarray(c, bool) for c in crops]
-    if len(crops) != len(b):
-        raise SelectorInputError(f"crops and boxes must have the same length; got {len(crops)} and {len(b)}.")
-    shapes = np.array([c.shape if c.ndim == 2 else (-1, -1) for c in crops], np.int64).reshape(-1, 2)
-    bad = np.flatnonzero((shapes[:, 0] != b[:, 3] - b[:, 1]) | (shapes[:, 1] != b[:, 2] - b[:, 0]))
-    if len(bad):
-        i = int(bad[0])
-        need = (int(b[i, 3] - b[i, 1]), int(b[i, 2] - b[i, 0]))
-        raise SelectorInputError(f"crop {i} has shape {crops[i].shape} but its box {b[i].tolist()} needs {need}.")
+    return as_crop_list(crops, boxes)
+
+
+def _crops(crops, boxes, checked: bool, hw: tuple[int, int] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """``crops`` and ``boxes`` as :func:`check_crops` returns them, the boxes inside ``hw`` when given.
+
+    With ``checked`` the per-crop loop is skipped; only what costs O(1) (or one
+    vectorised pass over the boxes) is checked, so a wrong argument still gets
+    a :class:`SelectorInputError`, never an ``IndexError`` from the paint loops.
+    """
+    if not as_flag(checked, "checked"):
+        crops, b = check_crops(crops, boxes)
+    else:
+        if not (isinstance(crops, list) and isinstance(boxes, np.ndarray) and boxes.dtype == np.int64
+                and boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) == len(crops)):
+            raise SelectorInputError(
+                "checked=True needs crops and boxes exactly as check_crops(crops, boxes) returned them "
+                "(a list and an (N, 4) int64 array of the same length); pass checked=False to have them checked."
+            )
+        b = boxes
+    if hw is not None:
+        check_boxes_inside(b, hw)
     return crops, b
-
-
-def _crops(crops, boxes, checked: bool) -> tuple[list[np.ndarray], np.ndarray]:
-    """``crops`` and ``boxes`` as :func:`check_crops` returns them; taken as they are when ``checked``."""
-    return (crops, boxes) if checked else check_crops(crops, boxes)
 
 
 def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
     if areas is None:
         return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
-    a = np.asarray(areas).reshape(-1)
-    if len(a) != len(crops):
-        raise SelectorInputError(f"areas must have one entry per mask ({len(crops)}); got {len(a)}.")
-    return a
+    return as_area_values(areas, "areas", n=len(crops))
 
 
 def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None, *, checked: bool = False) -> np.ndarray:
@@ -100,7 +116,8 @@ def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None, *
     actions : (N,) int8
         1 add, -1 remove, 0 no point inside the mask.
     """
-    crops, b = _crops(crops, boxes, checked)
+    hw = as_hw(hw)
+    crops, b = _crops(crops, boxes, checked, hw)
     return _point_actions(crops, b, hw, points, labels)
 
 
@@ -143,13 +160,16 @@ def select_by_points_in_crops(
     -------
     selection : (H, W) bool
     """
-    crops, b = _crops(crops, boxes, checked)
+    hw = as_hw(hw)
+    crops, b = _crops(crops, boxes, checked, hw)
     actions = _point_actions(crops, b, hw, points, labels)
-    out = np.zeros(tuple(int(v) for v in hw), bool)
+    a = None if areas is None else _areas(crops, areas)  # checked before the output is allocated
+    check_allocation(hw, bool, "hw")
+    out = np.zeros(hw, bool)
     acting = np.flatnonzero(actions != NONE)
     if len(acting) == 0:
         return out
-    a = _areas(crops, areas)
+    a = _areas(crops, None) if a is None else a
     order = acting[paint_order(a[acting])]
     painted = False
     for i, (x0, y0, x1, y1), act in zip(order.tolist(), b[order].tolist(), actions[order].tolist()):
@@ -186,7 +206,8 @@ def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None,
     -------
     iou : (B, N) float64
     """
-    crops, b = _crops(crops, boxes, checked)
+    hw = as_hw(hw)
+    crops, b = _crops(crops, boxes, checked, hw)
     pb = normalize_boxes(prompt_boxes, hw)
     a = _areas(crops, areas).astype(np.float64)
     iou = np.zeros((len(pb), len(b)), np.float64)
@@ -227,22 +248,58 @@ def paint_crops(out: np.ndarray, crops, boxes, indices, values, *, checked: bool
     Parameters
     ----------
     out : (H, W) array
-        Painted in place (and returned).
+        Painted in place (and returned); every box must lie inside it.
     crops, boxes, checked
         As :func:`crop_point_actions`.
     indices : (K,) int
-        Masks to paint; negative indices are skipped.
+        Masks to paint, each in ``[0, N)``; negative indices are skipped.
     values : scalar or (K,) array
-        Value per painted mask.
+        Value per painted mask; each must fit ``out``'s dtype exactly (an id
+        2**31 is refused for an int32 ``out``, never wrapped).
+
+    Raises
+    ------
+    SelectorInputError
+        An index that names no mask, a value that does not fit ``out``, a read-only
+        ``out``, or a box outside it.
     """
-    crops, b = _crops(crops, boxes, checked)
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    vals = np.broadcast_to(np.asarray(values), idx.shape)
+    if not isinstance(out, np.ndarray) or out.ndim != 2:
+        raise SelectorTypeError(f"out must be a 2D numpy array painted in place; got {type(out).__name__} "
+                                f"{getattr(out, 'shape', '')}.")
+    if not out.flags.writeable:
+        raise SelectorInputError("out is read-only; pass a writeable array (e.g. out.copy()).")
+    if out.dtype.kind not in "biuf":
+        raise SelectorTypeError(f"out must be a bool, integer or float array; got dtype {out.dtype}.")
+    crops, b = _crops(crops, boxes, checked, out.shape)
+    idx = as_indices(indices, len(b), allow_negative=True)
+    vals = _paint_values(values, len(idx), out.dtype)
     for i, v in zip(idx.tolist(), vals):
         if i >= 0:
             x0, y0, x1, y1 = b[i].tolist()
             np.copyto(out[y0:y1, x0:x1], v, where=crops[i])
     return out
+
+
+def _paint_values(values, k: int, dtype: np.dtype) -> np.ndarray:
+    """``values`` as ``(k,)`` of ``dtype``, refused when a value would change on the way (wrap, round, NaN)."""
+    vals = as_array(values, "values", kinds="biuf")
+    if vals.ndim == 0:
+        vals = np.broadcast_to(vals, (k,))
+    if vals.shape != (k,):
+        raise SelectorInputError(f"values must be one scalar or one value per index, shape ({k},); "
+                                 f"got shape {vals.shape}.")
+    if dtype.kind in "iub" and vals.size:
+        if vals.dtype.kind == "f" and (not np.isfinite(vals).all() or (vals != np.floor(vals)).any()):
+            raise SelectorInputError(f"values must be whole numbers to paint into {dtype} labels.")
+        low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        if vals.dtype.kind == "f":
+            fits = float(vals.min()) >= low and float(vals.max()) <= high
+        else:
+            fits = int(vals.min()) >= low and int(vals.max()) <= high
+        if not fits:
+            raise SelectorInputError(f"values {vals.min()}..{vals.max()} do not fit out's dtype {dtype} "
+                                     f"([{low}, {high}]); use a wider integer type for out.")
+    return vals.astype(dtype)
 
 
 def crop_pictures(
@@ -263,7 +320,7 @@ def crop_pictures(
     crops, boxes, checked
         As :func:`crop_point_actions` (``boxes`` inside the image).
     min_area : int
-        Masks with at most this many pixels are skipped (default 100).
+        Masks with at most this many pixels are skipped (default 100); a finite number >= 0.
     fill_background : bool
         Paint the pixels outside the mask white (this project's tight style;
         FastSAM itself keeps the full frame and whites out only outside the box).
@@ -275,15 +332,15 @@ def crop_pictures(
     MaskCrops
         ``crops[j]`` is the image inside the box of mask ``indices[j]``.
     """
-    img = np.asarray(image)
-    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+    img = as_array(image, "image", kinds="biuf")
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or 0 in img.shape:
         raise SelectorInputError(f"image must be an (H, W, 3) uint8 RGB array; got {img.shape} {img.dtype}.")
-    crops, b = _crops(crops, boxes, checked)
-    if len(b) and (b[:, :2].min() < 0 or b[:, 2].max() > img.shape[1] or b[:, 3].max() > img.shape[0]):
-        raise SelectorInputError(f"boxes reach outside the {img.shape[1]} x {img.shape[0]} image.")
+    smallest = as_real(min_area, "min_area", low=0.0)
+    fill_background = as_flag(fill_background, "fill_background")
+    crops, b = _crops(crops, boxes, checked, img.shape[:2])
     a = _areas(crops, areas)
     pictures, kept = [], []
-    for i in np.flatnonzero(a > min_area):
+    for i in np.flatnonzero(a > smallest):
         x0, y0, x1, y1 = b[i]
         if fill_background:  # white canvas, the object's pixels copied in (OpenCV masked copy)
             pic = np.full((y1 - y0, x1 - x0, 3), 255, np.uint8)

@@ -18,7 +18,16 @@ from skimage.draw import line as draw_line
 from skimage.measure import label as connected
 from skimage.segmentation import expand_labels
 
-from ._validation import SelectorInputError, SelectorTypeError, as_count
+from ._validation import (
+    MAX_COORD,
+    SelectorInputError,
+    as_array,
+    as_binary,
+    as_count,
+    as_hw,
+    as_label_image,
+    check_allocation,
+)
 
 __all__ = [
     "carve_mask",
@@ -33,14 +42,8 @@ __all__ = [
 
 
 def _as_labels(labels: object, *, ndim: int | None = None) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise SelectorTypeError(f"labels must be an integer array (0 = background); got dtype {arr.dtype}.")
-    if ndim is not None and arr.ndim != ndim:
-        raise SelectorInputError(f"labels must be {ndim}D; got shape {arr.shape}.")
-    if arr.ndim < 1:
-        raise SelectorInputError("labels must be an array with at least one axis.")
-    return arr
+    """An integer label image (ids of any width kept; negative ids refused), ``ndim``-D when given."""
+    return as_label_image(labels, "labels", ndim=None if ndim is None else (ndim,))
 
 
 def object_ids(labels: np.ndarray) -> np.ndarray:
@@ -97,7 +100,7 @@ def merge_labels(labels: np.ndarray, ids: Iterable[int], into: int | None = None
     if target not in chosen:
         raise SelectorInputError(f"into must be one of the merged ids {chosen}; got {target}.")
     out = labels.copy()
-    out[np.isin(labels, chosen)] = target
+    out[np.isin(labels, np.array(chosen, labels.dtype))] = target  # ids in the labels' own dtype: exact
     return out
 
 
@@ -108,7 +111,7 @@ def delete_labels(labels: np.ndarray, ids: Iterable[int]) -> np.ndarray:
     if not chosen:
         raise SelectorInputError("delete needs at least one object id.")
     out = labels.copy()
-    out[np.isin(labels, chosen)] = 0
+    out[np.isin(labels, np.array(chosen, labels.dtype))] = 0
     return out
 
 
@@ -173,12 +176,15 @@ def line_pixels(line: object, shape: tuple[int, int]) -> np.ndarray:
         ``(x, y)`` vertices in pixel-edge coordinates; parts outside the image are dropped.
     shape : (H, W)
     """
-    pts = np.asarray(line, dtype=float)
+    pts = as_array(line, "line", dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 2:
         raise SelectorInputError(f"line must be (K, 2) (x, y) vertices with K >= 2; got shape {pts.shape}.")
     if not np.isfinite(pts).all():
         raise SelectorInputError("line vertices must be finite numbers.")
-    h, w = int(shape[0]), int(shape[1])
+    if np.abs(pts).max() > MAX_COORD:  # beyond 2**53 a difference of two vertices can overflow to inf
+        raise SelectorInputError(f"line vertices must lie within +-{MAX_COORD:.0f} pixels of the image.")
+    h, w = as_hw(shape, "shape")
+    check_allocation((h, w), bool, "shape")
     out = np.zeros((h, w), bool)
     lo, hi = np.array([-0.5, -0.5]), np.array([w + 0.5, h + 0.5])  # a margin, so the cut reaches the border
     for p, q in pairwise(pts):
@@ -265,7 +271,7 @@ def split_by_line(
     # pixels under the line join their nearest part (every object pixel ends up in exactly one part)
     filled = expand_labels(parts, distance=max(parts.shape) + 1)
     parts = np.where(cut, filled, parts)
-    lut = np.full(parts.max() + 1, label_id, dtype=np.int64)
+    lut = np.full(parts.max() + 1, label_id, dtype=labels.dtype)  # the labels' dtype holds every id exactly
     lut[renamed] = new_ids
     out = labels.copy()
     out[window][obj] = lut[parts[obj]].astype(labels.dtype)
@@ -282,7 +288,7 @@ def carve_mask(
     labels : (...) integer array
     label_id : int
         An object of ``labels``.
-    mask : (...) bool, same shape as ``labels``
+    mask : (...) bool (or 0/1 integers), same shape as ``labels``
         E.g. the model's best mask for a box; it must cover part, not all, of the object.
     new_id : int, optional
         Default ``labels.max() + 1``; must be free.
@@ -294,11 +300,11 @@ def carve_mask(
     """
     labels = _as_labels(labels)
     (label_id,) = _existing(labels, [label_id], "label_id")
-    mask = np.asarray(mask)
+    mask = as_binary(mask, "mask")
     if mask.shape != labels.shape:
         raise SelectorInputError(f"mask shape {mask.shape} differs from the labels' shape {labels.shape}.")
     obj = labels == label_id
-    inside = obj & mask.astype(bool)
+    inside = obj & mask
     if not inside.any():
         raise SelectorInputError(f"the mask does not overlap object {label_id}.")
     if inside.sum() == obj.sum():

@@ -10,7 +10,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._validation import SelectorInputError, as_areas, as_count, as_mask, as_masks
+from ._validation import (
+    as_area_values,
+    as_areas,
+    as_count,
+    as_crop_list,
+    as_hw,
+    as_mask,
+    as_masks,
+    check_allocation,
+)
 
 EMPTY_BOX = (0, 0, 0, 0)
 
@@ -135,8 +144,16 @@ def paint_order(areas: np.ndarray) -> np.ndarray:
     Returns
     -------
     order : (N,) int64
+
+    Raises
+    ------
+    SelectorInputError
+        Areas that are not a 1D array of finite numbers >= 0.
     """
-    return np.argsort(-np.asarray(areas), kind="stable")
+    a = as_area_values(areas, "areas")
+    # descending and stable without negating (``-a`` wraps unsigned areas): sort the reversed array
+    # ascending, stably, then reverse; equal areas come out in input order
+    return (len(a) - 1 - np.argsort(a[::-1], kind="stable")[::-1]).astype(np.int64)
 
 
 def masks_to_labels(masks: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
@@ -189,21 +206,10 @@ def crops_to_labels(
     labels : (H, W) int32
         Mask ``i`` has id ``i + 1``; larger masks are painted first.
     """
-    raw = np.asarray(boxes)
-    if raw.size % 4 or not np.issubdtype(raw.dtype, np.number) or not np.isfinite(raw).all():
-        raise SelectorInputError(f"boxes must be (N, 4) finite (x0, y0, x1, y1); got shape {raw.shape}.")
-    b = raw.astype(np.int64).reshape(-1, 4)
-    if len(crops) != len(b):
-        raise SelectorInputError(f"crops and boxes must have the same length; got {len(crops)} and {len(b)}.")
-    h, w = (as_count(v, "hw") for v in hw)
-    for i, (c, (x0, y0, x1, y1)) in enumerate(zip(crops, b)):
-        if np.shape(c) != (y1 - y0, x1 - x0):
-            raise SelectorInputError(
-                f"crop {i} has shape {np.shape(c)} but its box {b[i].tolist()} needs {(y1 - y0, x1 - x0)}."
-            )
-    a = np.array([np.count_nonzero(c) for c in crops]) if areas is None else np.asarray(areas)
-    if a.shape != (len(b),):
-        raise SelectorInputError(f"areas must have one value per crop, shape ({len(b)},); got shape {a.shape}.")
+    crops, b = as_crop_list(crops, boxes)
+    h, w = as_hw(hw)
+    a = np.array([np.count_nonzero(c) for c in crops], np.int64) if areas is None else as_area_values(areas, n=len(b))
+    check_allocation((h, w), np.int32, "hw")
     labels = np.zeros((h, w), dtype=np.int32)
     for i in paint_order(a):
         x0, y0, x1, y1 = b[i]
@@ -211,6 +217,6 @@ def crops_to_labels(
         cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
-        part = np.asarray(crops[i], dtype=bool)[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        part = crops[i][cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
         labels[cy0:cy1, cx0:cx1][part] = i + 1
     return labels

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_areas, as_labels, as_masks, as_points
+from ._validation import as_areas, as_int_boxes, as_labels, as_masks, as_points, check_boxes_inside
 from .masks import paint_order
 
 ADD, NONE, REMOVE = 1, 0, -1
@@ -91,8 +91,8 @@ def select_by_points(
         Precomputed pixel counts (:func:`mask_selectors.mask_areas`). Pass them
         when answering many prompts on one result: counting is the slow part.
     boxes : (N, 4) int, optional
-        Precomputed :func:`mask_selectors.contour_boxes`; painting is then
-        limited to each box.
+        Precomputed :func:`mask_selectors.contour_boxes` (inside the image);
+        painting is then limited to each box.
 
     Returns
     -------
@@ -101,6 +101,9 @@ def select_by_points(
     m = as_masks(masks)
     actions = point_actions(m, points, labels)
     a = as_areas(areas, m)
+    if boxes is not None:  # painting trusts the boxes to hold each mask: they must at least lie in the image
+        boxes = as_int_boxes(boxes, "boxes", n=len(m))
+        check_boxes_inside(boxes, m.shape[1:])
     result = np.zeros(m.shape[1:], dtype=bool)
     for i in paint_order(a):
         if actions[i] == NONE:

@@ -11,7 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import SelectorInputError, as_areas, as_count, as_embeddings, as_image, as_masks, unit_rows
+from ._validation import (
+    SelectorInputError,
+    as_areas,
+    as_count,
+    as_embeddings,
+    as_flag,
+    as_image,
+    as_indices,
+    as_int_boxes,
+    as_masks,
+    as_real,
+    check_boxes_inside,
+    unit_rows,
+)
 from .masks import contour_boxes
 
 DEFAULT_MIN_AREA = 100  # masks of at most this many pixels are skipped, as in FastSAM
@@ -80,7 +93,8 @@ def mask_crops(
     image : (H, W, 3) uint8
     masks : (N, H, W) bool or 0/1 integer array
     min_area : int
-        Masks with at most this many pixels are skipped (default 100).
+        Masks with at most this many pixels are skipped (default 100); a
+        finite number >= 0 (NaN, which would skip every mask, is an error).
     fill_background : bool
         ``"tight"`` style only: paint the pixels outside the mask white.
         ``False`` keeps the surroundings inside the box.
@@ -95,14 +109,20 @@ def mask_crops(
     MaskCrops
         May hold no crop when every mask is too small.
     """
-    if style not in ("tight", "fastsam"):
+    if not isinstance(style, str) or style not in ("tight", "fastsam"):
         raise SelectorInputError(f"style must be 'tight' or 'fastsam'; got {style!r}.")
+    smallest = as_real(min_area, "min_area", low=0.0)
+    fill_background = as_flag(fill_background, "fill_background")
     m = as_masks(masks)
     img = as_image(image, m.shape[1:])
     a = as_areas(areas, m)
-    b = contour_boxes(m) if boxes is None else np.asarray(boxes, dtype=np.int64)
+    if boxes is None:
+        b = contour_boxes(m)
+    else:
+        b = as_int_boxes(boxes, "boxes", n=len(m))
+        check_boxes_inside(b, m.shape[1:])
     crops, kept = [], []
-    for i in np.flatnonzero(a > min_area):
+    for i in np.flatnonzero(a > smallest):
         x0, y0, x1, y1 = b[i]
         if style == "fastsam":  # full frame, white outside the box
             crop = np.full_like(img, 255)
@@ -164,10 +184,11 @@ def select_by_text(
         ``indices`` and ``scores`` of shape (T, min(top_k, M)).
     """
     sim = text_similarity(crop_embeddings, text_embeddings)
-    idx = np.asarray(crop_indices, dtype=np.int64)
-    if idx.shape != (sim.shape[1],):
+    idx = as_indices(crop_indices, 2**63 - 1, "crop_indices")  # mask indices: whole numbers >= 0
+    if np.shape(crop_indices) != (sim.shape[1],):
         raise SelectorInputError(
-            f"crop_indices must have one entry per crop embedding, shape ({sim.shape[1]},); got {idx.shape}."
+            f"crop_indices must have one entry per crop embedding, shape ({sim.shape[1]},); "
+            f"got {np.shape(crop_indices)}."
         )
     k = min(as_count(top_k, "top_k", minimum=1), sim.shape[1])
     order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
