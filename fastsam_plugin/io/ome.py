@@ -160,6 +160,10 @@ def read_tiff(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
     except ImageTooLargeError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same
+        from .codecs import missing_codec_message  # a compressed TIFF whose codec is not installed: the file is fine
+
+        if (codec := missing_codec_message(p, exc)) is not None:
+            raise ImageError(codec) from None
         raise ImageError(f"could not read {p.name} as a TIFF ({type(exc).__name__}); is the file complete?") from None
     # tifffile names unknown axes Q/I; treat a leading one of a 3D gray array as Z (a plain stack)
     axes = "".join("Z" if a in "QI" else a for a in axes)
