@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import traceback
+import uuid
 from pathlib import Path
 
 ENV_LOG_DIR = "NAPARI_FASTSAM_LOG_DIR"
@@ -61,7 +62,8 @@ def log_unexpected(exc: BaseException, context: str = "") -> Path | None:
     try:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"error-{stamp}-{os.getpid()}-{id(exc):x}.log"
+        # a random part: two errors in one second may share an address (id) once the first is freed
+        path = folder / f"error-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
         path.write_text(f"{context}\n{text}" if context else text, encoding="utf-8")
     except OSError:
         return None

@@ -92,8 +92,11 @@ def percentiles_arg(text: str) -> tuple[float, float]:
 
 
 def box_arg(text: str) -> list[float]:
-    """``x0,y0,x1,y1`` in image pixels."""
-    return floats(text, 4, "box")
+    """``x0,y0,x1,y1`` in image pixels (or map units with ``--prompt-units map``), all finite."""
+    values = floats(text, 4, "box")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"box {text!r}: coordinates must be finite numbers")
+    return values
 
 
 def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> None:

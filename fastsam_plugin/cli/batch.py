@@ -1,20 +1,25 @@
-"""The batch loop of ``napari-fastsam segment``: inputs, output names, reruns and an honest report.
+"""The batch loop of ``napari-fastsam segment``: inputs, output names, and an honest report.
 
 Rules (documented in ``docs/cli.md``):
 
-* **Inputs** are the files given and the image files in the folders given.
-  Files this project wrote (TIFFs tagged ``napari-fastsam``, hidden temporary
-  files, and ``<name>_labels.tif``-style outputs next to their input in the
-  output folder) are never inputs, so ``--out`` may be the input folder.
+* **Inputs** are the files given and the image files in the folders given,
+  each once (a file named twice, or as a file and through its folder, is
+  segmented once, and the run says so). A path that does not exist is a usage
+  error (exit 2, before any model loads); a folder that cannot be read is
+  reported by name and the other inputs go on (exit 1).
+  Files this project wrote (TIFFs tagged ``napari-fastsam``, hidden
+  ``.napari-fastsam-*`` files, and ``<name>_labels.tif``-style outputs next to
+  their input in the output folder) are never inputs, so ``--out`` may be the
+  input folder.
 * **Names** are ``<base>_<kind>.<ext>`` where ``base`` is the input's stem;
   when two inputs share a stem (``a.png`` and ``a.tif``) the extension is
   kept (``a.png``, ``a.tif``); when two share a whole name (folders ``x/a.tif``
   and ``y/a.tif``) the folder name is prefixed (``x_a.tif``). No two inputs of
-  one run ever share an output.
-* **Reruns** complete what is missing: each planned output of each input is
-  checked on its own; complete ones are kept (``--overwrite`` replaces them),
-  missing or truncated ones are (re)written. An input whose outputs are all
-  complete is not segmented again.
+  one run ever share an output. Which outputs an input has is decided by one
+  rule, :func:`fastsam_plugin.cli.perfile.output_paths`.
+* **Reruns** complete what is missing: each planned output is checked on its
+  own and kept only when known whole (the manifest, see
+  :func:`fastsam_plugin.io.outputs.output_complete`); others are (re)written.
 * **Failures** of one input (unreadable file, permissions, a prompt that does
   not fit the image, out of memory) are reported by file name and the batch
   goes on. Exit status: 0 when every planned output exists, 1 when anything
@@ -24,15 +29,14 @@ Rules (documented in ``docs/cli.md``):
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FastSAMError, UsageError, describe_unexpected, log_unexpected
-from ..io import IMAGE_SUFFIXES, is_own_output, output_complete
-from ..io.outputs import TEMP_PREFIX
+from ..io import IMAGE_SUFFIXES, is_own_output
+from ..io.outputs import TEMP_PREFIX, temp_name
 
 #: suffix of each output kind (``<base><suffix>``)
 OUTPUT_SUFFIXES = {
@@ -56,7 +60,7 @@ def check_output_folder(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"argument --out: cannot create the folder {out} ({exc.strerror}).") from None
-    probe = out / f"{TEMP_PREFIX}probe-{os.getpid()}"
+    probe = out / temp_name("probe")
     try:
         probe.write_bytes(b"")
     except OSError as exc:
@@ -71,9 +75,53 @@ def _is_output_of(candidate: Path, stems: set[str]) -> bool:
     return any(name.endswith(suffix) and name[: -len(suffix)] in stems for suffix in OUTPUT_SUFFIXES.values())
 
 
-def collect_inputs(items: Iterable[str | Path], out: Path, *, keep_dir: Callable[[Path], bool] | None = None
-                   ) -> tuple[list[Path], list[Path]]:
-    """Input files from files and folders; our own outputs are left out.
+@dataclass
+class Inputs:
+    """The inputs of a run, and what was left out of them and why.
+
+    Attributes
+    ----------
+    files : list of Path
+        Each input once, in the order given (folders: sorted by name).
+    left_out : list of Path
+        Files this project wrote (never inputs).
+    duplicates : dict of Path to int
+        Inputs named more than once (by resolved path): how many times.
+    missing : list of Path
+        Paths given that do not exist.
+    unreadable : dict of Path to str
+        Folders that could not be listed, with the reason.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    left_out: list[Path] = field(default_factory=list)
+    duplicates: dict[Path, int] = field(default_factory=dict)
+    missing: list[Path] = field(default_factory=list)
+    unreadable: dict[Path, str] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per duplicate and per unreadable folder."""
+        lines = [f"{p} was given {n} times; segmented once" for p, n in self.duplicates.items()]
+        lines += [f"cannot read the folder {p} ({why}); its images are not segmented"
+                  for p, why in self.unreadable.items()]
+        return lines
+
+    def raise_for_unusable(self, *, all_of_them: bool = True) -> None:
+        """Raise a usage error for inputs that do not exist, and for unreadable folders.
+
+        With ``all_of_them``, unreadable folders only when nothing else is left to segment
+        (a run with other inputs reports them and goes on).
+        """
+        if self.missing:
+            raise UsageError("no such file or folder: " + ", ".join(map(str, self.missing))
+                             + "; check the input path(s).")
+        if self.unreadable and (not all_of_them or not self.files):
+            raise UsageError("; ".join(f"cannot read the folder {p} ({why})" for p, why in self.unreadable.items())
+                             + "; check its permissions.")
+
+
+def gather_inputs(items: Iterable[str | Path], out: Path, *, keep_dir: Callable[[Path], bool] | None = None) -> Inputs:
+    """Input files from files and folders: each once; our own outputs, missing paths and unreadable folders apart.
 
     Parameters
     ----------
@@ -81,27 +129,49 @@ def collect_inputs(items: Iterable[str | Path], out: Path, *, keep_dir: Callable
     out : the output folder
     keep_dir : callable, optional
         Folders for which it returns True are one input (e.g. a ``.zarr`` store), not scanned.
-
-    Returns
-    -------
-    inputs, left_out : list of Path
-        ``left_out`` are files that were this project's outputs.
     """
+    result = Inputs()
     found: list[Path] = []
     for item in items:
         p = Path(item)
-        if p.is_dir() and not (keep_dir and keep_dir(p)):
-            found += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        if not p.exists():
+            result.missing.append(p)
+        elif p.is_dir() and not (keep_dir and keep_dir(p)):
+            try:
+                found += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            except OSError as exc:  # no permission to list it: say so; the other inputs go on
+                result.unreadable[p] = exc.strerror or type(exc).__name__
         else:
             found.append(p)
+    seen: dict[Path, Path] = {}
+    counts: Counter[Path] = Counter()
+    for f in found:  # the same file named twice (or as a file and through its folder) is one input
+        key = f.resolve()
+        counts[key] += 1
+        seen.setdefault(key, f)
+    result.duplicates = {seen[k]: n for k, n in counts.items() if n > 1}
+    unique = list(seen.values())
     out_dir = out.resolve() if out.exists() else out.absolute()
-    stems = {f.stem for f in found} | {f.name for f in found}
-    inputs, left_out = [], []
-    for f in found:
+    stems = {f.stem for f in unique} | {f.name for f in unique}
+    for f in unique:
         ours = f.name.startswith(TEMP_PREFIX) or (f.is_file() and is_own_output(f))
         ours = ours or (f.parent.resolve() == out_dir and _is_output_of(f, stems - {f.stem, f.name}))
-        (left_out if ours else inputs).append(f)
-    return inputs, left_out
+        (result.left_out if ours else result.files).append(f)
+    return result
+
+
+def collect_inputs(items: Iterable[str | Path], out: Path, *, keep_dir: Callable[[Path], bool] | None = None
+                   ) -> tuple[list[Path], list[Path]]:
+    """Input files (each once) and the files left out as this project's outputs (see :func:`gather_inputs`).
+
+    Raises
+    ------
+    UsageError
+        A path given does not exist, or a folder given cannot be read.
+    """
+    found = gather_inputs(items, out, keep_dir=keep_dir)
+    found.raise_for_unusable(all_of_them=False)
+    return found.files, found.left_out
 
 
 def output_bases(files: list[Path]) -> dict[Path, str]:
@@ -148,13 +218,14 @@ class BatchReport:
 
     outcomes: list[FileOutcome] = field(default_factory=list)
     left_out: list[Path] = field(default_factory=list)
+    unreadable: dict[Path, str] = field(default_factory=dict)  # input folders that could not be listed
 
     @property
     def failed(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.failed]
 
     def exit_code(self) -> int:
-        return EXIT_FAILED if self.failed else EXIT_OK
+        return EXIT_FAILED if self.failed or self.unreadable else EXIT_OK
 
     def summary(self, out: Path) -> str:
         n = len(self.outcomes)
@@ -168,24 +239,11 @@ class BatchReport:
                          f"(e.g. {self.left_out[0].name})")
         for o in self.failed:
             lines.append(f"FAILED {o.path}: " + "; ".join(o.failed))
-        if self.failed:
+        for folder, why in self.unreadable.items():
+            lines.append(f"FAILED {folder}: cannot read the folder ({why}); check its permissions")
+        if self.failed or self.unreadable:
             lines.append("rerun the same command to retry the failed outputs; complete ones are kept")
         return "\n".join(lines)
-
-
-def plan(base: Path, kinds: Iterable[str], overwrite: bool) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Split the planned outputs into those to write and those already complete (kept).
-
-    A missing or truncated output is (re)written; with ``overwrite`` every output is.
-    """
-    todo, kept = {}, {}
-    for kind in kinds:
-        path = base.parent / f"{base.name}{OUTPUT_SUFFIXES[kind]}"
-        if not overwrite and path.exists() and output_complete(path):
-            kept[kind] = path
-        else:
-            todo[kind] = path
-    return todo, kept
 
 
 def describe_failure(exc: BaseException, path: Path) -> str:
@@ -198,8 +256,3 @@ def describe_failure(exc: BaseException, path: Path) -> str:
     if isinstance(exc, MemoryError):
         return "out of memory; try --tile on with a smaller --tile-size, or fewer --max-det"
     return describe_unexpected(exc, log_unexpected(exc, f"napari-fastsam segment: {path}"))
-
-
-def overwrites_existing(todo: dict[str, Path]) -> list[Path]:
-    """Files about to be replaced (incomplete ones, or all with ``--overwrite``)."""
-    return [p for p in todo.values() if p.exists()]

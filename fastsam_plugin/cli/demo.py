@@ -96,5 +96,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .batch import check_output_folder
+
+    check_output_folder(args.out)  # a file in the way or a read-only folder: a usage error, before the models load
     run_demo(args.out, seed=args.seed, device=args.device)
     return 0

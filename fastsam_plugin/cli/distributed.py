@@ -1,7 +1,9 @@
 """``napari-fastsam segment --scheduler``: the same outputs, computed on a Dask cluster.
 
-Ordinary images run as one task each, through the very function the
-single-process CLI uses, on a worker that keeps its model loaded. Huge images
+Ordinary images run as one task each, through the very per-file unit the
+single-process CLI uses (:func:`fastsam_plugin.cli.perfile.segment_file`, given
+the frozen :class:`~fastsam_plugin.cli.job.SegmentJob`, never the argparse
+namespace), on a worker that keeps its model loaded. Huge images
 (``.zarr`` folders, and TIFFs larger than the tiling threshold) are read lazily
 and split into tile tasks; their labels are written as chunked OME-Zarr.
 """
@@ -14,7 +16,11 @@ from functools import partial
 from pathlib import Path
 
 from ..distributed.worker import SessionSpec, worker_session
+from ..errors import FastSAMError
+from ..io.outputs import record_output
+from . import batch, perfile
 from .args import int_range
+from .job import SegmentJob
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,20 +61,12 @@ def is_huge(path: Path, threshold: int) -> bool:
     return False
 
 
-def _segment_file(path: Path, args: argparse.Namespace, spec: SessionSpec, bases: dict[Path, str]):
-    """Worker task: the single-process CLI's per-file function on this worker's cached session."""
-    from . import batch
-    from .segment import _segment_one
-
-    outcome = batch.FileOutcome(path)
-    try:
-        _segment_one(worker_session(spec), path, args, bases[path], outcome)
-    except Exception as exc:  # noqa: BLE001 - reported by name on the client, as in the single-process batch
-        outcome.failed.append(batch.describe_failure(exc, path))
-    return outcome
+def _segment_file(path: Path, job: SegmentJob, spec: SessionSpec, bases: dict[Path, str]) -> batch.FileOutcome:
+    """Worker task: the per-file unit of every route, on this worker's cached session."""
+    return perfile.segment_file(worker_session(spec), path, job, bases[path])
 
 
-def _segment_huge_file(client, path: Path, args: argparse.Namespace, spec: SessionSpec, base: str) -> Path:
+def _segment_huge_file(client, path: Path, target: Path, job: SegmentJob, spec: SessionSpec) -> Path:
     from tqdm import tqdm
 
     from ..distributed.huge import segment_huge, write_result_ome_zarr
@@ -83,27 +81,39 @@ def _segment_huge_file(client, path: Path, args: argparse.Namespace, spec: Sessi
 
         result = segment_huge(client, image, spec, tile=spec.tiling.tile, overlap=spec.tiling.overlap,
                               progress=progress)
-    out = write_result_ome_zarr(result, args.out / f"{base}_labels.ome.zarr", overwrite=args.overwrite)
+    # replaced when it exists: plan() found it not whole (or --overwrite)
+    out = write_result_ome_zarr(result, target, overwrite=job.overwrite or target.exists())
+    record_output(out)  # written under a temporary name and renamed by the Zarr writer: enter it now
     tqdm.write(f"{path.name}: {len(result)} objects -> {out}")
     return out
 
 
-def run(args: argparse.Namespace, files: list[Path], session, report) -> int:
-    """Segment ``files`` on the cluster named by ``args.scheduler``, filling the CLI's ``report``.
+def _client(job: SegmentJob):
+    """The Dask client of ``--scheduler``; an unreachable scheduler is the user's to fix (exit 2), not a bug."""
+    from ..distributed.cluster import make_client
+
+    try:
+        return make_client(job.scheduler, job.workers)
+    except OSError as exc:  # includes TimeoutError: nothing listens there
+        raise FastSAMError(f"argument --scheduler: cannot reach the Dask scheduler at {job.scheduler} ({exc}); "
+                           "check that it is running and the address (as printed by `dask scheduler`), "
+                           "or use --scheduler local.") from None
+
+
+def run(job: SegmentJob, files: list[Path], session, report: batch.BatchReport) -> int:
+    """Segment ``files`` on the cluster named by ``job.scheduler``, filling the CLI's ``report``.
 
     Returns the same exit codes as the single-process batch.
     """
     from tqdm import tqdm
 
     from ..distributed.batch import run_files
-    from ..distributed.cluster import make_client
-    from . import batch
 
     spec = spec_of(session)
     bases = batch.output_bases(files)
     huge = [f for f in files if is_huge(f, session.tiling.threshold)]
     small = [f for f in files if f not in huge]
-    with make_client(args.scheduler, args.workers) as client:
+    with _client(job) as client:
         print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
         if small:
             with tqdm(total=len(small), desc="segment", unit="image") as bar:
@@ -118,19 +128,23 @@ def run(args: argparse.Namespace, files: list[Path], session, report) -> int:
                     outcome.failed.append(batch.describe_failure(exc, path))
                     finished(path, outcome)
 
-                run_files(client, small, partial(_segment_file, args=args, spec=spec, bases=bases),
+                run_files(client, small, partial(_segment_file, job=job, spec=spec, bases=bases),
                           on_result=finished, on_failure=crashed)
         for path in huge:
-            outcome = batch.FileOutcome(path)
-            report.outcomes.append(outcome)
-            done = args.out / f"{bases[path]}_labels.ome.zarr"
-            if done.exists() and not args.overwrite:  # written atomically: an existing result is complete
-                outcome.kept.append(done)
-                continue
-            try:
-                outcome.written.append(_segment_huge_file(client, path, args, spec, bases[path]))
-            except Exception as exc:  # noqa: BLE001 - one huge file's failure is reported; the others go on
-                outcome.failed.append(batch.describe_failure(exc, path))
-                print(f"failed {path.name}: {outcome.failed[-1]}", file=sys.stderr)
-    print(report.summary(args.out))
+            report.outcomes.append(_huge_outcome(client, path, job, spec, bases[path]))
+    print(report.summary(job.out))
     return report.exit_code()
+
+
+def _huge_outcome(client, path: Path, job: SegmentJob, spec: SessionSpec, base: str) -> batch.FileOutcome:
+    """One huge image: its outputs planned and kept by the same rule as every other input."""
+    outcome = batch.FileOutcome(path)
+    todo, kept = perfile.plan(perfile.output_paths(job, path, base, "huge"), job.overwrite)
+    outcome.kept += kept.values()
+    for target in todo.values():
+        try:
+            outcome.written.append(_segment_huge_file(client, path, target, job, spec))
+        except Exception as exc:  # noqa: BLE001 - one huge file's failure is reported; the others go on
+            outcome.failed.append(batch.describe_failure(exc, path))
+            print(f"failed {path.name}: {outcome.failed[-1]}", file=sys.stderr)
+    return outcome

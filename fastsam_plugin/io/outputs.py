@@ -1,12 +1,18 @@
-"""Write results without losing the user's files: label TIFFs, JSON, overlay pictures."""
+"""Write results without losing the user's files: label TIFFs, JSON, overlay pictures; the manifest of whole outputs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +22,7 @@ from ..errors import FastSAMError
 
 SOFTWARE_TAG = "napari-fastsam"  # written into every TIFF we make, so a folder scan can tell outputs from inputs
 TEMP_PREFIX = ".napari-fastsam-"  # hidden temporary names, never taken for inputs
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]  # names this machine in temporary names
 
 
 class OutputExistsError(FastSAMError, FileExistsError):
@@ -39,25 +46,43 @@ def check_free(path: Path, overwrite: bool) -> None:
         raise OutputPathError(f"cannot create the folder {path.parent}: a file of that name is in the way.") from None
 
 
+def temp_name(name: str) -> str:
+    """A fresh hidden temporary name for ``name``: ``.napari-fastsam-<host>-<pid>-<random>-<name>``.
+
+    The host and process id in the name let a later run tell the temporary file
+    of a killed run (remove it) from one another run is still writing (leave it),
+    see :func:`remove_stale_temps`.
+    """
+    return f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}-{name}"
+
+
 @contextmanager
 def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success rename it to ``path`` in one step.
 
     A crash or Ctrl-C while writing leaves either the old file or none, never a
     truncated one: the temporary file is removed and ``os.replace`` (atomic on
-    one file system) only runs after the writer returned.
+    one file system) only runs after the writer returned. Inside
+    :func:`recording_outputs` the finished file is also entered in its folder's
+    manifest (:func:`commit_output`), before the rename, under the manifest lock.
     """
     p = Path(path)
     check_free(p, overwrite)
     # a fresh hidden name (created by the writer, so the user's umask applies), same folder = same file system
-    tmp_path = p.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{p.name}"
+    tmp_path = p.parent / temp_name(p.name)
     try:
         yield tmp_path
-        if not overwrite and p.exists():  # another process finished it meanwhile: keep theirs
-            raise OutputExistsError(f"{p} appeared while writing; pass --overwrite to replace it.")
-        os.replace(tmp_path, p)
+        if _RECORDING.get():
+            commit_output(tmp_path, p, overwrite=overwrite)
+        else:
+            if not overwrite and p.exists():  # another process finished it meanwhile: keep theirs
+                raise OutputExistsError(f"{p} appeared while writing; pass --overwrite to replace it.")
+            os.replace(tmp_path, p)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path.is_dir():
+            shutil.rmtree(tmp_path, ignore_errors=True)
+        else:
+            tmp_path.unlink(missing_ok=True)
 
 
 def write_tiff(
@@ -95,33 +120,227 @@ def is_own_output(path: str | Path) -> bool:
         return False
 
 
-def output_complete(path: str | Path) -> bool:
-    """Whether an existing output is whole: a TIFF whose every strip/tile lies inside the file, or JSON that parses.
+# -- the manifest: which outputs are known to be whole ---------------------------------------------------------------
+#
+# Invariant 7: an output is kept only when it is known to be whole. A rename makes a file appear whole, but
+# older versions, copies, other writers (GDAL) and killed processes can leave a file of the right name that is
+# not. So the command line enters every output it writes in a small manifest in the output's folder
+# (size and sha256, written atomically, under a lock shared by concurrent runs), *before* the output is renamed
+# into place: whenever the final file exists with our content, its entry exists too.
 
-    Files written by :func:`atomic_path` are always whole; this catches files
-    cut short by older versions or by copying.
+MANIFEST_NAME = f"{TEMP_PREFIX}manifest.json"
+_LOCK_NAME = f"{TEMP_PREFIX}manifest.lock"
+_MANIFEST_VERSION = 1
+_RECORDING: ContextVar[bool] = ContextVar("napari_fastsam_recording_outputs", default=False)
+#: a temporary file (:func:`temp_name`): host, process id, random part; older versions used 12 random hex digits
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(?:(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})-")
+#: a temporary file of another machine (shared file system) is stale only when untouched this long
+FOREIGN_TEMP_AGE_S = 3600.0
+
+
+@contextmanager
+def recording_outputs() -> Iterator[None]:
+    """Within this block, every file written through :func:`atomic_path` is entered in its folder's manifest.
+
+    Used by the command line (and its Dask workers) around each input's writers, so
+    the napari writer and library callers leave no manifest behind.
+    """
+    token = _RECORDING.set(True)
+    try:
+        yield
+    finally:
+        _RECORDING.reset(token)
+
+
+def fingerprint(path: str | Path) -> dict[str, int | str]:
+    """Size in bytes and sha256 of a file, or of a folder (e.g. Zarr) as its sorted relative names and contents."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        size = 0
+        for f in files:
+            digest.update(f.relative_to(p).as_posix().encode() + b"\0")
+            size += _hash_into(digest, f)
+        return {"size": size, "sha256": digest.hexdigest()}
+    return {"size": _hash_into(digest, p), "sha256": digest.hexdigest()}
+
+
+def _hash_into(digest, path: Path) -> int:
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size
+
+
+@contextmanager
+def _manifest_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder``'s manifest, shared by every process writing there (POSIX ``flock``)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no cross-process lock; each update still replaces the manifest in one step
+        yield
+        return
+    with open(folder / _LOCK_NAME, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def read_manifest(folder: str | Path) -> dict[str, dict]:
+    """``{file name: {"size", "sha256"}}`` of the outputs recorded in ``folder`` (empty when none or unreadable)."""
+    try:
+        data = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, or damaged by hand: nothing is known whole through it
+        return {}
+    entries = data.get("outputs") if isinstance(data, dict) else None
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_manifest(folder: Path, entries: dict[str, dict]) -> None:
+    tmp = folder / temp_name(MANIFEST_NAME)
+    try:
+        tmp.write_text(json.dumps({"version": _MANIFEST_VERSION, "outputs": entries}, indent=0, sort_keys=True),
+                       encoding="utf-8")
+        os.replace(tmp, folder / MANIFEST_NAME)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def commit_output(tmp: Path, final: Path, *, overwrite: bool = False) -> None:
+    """Enter the finished ``tmp`` in the manifest under ``final``'s name, then rename it to ``final``.
+
+    Both steps run under the folder's manifest lock, so two runs writing the same
+    output never leave an entry that describes the other's file.
+
+    Raises
+    ------
+    OutputExistsError
+        ``final`` appeared meanwhile (another run wrote it) and ``overwrite`` is False;
+        the caller can ask :func:`output_complete` whether that file is whole.
+    """
+    folder = final.parent
+    print_ = fingerprint(tmp)
+    with _manifest_lock(folder):
+        if not overwrite and final.exists():
+            raise OutputExistsError(f"{final} appeared while writing; pass --overwrite to replace it.")
+        entries = read_manifest(folder)
+        entries[final.name] = print_
+        _write_manifest(folder, entries)
+        os.replace(tmp, final)
+
+
+def record_output(path: str | Path) -> None:
+    """Enter an output that its writer put in place itself (GeoTIFF, GeoPackage, Zarr) in its folder's manifest."""
+    p = Path(path)
+    print_ = fingerprint(p)
+    with _manifest_lock(p.parent):
+        entries = read_manifest(p.parent)
+        entries[p.name] = print_
+        _write_manifest(p.parent, entries)
+
+
+def output_complete(path: str | Path) -> bool:
+    """Whether an existing output is known to be whole.
+
+    * Entered in its folder's manifest: whole when its size and sha256 still match
+      the entry (one rule for every format: TIFF, PNG, JSON, CSV, GeoPackage, Zarr).
+    * Not entered (written by an older version, or by hand): only formats that carry
+      their own end check count: a TIFF with at least one page whose every strip or
+      tile lies inside the file and decodes, or JSON that parses. Anything else (a
+      CSV cut mid-row or holding only its header, a GeoPackage, a Zarr folder) is
+      not known to be whole and is written again.
     """
     p = Path(path)
+    if not p.exists():
+        return False
+    entry = read_manifest(p.parent).get(p.name)
+    if entry is not None:
+        try:
+            return fingerprint(p) == {"size": entry.get("size"), "sha256": entry.get("sha256")}
+        except OSError:
+            return False
     if not p.is_file() or p.stat().st_size == 0:
         return False
-    if p.suffix.lower() in (".tif", ".tiff"):
-        size = p.stat().st_size
+    suffix = p.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        return _tiff_whole(p)
+    if suffix == ".json":
         try:
-            with tifffile.TiffFile(p) as tif:
-                for page in tif.pages:
-                    ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
-                    if not ends or max(ends) > size:
-                        return False
-        except Exception:  # any parse error means "not a whole TIFF"
+            json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
             return False
         return True
-    if p.suffix.lower() == ".json":
-        try:
-            json.loads(p.read_text())
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return True
+    return False
+
+
+def _tiff_whole(path: Path) -> bool:
+    """A TIFF with >= 1 page, every strip/tile inside the file, every page decodable."""
+    size = path.stat().st_size
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if len(tif.pages) == 0:
+                return False
+            for page in tif.pages:
+                ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
+                if not ends or max(ends) > size:
+                    return False
+                page.asarray()  # the end check of the codec: a cut or damaged strip fails to decode
+    except Exception:  # noqa: BLE001 - any parse or decode error means "not a whole TIFF"
+        return False
     return True
+
+
+def remove_stale_temps(folder: str | Path, started: float) -> list[Path]:
+    """Remove the temporary files (and folders) that killed runs left in ``folder``; return what was removed.
+
+    Only names this project makes (:func:`temp_name`, ``.napari-fastsam-<host>-<pid>-<random>-...``),
+    last changed before ``started`` (this run's start, ``time.time()``), and whose writer is gone: on
+    this machine its process no longer exists; from another machine (a shared file system) it has been
+    untouched for :data:`FOREIGN_TEMP_AGE_S`. The manifest, its lock and the user's files are never touched.
+    """
+    removed = []
+    try:
+        candidates = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in candidates:
+        match = _TEMP_RE.match(p.name)
+        if match is None:
+            continue
+        try:
+            mtime = p.lstat().st_mtime
+        except OSError:
+            continue
+        if mtime >= started or not _writer_gone(match, mtime):
+            continue
+        try:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        except OSError:  # e.g. removed by another run at the same moment
+            continue
+        removed.append(p)
+    return removed
+
+
+def _writer_gone(match: re.Match, mtime: float) -> bool:
+    if match.group("host") is None:  # an older version's name: no writer recorded; older than this run
+        return True
+    if match.group("host") != _HOST:
+        return time.time() - mtime > FOREIGN_TEMP_AGE_S
+    pid = int(match.group("pid"))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def label_colours(n: int, seed: int = 0) -> np.ndarray:

@@ -18,6 +18,7 @@ import tifffile
 from fastsam_plugin.cli.batch import collect_inputs, output_bases
 from fastsam_plugin.cli.main import main
 from fastsam_plugin.io import output_complete, write_labels
+from fastsam_plugin.io.outputs import MANIFEST_NAME
 from fastsam_plugin.training.synthetic import make_scene
 
 from ..paths import REPO
@@ -37,6 +38,11 @@ def two_scenes(tmp_path):
     for k in (1, 2):
         scene_png(folder / f"scene{k}.png", k)
     return folder
+
+
+def listing(folder):
+    """The names in ``folder`` except the manifest and its lock (which every CLI output folder has)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(MANIFEST_NAME.rsplit(".", 1)[0]))
 
 
 @pytest.fixture(autouse=True)
@@ -127,8 +133,7 @@ def test_same_stem_keeps_the_extension_and_both_are_written(tmp_path, capsys):
     scene_png(folder / "a.png", 1)
     tifffile.imwrite(folder / "a.tif", make_scene(2, (128, 128)).image)
     assert main(["segment", str(folder), "--out", str(tmp_path / "out"), *DEMO]) == 0
-    written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == ["a.png_labels.tif", "a.tif_labels.tif"]
+    assert listing(tmp_path / "out") == ["a.png_labels.tif", "a.tif_labels.tif"]
     assert "2 of 2 input(s) complete" in capsys.readouterr().out
 
 
@@ -260,7 +265,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.setattr(tifffile, "imwrite", explode)
     with pytest.raises(KeyboardInterrupt):
         write_labels(target, np.ones((4, 4), np.int32))
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # outside the CLI no manifest is written either
 
 
 # -- Ctrl-C mid-batch, then a rerun that completes -----------------------------------------------------
@@ -289,7 +294,7 @@ def test_sigint_mid_batch_then_rerun_completes(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "Rerun the same command" in err and "Traceback" not in err
-    first = sorted(p.name for p in out.iterdir())
+    first = listing(out)
     assert 0 < len(first) < 3 * N_SIGINT  # interrupted part-way
     assert all(output_complete(out / name) for name in first)  # nothing half-written
     assert not [n for n in first if n.startswith(".")]  # no temporary files left
@@ -297,7 +302,7 @@ def test_sigint_mid_batch_then_rerun_completes(tmp_path):
     rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{N_SIGINT} of {N_SIGINT} input(s) complete" in rerun.stdout
-    names = sorted(p.name for p in out.iterdir())
+    names = listing(out)
     assert len(names) == 3 * N_SIGINT and all(output_complete(out / n) for n in names)
     kept = int(re.search(r"(\d+) already complete", rerun.stdout).group(1))
     assert kept == len(first)  # what the interrupted run finished was kept, not redone
@@ -319,7 +324,7 @@ def test_a_permission_error_on_one_output_is_named_and_the_batch_goes_on(two_sce
     text = capsys.readouterr().out
     assert "Permission denied" in text and "scene1_labels.tif" in text and "1 of 2 input(s) complete" in text
     assert (out / "scene2_labels.tif").is_file()
-    assert sorted(p.name for p in out.iterdir()) == ["scene2_labels.tif"]  # no temporary file left behind
+    assert listing(out) == ["scene2_labels.tif"]  # no temporary file left behind
 
 
 def test_channels_first_input_with_channels_axis(tmp_path, capsys):
