@@ -62,8 +62,11 @@ def make_client(scheduler: str = "local", workers: int | None = None, *, timeout
     if n < 1:
         raise UsageError(f"--workers must be at least 1; got {n}.")
     threads = str(max(1, cores // n))
-    # the scheduler of a local cluster runs in this process and reads allowed-failures when it starts
-    with dask.config.set({"distributed.scheduler.allowed-failures": LOST_WORKER_RETRIES}):
+    # The scheduler of a local cluster runs in this process and reads these when it starts. Saturation 1.0:
+    # a worker holds only the task it runs (tasks take seconds; queueing more on a worker gains nothing), so
+    # a worker that dies takes no innocent queued task's retry with it.
+    with dask.config.set({"distributed.scheduler.allowed-failures": LOST_WORKER_RETRIES,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         # the client owns the cluster it starts: closing the client stops the workers too
         return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                       env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})

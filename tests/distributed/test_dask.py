@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
+import _thread
 import os
 import signal
+import threading
 import time
-from functools import partial
 from pathlib import Path
 
 import cv2
@@ -14,15 +14,17 @@ import numpy as np
 import pytest
 import tifffile
 
-from fastsam_plugin.cli import batch, main
-from fastsam_plugin.cli.distributed import _segment_file
-from fastsam_plugin.cli.segment import add_parser
+from fastsam_plugin.cli import main
 from fastsam_plugin.distributed.batch import run_files
+from fastsam_plugin.distributed.cluster import make_client
 from fastsam_plugin.distributed.huge import label_window, segment_huge, write_result_ome_zarr
 from fastsam_plugin.distributed.worker import SessionSpec
 from fastsam_plugin.engine.model import DEMO_PARAMS
 from fastsam_plugin.engine.pipeline import TileOptions
+from fastsam_plugin.engine.result import crop_in_window
+from fastsam_plugin.distributed.watch import ENV_NO_WORKER_TIMEOUT, NoWorkersError, WorkerLostError
 from fastsam_plugin.engine.session import Session
+from fastsam_plugin.errors import FastSAMError, UsageError
 from fastsam_plugin.io.lazy import LazyImage
 from fastsam_plugin.io.ome_zarr import pixel_size_of, read_labels_ome_zarr, write_labels_ome_zarr
 from fastsam_plugin.training.synthetic import make_scene
@@ -64,6 +66,27 @@ def _match_all(a: np.ndarray, b: np.ndarray, min_iou: float) -> None:
         assert best >= min_iou
 
 
+def _box_crop_iou(box_a, crop_a, box_b, crop_b) -> float:
+    """IoU of two box-cropped masks (boxes ``(x0, y0, x1, y1)``, exclusive ends)."""
+    union_box = (min(box_a[0], box_b[0]), min(box_a[1], box_b[1]), max(box_a[2], box_b[2]), max(box_a[3], box_b[3]))
+    a, b = crop_in_window(crop_a, box_a, union_box), crop_in_window(crop_b, box_b, union_box)
+    return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+
+
+def _same_objects(a, b, min_iou: float) -> None:
+    """``a`` and ``b`` (SegmentationResult) hold the same objects: equal counts, boxes within 1 px, IoU >= min_iou."""
+    assert len(a) == len(b) > 100
+    ba, bb = a.pixel_boxes.astype(np.int64), b.pixel_boxes.astype(np.int64)
+    unmatched = set(range(len(b)))
+    for i in range(len(a)):
+        near = np.flatnonzero(np.abs(bb - ba[i]).max(axis=1) <= 1)
+        ious = {j: _box_crop_iou(ba[i], a.crops[i], bb[j], b.crops[j]) for j in near if j in unmatched}
+        assert ious, f"object {i} (box {ba[i]}) has no counterpart with a box within 1 px"
+        j = max(ious, key=ious.get)
+        assert ious[j] >= min_iou, f"object {i}: IoU {ious[j]:.4f} < {min_iou}"
+        unmatched.remove(j)
+
+
 def test_folder_on_two_workers_equals_single_process(client, tmp_path):
     _write_scenes(tmp_path / "in", 8)
     (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG not really")
@@ -89,46 +112,221 @@ def test_huge_zarr_on_two_workers_equals_in_process_tiling(client, tmp_path):
 
     result = segment_huge(client, LazyImage(tmp_path / "big.zarr"), SPEC)
     local = Session("demo", "cpu", params=DEMO_PARAMS, tiling=TileOptions(enabled=True)).segment(big)
-    assert len(result) == len(local) > 100
-    order = np.lexsort(result.pixel_boxes.T[::-1])
-    local_order = np.lexsort(local.pixel_boxes.T[::-1])
-    np.testing.assert_array_equal(result.pixel_boxes[order], local.pixel_boxes[local_order])
-    for i, j in zip(order, local_order):  # object for object, the same pixels
-        assert np.array_equal(result.crops[i], local.crops[j])
-
+    # The same objects, compared by IoU and not pixel for pixel. Why a pixel can differ: Dask's nanny sets
+    # OMP_NUM_THREADS=1 in os.environ of *this* process before it spawns the workers, and torch fixes its
+    # thread count when it is imported. If torch was imported before the cluster started (conftest importing
+    # torchvision did that), this process convolves with 2 threads and the workers with 1; the float sums are
+    # split differently, differ in the last bit, and a mask logit right at the threshold can flip one pixel
+    # (measured: 1 pixel of one of 759 objects). Imported after the cluster, torch gets 1 thread here too and
+    # the results agree bit for bit. Both are correct; the project's rule is IoU >= 0.99.
+    _same_objects(result, local, min_iou=0.99)
     out = write_result_ome_zarr(result, tmp_path / "big_labels.ome.zarr", chunk=1000)
     lazy = read_labels_ome_zarr(out)
     assert lazy.shape == (4096, 4096) and lazy.chunksize == (1000, 1000)
     np.testing.assert_array_equal(lazy[1500:2700, 300:3000].compute(), result.labels()[1500:2700, 300:3000])
 
 
-def test_a_killed_worker_still_yields_complete_outputs(client, tmp_path):
+def _wait_until(condition, limit_s: float, what: str) -> None:
+    """Poll ``condition()`` until it holds; fail naming ``what`` after ``limit_s`` seconds."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {limit_s:g} s for {what}"
+        time.sleep(0.05)
+
+
+def _running(nanny) -> bool:
+    """The nanny's worker process is up and was started to the end (a kill now makes the nanny restart it)."""
+    from distributed.core import Status
+
+    process = nanny.process
+    return nanny.status == Status.running and process is not None and process.status == Status.running
+
+
+class _WorkerKiller(threading.Thread):
+    """SIGKILL every worker process of a LocalCluster ``rounds`` times, each time while a task runs.
+
+    A round starts once all workers run again (restarted by their nannies) and one of them is busy, so each
+    kill lands in the middle of the run, never on a worker that is still starting.
+    """
+
+    def __init__(self, cluster, client, rounds: int) -> None:
+        super().__init__(name="worker-killer", daemon=True)
+        self.cluster, self.client, self.rounds = cluster, client, rounds
+        self.killed: list[list[int]] = []
+        self.stop = threading.Event()
+
+    def _busy_pids(self) -> list[int] | None:
+        nannies = list(self.cluster.workers.values())
+        if len(nannies) != 2 or not all(_running(n) for n in nannies):
+            return None
+        pids = [n.process.pid for n in nannies]
+        if self.killed and set(pids) & set(self.killed[-1]):
+            return None  # still the processes killed last round
+        processing = self.client.processing()
+        return pids if len(processing) == 2 and any(processing.values()) else None
+
+    def run(self) -> None:
+        while len(self.killed) < self.rounds and not self.stop.is_set():
+            pids = self._busy_pids()
+            if pids is None:
+                self.stop.wait(0.05)
+                continue
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            self.killed.append(pids)
+
+
+@pytest.fixture
+def own_cluster():
+    """A LocalCluster of two worker processes for one test (its workers get killed)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def no_workers():
+    """A scheduler without workers (in this process): tasks sent to it wait for workers that never come."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=None)
+    with Client(cluster) as c:
+        yield cluster, c
+    cluster.close()
+
+
+def _cli_with_watchdog(args: list[str], limit_s: float) -> tuple[int, float]:
+    """Run the CLI; after ``limit_s`` seconds a watchdog interrupts it (exit 130 then means: it hung)."""
+    watchdog = threading.Timer(limit_s, _thread.interrupt_main)
+    watchdog.start()
+    start = time.monotonic()
+    try:
+        code = main(args)
+    finally:
+        watchdog.cancel()
+    return code, time.monotonic() - start
+
+
+def test_workers_killed_repeatedly_every_output_is_whole_or_reported_failed(own_cluster, tmp_path, capsys):
+    cluster, client = own_cluster
+    files = _write_scenes(tmp_path / "in", 16)
+    killer = _WorkerKiller(cluster, client, rounds=3)
+    killer.start()
+    try:
+        code, took = _cli_with_watchdog(["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                                         "--weights", "demo", "--device", "cpu", "--edges",
+                                         "--scheduler", cluster.scheduler_address], limit_s=400)
+    finally:
+        killer.stop.set()
+        killer.join(10)
+    said = capsys.readouterr()
+    assert code in (0, 1), f"exit {code} after {took:.0f} s (130: it hung and the watchdog interrupted it)"
+    assert len(killer.killed) == 3  # every worker process killed three times during the run
+    failed = [f for f in files if f"failed {f.name}" in said.out + said.err]
+    assert (code == 1) == bool(failed)
+    for f in files:  # each input: its outputs whole, or the input named as failed
+        labels_path, edges_path = tmp_path / "out" / f"{f.stem}_labels.tif", tmp_path / "out" / f"{f.stem}_edges.tif"
+        if f in failed:
+            continue
+        labels, edges = tifffile.imread(labels_path), tifffile.imread(edges_path)
+        assert labels.shape == edges.shape[:2] == (256, 256) and labels.max() > 0
+
+
+def test_workers_that_die_for_good_end_the_run_with_a_clear_error(own_cluster, tmp_path, capsys, monkeypatch):
+    cluster, client = own_cluster
     _write_scenes(tmp_path / "in", 8)
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--weights", "demo"])
-    files = sorted((tmp_path / "in").glob("*.png"))
-    victim_pid = next(iter(client.run(os.getpid).values()))
-    killed = []
+    monkeypatch.setenv(ENV_NO_WORKER_TIMEOUT, "3")
+    gone = {}
 
-    outcomes = []
+    def kill_until_no_worker_comes_back() -> None:
+        # as in issue 27: a worker killed again while its nanny restarts it is not restarted any more
+        _wait_until(lambda: any(client.processing().values()), 300, "a busy worker")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            nannies = list(cluster.workers.values())
+            if all(n.status.name in ("closing", "closed", "failed") for n in nannies):
+                break  # every nanny gave up
+            for pid in (n.pid for n in nannies if n.status.name == "running"):
+                if pid:
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        gone["at"] = time.monotonic()
 
-    def kill_once(path, outcome):
-        outcomes.append(outcome)
-        if not killed:  # kill a worker process mid-run (SIGKILL); the scheduler reschedules its tasks
-            killed.append(victim_pid)
-            os.kill(victim_pid, signal.SIGKILL)
+    killer = threading.Thread(target=kill_until_no_worker_comes_back, daemon=True)
+    killer.start()
+    code, _ = _cli_with_watchdog(["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                                  "--weights", "demo", "--device", "cpu",
+                                  "--scheduler", cluster.scheduler_address], limit_s=400)
+    killer.join(10)
+    said = capsys.readouterr()
+    assert code in (1, 2), f"exit {code} (130: it hung and the watchdog interrupted it)"
+    assert time.monotonic() - gone["at"] < 60  # the no-worker limit is 3 s; checks run every second
+    assert "has had no workers for 3 s" in said.err and "Rerun the same command" in said.err
 
-    task = partial(_segment_file, args=args, spec=SPEC, bases=batch.output_bases(files))
-    report = run_files(client, files, task, on_result=kill_once)
-    assert killed and report.ok and len(report.done) == 8
-    assert len(outcomes) == 8 and not any(o.failed for o in outcomes)
-    for f in files:
-        labels = tifffile.imread(tmp_path / "out" / f"{f.stem}_labels.tif")
-        assert labels.shape == (256, 256) and labels.max() > 0
-    deadline = time.time() + 60  # the nanny restarts the killed worker
-    while len(client.scheduler_info()["workers"]) < 2 and time.time() < deadline:
-        time.sleep(0.5)
+
+def test_a_task_that_kills_its_worker_is_retried_then_reported_failed(tmp_path):
+    import dask
+    from distributed import Client, LocalCluster
+
+    def task(path: Path) -> str:  # nested: pickled by value, the workers need not import this module
+        if path.name == "poison":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return path.name
+
+    # as make_client's local cluster: a worker holds only the task it runs, so only the poison is retried
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    failures = []
+    with cluster, Client(cluster) as client:
+        report = run_files(client, [tmp_path / "a", tmp_path / "poison", tmp_path / "b"], task,
+                           on_failure=lambda p, e: failures.append((p.name, e)))
+    assert sorted(p.name for p in report.done) == ["a", "b"]
+    [(name, exc)] = failures
+    assert name == "poison" and isinstance(exc, WorkerLostError) and isinstance(exc, FastSAMError)
+    assert "died each of the 2 times" in str(exc) and report.failed[tmp_path / "poison"] == str(exc)
+
+
+def test_no_workers_at_all_ends_with_no_workers_error(no_workers, tmp_path):
+    cluster, client = no_workers
+    start = time.monotonic()
+    with pytest.raises(NoWorkersError, match="no workers for 2 s.*3 of 3 images unfinished") as info:
+        run_files(client, [tmp_path / "a", tmp_path / "b", tmp_path / "c"], os.path.exists, no_worker_timeout=2)
+    assert info.value.unfinished == 3 and time.monotonic() - start < 30
+    _wait_until(lambda: not cluster.scheduler.tasks, 30, "the waiting tasks to be cancelled")
+
+
+def test_ctrl_c_returns_at_once_while_tasks_wait_for_workers(no_workers, tmp_path):
+    cluster, client = no_workers
+    sent = {}
+
+    def interrupt_once_queued() -> None:
+        _wait_until(lambda: len(cluster.scheduler.tasks) == 2, 60, "the tasks on the scheduler")
+        sent["at"] = time.monotonic()
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_queued, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_files(client, [tmp_path / "a", tmp_path / "b"], os.path.exists, no_worker_timeout=float("inf"))
+    assert time.monotonic() - sent["at"] < 5
+    _wait_until(lambda: not cluster.scheduler.tasks, 30, "the tasks to be cancelled")
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_within_the_timeout():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(FastSAMError, match=f"could not reach the Dask scheduler at tcp://127.0.0.1:{port} within 2 s"):
+        make_client(f"tcp://127.0.0.1:{port}", timeout=2)
+    assert time.monotonic() - start < 30
+    with pytest.raises(UsageError, match="--scheduler 'bogus' is not a scheduler address"):
+        make_client("bogus", timeout=2)
 
 
 def test_interrupted_ome_zarr_write_leaves_nothing(tmp_path):
