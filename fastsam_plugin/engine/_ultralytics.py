@@ -68,8 +68,9 @@ def _refuse_cache(path, *_, **__):
     raise _NoCache(f"napari-fastsam does not read dataset caches ({path})")
 
 
-def _skip_cache(*_, **__) -> None:
+def _skip_cache(prefix, path, x: dict, version: str, *_, **__) -> None:
     """Writes no cache into the user's dataset folder (it would only be refused next time)."""
+    x["version"] = version  # as Ultralytics' own writer does: the dataset pops this key after "saving"
 
 
 def _no_label_caches() -> None:
