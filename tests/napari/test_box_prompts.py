@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from fastsam_plugin.napari.box_prompts import EVERY
+
 from .conftest import above, drag, layer
 
 
@@ -50,3 +52,28 @@ def test_box_on_background_selects_nothing_and_says_why(segmented):
     assert dock.boxes.last_ious[0] < dock.boxes.min_iou.value
     assert not layer(dock.viewer, "selection").data.any()
     assert dock.status.is_error and "no object fits this box: best overlap" in dock.status.line.value
+
+
+def test_every_object_inside_a_box_gets_its_own_id(segmented):
+    dock, _ = segmented
+    result = dock.controller.current_result()
+    order = [int(i) for i in np.argsort(-result.areas)[:6]]
+    boxes = result.pixel_boxes
+    # a box around the two largest objects that do not overlap
+    a, b = next((i, j) for i in order for j in order if i < j and not (result.masks[i] & result.masks[j]).any())
+    x0, y0 = min(boxes[a][0], boxes[b][0]), min(boxes[a][1], boxes[b][1])
+    x1, y1 = max(boxes[a][2], boxes[b][2]), max(boxes[a][3], boxes[b][3])
+    shapes = dock.boxes.new_layer()
+    dock.boxes.mode.value = EVERY
+    assert not dock.boxes.min_iou.enabled
+    shapes.add_rectangles(np.array([[y0, x0], [y1 - 1, x1 - 1]]))
+    picked = layer(dock.viewer, "selection").data
+    ids = [int(v) for v in np.unique(picked) if v]
+    assert len(ids) >= 2 and "object(s) inside" in dock.status.value and not dock.status.is_error
+    for obj in (a, b):  # each of the two is one whole object of the selection
+        under = np.bincount(picked[result.masks[obj]])
+        best = int(np.argmax(under))
+        assert best > 0 and ((picked == best) & result.masks[obj]).sum() / ((picked == best) | result.masks[obj]).sum() > 0.9
+    assert len(dock.controller.selection_prompts) == len(ids)
+    dock.boxes.mode.value = "best match"  # the same box, FastSAM's rule: one object
+    assert len([v for v in np.unique(layer(dock.viewer, "selection").data) if v]) == 1
