@@ -552,3 +552,24 @@ def test_the_training_yaml_route_refuses_the_bomb_and_python_tags(tmp_path):
     plain.write_text("path: .\ntrain: images/train\nval: images/val\nnames:\n  0: object\n")
     assert load_plain_yaml(plain)["names"] == {0: "object"}
     assert safe_data_yaml(plain, tmp_path / "work") == plain
+
+
+def test_label_folder_and_bsds_links_leading_out_are_refused(tmp_path):
+    from fastsam_plugin.evaluation.bsds import bsds_images
+    from fastsam_plugin.training.convert import read_label_folder
+
+    _small_png(tmp_path / "secret.png")
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    images.mkdir()
+    labels.mkdir()
+    _small_png(images / "a.png")
+    (labels / "a.png").symlink_to(tmp_path / "secret.png")
+    with pytest.raises(PathOutsideError, match="label image 'a.png'"):
+        list(read_label_folder(labels, images))
+    root = tmp_path / "bsds"
+    (root / "groundTruth" / "val").mkdir(parents=True)
+    (root / "images" / "val").mkdir(parents=True)
+    (tmp_path / "x.mat").write_bytes(b"MATLAB")
+    (root / "groundTruth" / "val" / "1.mat").symlink_to(tmp_path / "x.mat")
+    with pytest.raises(PathOutsideError, match="BSDS500 root"):
+        bsds_images(root, "val")
