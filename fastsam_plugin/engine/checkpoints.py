@@ -325,8 +325,8 @@ def scan_pickle(data: bytes) -> tuple[set[str], list[str]]:
                 names.add(full)
                 if name == "GLOBAL":
                     stack.append(_Global(full))
-                else:  # INST: the class is named inline and called on the items above the mark
-                    pop_mark()
+                else:  # INST: the callable is named inline and called on the items above the mark
+                    check_call(_Global(full), tuple(pop_mark()))
                     stack.append(None)
             elif name == "STACK_GLOBAL":
                 attr, module = stack.pop(), stack.pop()

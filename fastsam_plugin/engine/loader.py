@@ -760,7 +760,8 @@ def _preloaded_yolo_class(base: type) -> type:
             model, ckpt = _PRELOADED.value
             self.model, self.ckpt = model, ckpt
             self.task = getattr(model, "task", None) or task or "segment"
-            args = getattr(model, "args", {}) or {}
+            args = getattr(model, "args", None) or {}
+            args = args if isinstance(args, dict) else dict(vars(args))
             self.overrides = self.model.args = {k: v for k, v in args.items() if k in ("imgsz", "single_cls")}
             self.overrides.update({"model": str(weights), "task": self.task})
             self.ckpt_path = str(weights)
