@@ -7,7 +7,9 @@ calibration) and gives their layers ``scale`` in micrometres (with napari's
 ``channel_axis`` into one layer per channel named after the file's channel
 names. The file's axes and sizes travel in ``metadata["ome"]``; the
 plugin's Labels, Shapes and Points layers inherit the image layer's scale.
-Uncalibrated and georeferenced TIFFs are left to other readers.
+napari reaches it through the plugin's one TIFF reader (``reader.get_reader``),
+which sends uncalibrated TIFFs to the plain reader and georeferenced ones to
+the GeoTIFF reader.
 """
 
 from __future__ import annotations
@@ -20,17 +22,34 @@ SUFFIXES = (".tif", ".tiff")
 META_KEY = "ome"
 
 
-def _calibrated(path: Path) -> bool:
-    """Whether the TIFF records a physical pixel size (reads the header only)."""
+#: resolutions (pixels per inch) that tools write by default: a page layout, not a physical pixel size
+DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 200.0, 300.0, 600.0, 1200.0)
+
+
+def is_calibrated(path: Path) -> bool:
+    """Whether the TIFF records a physical pixel size (reads the header only).
+
+    OME ``PhysicalSizeX/Y``, an ImageJ unit, or a TIFF resolution in
+    centimetres or in inches other than a default dots-per-inch value
+    (72 dpi is what photo tools write for every image).
+    """
     try:
         with tifffile.TiffFile(path) as tif:
             if tif.is_ome:
                 return "PhysicalSizeX" in (tif.ome_metadata or "") or "PhysicalSizeY" in (tif.ome_metadata or "")
             if tif.is_imagej:
                 return bool((tif.imagej_metadata or {}).get("unit"))
-            unit = tif.pages.first.tags.get("ResolutionUnit")
-            return unit is not None and int(unit.value) in (2, 3)
-    except Exception:  # noqa: BLE001 - not a readable TIFF: leave it to napari's readers, which report it
+            tags = tif.pages.first.tags
+            unit = tags.get("ResolutionUnit")
+            if unit is None or int(unit.value) not in (2, 3):
+                return False
+            resolution = tags.get("XResolution")
+            if resolution is None:
+                return False
+            num, den = resolution.value
+            per_unit = num / den if den else 0.0
+            return per_unit > 0 and not (int(unit.value) == 2 and round(per_unit, 3) in DEFAULT_DPI)
+    except Exception:  # noqa: BLE001 - not a readable TIFF: the plain reader reports it
         return False
 
 
@@ -39,17 +58,20 @@ def _georeferenced(path: Path) -> bool:
         from ..io.geotiff import is_georeferenced
     except ImportError:  # the [geo] extra is not installed
         return False
-    return bool(is_georeferenced(path))
+    try:
+        return bool(is_georeferenced(path))
+    except Exception:  # noqa: BLE001 - a header GDAL cannot parse carries no georeferencing we could use
+        return False
 
 
 def get_reader(path: str | list[str]):
-    """npe2 reader command: claim single calibrated, non-georeferenced TIFFs."""
+    """Reader of calibrated, non-georeferenced single TIFFs (napari opens TIFFs through ``reader.get_reader``)."""
     if isinstance(path, list):
         if len(path) != 1:
             return None
         path = path[0]
     p = Path(path)
-    if p.suffix.lower() not in SUFFIXES or not p.is_file() or not _calibrated(p) or _georeferenced(p):
+    if p.suffix.lower() not in SUFFIXES or not p.is_file() or not is_calibrated(p) or _georeferenced(p):
         return None
     return read_calibrated_tiff
 

@@ -1,4 +1,14 @@
-"""npe2 reader and writer for GeoTIFFs: bands as named channels in map units; labels saved as polygons.
+"""npe2 reader for TIFFs and writer for GeoTIFF labels: bands as named channels in map units; polygons.
+
+The plugin's one TIFF reader claims ``*.tif``/``*.tiff`` and never refuses a
+file it claims (napari pre-selects it when asked which reader to use):
+
+* a georeferenced TIFF (a CRS or a map transform) opens in map units, below;
+* a calibrated microscopy TIFF (OME, ImageJ, a physical resolution) opens in
+  micrometres with its channels split (``ome_reader``);
+* any other TIFF opens as napari's own reader opens it: the first series as
+  one image layer, pixels as stored (LZW, Deflate, Zstd, JPEG... through
+  imagecodecs), in pixel units.
 
 Opening a georeferenced TIFF gives
 
@@ -23,6 +33,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import FastSAMError
 from .layers import spatial_shape
 
 GEO_SUFFIXES = (".tif", ".tiff")
@@ -30,22 +41,61 @@ GEOREF = "georef"
 
 
 def get_reader(path: str | list[str]):
-    """npe2 reader command: claim single georeferenced TIFFs, leave everything else to other readers."""
-    if isinstance(path, list):
-        if len(path) != 1:
-            return None
-        path = path[0]
-    p = Path(path)
-    if p.suffix.lower() not in GEO_SUFFIXES or not p.is_file():
+    """npe2 reader command: every TIFF (or list of TIFFs) it is given, read by the reader that fits it.
+
+    None only for what the manifest does not claim (other suffixes, folders, missing files).
+    """
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    if not paths or not all(Path(p).suffix.lower() in GEO_SUFFIXES and Path(p).is_file() for p in paths):
         return None
+    if len(paths) > 1:
+        return read_plain_tiff  # a list (napari's "stack" open): one array of all files, as napari's reader does
+    p = Path(paths[0])
+    if _georeferenced(p):
+        return read_geotiff
+    from .ome_reader import is_calibrated, read_calibrated_tiff
+
+    if is_calibrated(p):
+        return read_calibrated_tiff
+    return read_plain_tiff  # a plain (microscopy, photo) TIFF: opened, never refused
+
+
+def _georeferenced(path: Path) -> bool:
+    """Whether the TIFF carries georeferencing (False without the [geo] extra or for an unreadable header)."""
     try:
         from ..io.geotiff import is_georeferenced
 
-        if not is_georeferenced(p):
-            return None  # a plain (microscopy) TIFF: napari's own reader keeps it
-    except ImportError:
-        return None
-    return read_geotiff
+        return bool(is_georeferenced(path))
+    except Exception:  # noqa: BLE001 - no rasterio, or a file GDAL cannot parse: read it as a plain TIFF
+        return False
+
+
+def _imread(path: Path) -> np.ndarray:
+    """The first series of a TIFF as stored (what napari's own TIFF reader shows)."""
+    import tifffile
+
+    try:
+        return tifffile.imread(path)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure of tifffile: say what to do
+        if "imagecodecs" in str(exc) or isinstance(exc, ImportError):  # a compression codec missing here
+            raise FastSAMError(f"cannot read {path.name}: its compression needs the imagecodecs package. "
+                               "Install it (pip install imagecodecs) and open the file again.") from None
+        raise FastSAMError(f"could not read {path.name} as a TIFF ({type(exc).__name__}: {exc}); is the file "
+                           "complete?") from None
+
+
+def read_plain_tiff(path: str | list[str]) -> list[tuple]:
+    """Layer data of TIFFs without georeferencing or calibration: as napari's own reader gives them.
+
+    One file: its first series, one image layer named after the file (napari
+    shows 3 or 4 last-axis values as RGB(A)). Several files: stacked along a
+    new first axis when they have one shape, else one layer each.
+    """
+    paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
+    arrays = [_imread(p) for p in paths]
+    if len(arrays) > 1 and len({(a.shape, a.dtype) for a in arrays}) == 1:
+        return [(np.stack(arrays), {"name": paths[0].stem}, "image")]
+    return [(a, {"name": p.stem}, "image") for a, p in zip(arrays, paths)]
 
 
 def georef_of(raster) -> dict:

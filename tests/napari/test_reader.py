@@ -18,16 +18,18 @@ def scene(tmp_path):
     return write_scene(tmp_path / "scene.tif")
 
 
-def test_reader_claims_only_georeferenced_tiffs(scene, tmp_path):
+def test_georeferenced_tiffs_open_in_map_units_and_plain_ones_as_napari_does(scene, tmp_path):
     import tifffile
+
+    from fastsam_plugin.napari.reader import read_plain_tiff
 
     tifffile.imwrite(tmp_path / "plain.tif", np.zeros((5, 32, 32), np.uint16))
     (tmp_path / "x.png").write_bytes(b"")
     assert get_reader(str(scene.path)) is read_geotiff
     assert get_reader([str(scene.path)]) is read_geotiff
-    assert get_reader(str(tmp_path / "plain.tif")) is None
+    assert get_reader(str(tmp_path / "plain.tif")) is read_plain_tiff  # claimed by the manifest: never refused
     assert get_reader(str(tmp_path / "x.png")) is None
-    assert get_reader([str(scene.path), str(scene.path)]) is None
+    assert get_reader([str(scene.path), str(scene.path)]) is read_plain_tiff  # napari's "stack" open
 
 
 def test_bands_are_named_channels_in_map_units(scene):
