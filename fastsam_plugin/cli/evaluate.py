@@ -29,7 +29,10 @@ def add_parser(sub) -> None:
     src.add_argument("--trees", type=Path, metavar="DIR",
                      help="Urban Tree Detection tiles (../shared/data/aerial/urban-trees): precision, recall, F1 "
                           "of trees found by point in box and point in mask, one-to-one, pooled over tiles")
-    ev.add_argument("--images", type=Path, help="image folder for --gt")
+    src.add_argument("--labels", type=Path, metavar="DIR",
+                     help="instance-label TIFFs named as the images of --images (nuclei, cells): StarDist's matching "
+                          "accuracy TP/(TP+FP+FN), precision, recall, F1 and COCO AP at IoU 0.5-0.9, pooled")
+    ev.add_argument("--images", type=Path, help="image folder for --gt or --labels")
     ev.add_argument("--predictions", type=Path, help="score this COCO results JSON instead of running a model")
     ev.add_argument("--box-prompts", action="store_true", help="also ground-truth boxes as prompts -> AP")
     ev.add_argument("--split", default="val",
@@ -101,6 +104,8 @@ def _print(rows: dict[str, dict[str, float]], args) -> None:
 def cmd_eval(args) -> int:
     if args.trees is not None:
         return _trees(args)
+    if args.labels is not None:
+        return _instances(args)
     boundary_only = args.human or args.edge_maps is not None or args.canny
     if args.bsds is None and boundary_only:
         print("error: --human, --edge-maps and --canny score BSDS500 boundaries: give --bsds ROOT", file=sys.stderr)
@@ -177,4 +182,30 @@ def _trees(args) -> int:
           f"{','.join(map(str, bands))}; {args.split}_socal tiles; "
           f"{scores['speed']['seconds per tile'] * 1000:.0f} ms per tile")
     print("the published figures are on the dataset's test_socal tiles, a different split from these")
+    return 0
+
+
+def _instances(args) -> int:
+    """``--labels``: pooled instance figures of the model on a folder of images with label TIFFs."""
+    from ..engine.session import Session
+    from ..errors import FastSAMError
+    from ..evaluation.instances import evaluate_instances, format_instances, label_pairs
+
+    if args.images is None:
+        print("error: --labels needs --images DIR (the images the label TIFFs belong to)", file=sys.stderr)
+        return 2
+    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
+    try:
+        params = session.use_operating_point(args.imgsz, args.conf)
+        report = evaluate_instances(session, label_pairs(args.images, args.labels), limit=args.limit,
+                                    progress=not args.no_progress)
+    except (FastSAMError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = {"weights": args.weights, "imgsz": params.imgsz, "conf": params.conf, **report}
+    if args.json:
+        print(json.dumps({**report, "by_threshold": {str(t): _clean(s) for t, s in report["by_threshold"].items()}}))
+    else:
+        print(f"model {args.weights or '(default)'} at imgsz {params.imgsz}, conf {params.conf}")
+        print(format_instances(report))
     return 0
