@@ -19,6 +19,7 @@ import os
 from dataclasses import replace
 
 from .model import DEFAULT_IOU, DEMO_PARAMS, EverythingParams
+from .scale import ModelScale
 
 CHECKPOINT_KEY = "napari_fastsam"
 
@@ -32,6 +33,13 @@ TREES_PARAMS = EverythingParams(imgsz=416, conf=0.1, iou=0.3)
 
 NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS,
                                                        "demo-trees": TREES_PARAMS}
+
+# the scale each bundled model was trained at (engine/scale.py). demo-trees: 256 px NAIP tiles of 0.6 m pixels,
+# seen at 416 px; demo-nuclei: the 512 px DSB2018 image at 640 px, median nucleus 23.7 px across (its labels)
+NAMED_SCALES: dict[str, ModelScale] = {
+    "demo-trees": ModelScale(tile=256, imgsz=TREES_PARAMS.imgsz, pixel_size=0.6, unit="m"),
+    "demo-nuclei": ModelScale(tile=512, imgsz=NUCLEI_PARAMS.imgsz, object_diameter=23.7),
+}
 
 
 def register_operating_point(name: str, params: EverythingParams) -> None:
@@ -100,6 +108,18 @@ def model_bands(checkpoint: dict | None) -> tuple[int, ...] | None:
     if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in bands):
         return None
     return tuple(bands)
+
+
+def model_scale(weights: str | os.PathLike | None = None, checkpoint: dict | None = None) -> ModelScale | None:
+    """The scale some weights were trained at: a named model's entry, else the checkpoint record's ``scale``.
+
+    ``napari-fastsam train`` records ``{"tile", "imgsz", "pixel_size", "unit", "object_diameter"}``; a
+    damaged or missing record gives None (the fixed-size rule).
+    """
+    named = NAMED_SCALES.get(str(weights).lower()) if weights is not None else None
+    if named is not None:
+        return named
+    return ModelScale.from_record(checkpoint_record(checkpoint).get("scale"))
 
 
 def with_user_choice(point: EverythingParams, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:

@@ -10,6 +10,7 @@ from .imaging import ImageError, is_blank, normalize_image
 from .model import EverythingParams
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult
+from .scale import ModelScale, ScalePlan, plan_scale
 from .tiling import DEFAULT_OVERLAP, DEFAULT_TILE, segment_tiled
 from .windows import WindowedImage
 
@@ -56,6 +57,24 @@ class TileOptions:
         return self.enabled if self.enabled is not None else max(hw) > self.threshold
 
 
+@dataclass(frozen=True)
+class ScaleOptions:
+    """The model's recorded scale and what is known of the image's (see :mod:`fastsam_plugin.engine.scale`).
+
+    ``pixel_size``/``unit`` describe the image (GeoTIFF transform, OME calibration); ``object_size`` is the
+    user's typical object diameter in image pixels. With ``model=None`` the fixed-size rule applies.
+    """
+
+    model: ModelScale | None = None
+    pixel_size: float | None = None
+    unit: str | None = None
+    object_size: float | None = None
+
+    def plan(self, hw: tuple[int, int], imgsz: int) -> ScalePlan | None:
+        return plan_scale(hw, self.model, imgsz, pixel_size=self.pixel_size, unit=self.unit,
+                          object_size=self.object_size)
+
+
 def segment_image(
     segmenter,
     image: np.ndarray,
@@ -63,6 +82,7 @@ def segment_image(
     params: EverythingParams = EverythingParams(),
     image_options: ImageOptions = ImageOptions(),
     tiling: TileOptions = TileOptions(),
+    scale: ScaleOptions = ScaleOptions(),
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> SegmentationResult:
@@ -75,13 +95,28 @@ def segment_image(
     image : (H, W) or (H, W, C) array, or a :class:`~fastsam_plugin.engine.windows.WindowedImage`
         A lazy source (e.g. :class:`fastsam_plugin.io.geotiff.GeoRaster`) is read by windows.
 
+    scale : ScaleOptions
+        The model's scale and the image's pixel size: when the model records a scale, the input
+        size and the tiles come from :func:`fastsam_plugin.engine.scale.plan_scale`, not ``tiling``.
+
     Returns
     -------
     SegmentationResult
         Masks in the original image's height and width; ``result.image`` is
-        the normalised RGB picture.
+        the normalised RGB picture; ``result.scale_plan`` says how the image was brought to
+        the model (None for the fixed-size rule).
     """
-    kwargs = dict(imgsz=params.imgsz, conf=params.conf, iou=params.iou, max_det=params.max_det)
+    plan = scale.plan(tuple(np.shape(image)[:2]), params.imgsz)
+    result = _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel)
+    result.scale_plan = plan
+    return result
+
+
+def _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel) -> SegmentationResult:
+    imgsz = plan.imgsz if plan is not None else params.imgsz
+    kwargs = dict(imgsz=imgsz, conf=params.conf, iou=params.iou, max_det=params.max_det)
+    if plan is not None:  # the model's scale decides: its tiles, or one pass
+        tiling = TileOptions(enabled=plan.tile is not None, tile=plan.tile or DEFAULT_TILE, overlap=plan.overlap)
     if isinstance(image, WindowedImage) and not isinstance(image, np.ndarray):
         # a lazy source (GeoTIFF) gives 8-bit RGB windows itself; a small one is read as one window
         hw, tiled = image.shape[:2], tiling.applies(image.shape[:2])
@@ -128,6 +163,7 @@ def segment_stack(
     params: EverythingParams = EverythingParams(),
     image_options: ImageOptions = ImageOptions(),
     tiling: TileOptions = TileOptions(),
+    scale: ScaleOptions = ScaleOptions(),
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> list[SegmentationResult]:
@@ -144,7 +180,8 @@ def segment_stack(
     for z in range(arr.shape[0]):
         check_cancel(cancel)
         results.append(
-            segment_image(segmenter, arr[z], params=params, image_options=image_options, tiling=tiling, cancel=cancel)
+            segment_image(segmenter, arr[z], params=params, image_options=image_options, tiling=tiling, scale=scale,
+                          cancel=cancel)
         )
         report(progress, z + 1, arr.shape[0])
     return results

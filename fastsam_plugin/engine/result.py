@@ -60,6 +60,9 @@ class SegmentationResult:
         The normalised picture the model saw (used for text prompts).
     uid : int
         Unique per result in this process (a cache key for embeddings).
+    scale_plan : ScalePlan, optional
+        How the image was brought to the model's scale (input size, tiles, zoom and why); None
+        when the model records no scale and the fixed input size applied.
     """
 
     crops: list[np.ndarray]
@@ -69,6 +72,7 @@ class SegmentationResult:
     shape: tuple[int, int]
     image: np.ndarray | None = field(default=None, repr=False)
     uid: int = field(default_factory=lambda: next(_ids), compare=False)
+    scale_plan: object | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.crops)

@@ -37,10 +37,11 @@ from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .measure import measure, object_scores
 from .model import DEMO_PARAMS, EverythingParams
-from .operating_point import model_bands, operating_point, with_user_choice
-from .pipeline import ImageOptions, TileOptions, segment_image, segment_stack, stack_labels
+from .operating_point import model_bands, model_scale, operating_point, with_user_choice
+from .pipeline import ImageOptions, ScaleOptions, TileOptions, segment_image, segment_stack, stack_labels
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
+from .scale import ModelScale
 
 
 class PromptError(FastSAMError, ValueError):
@@ -110,6 +111,7 @@ class Session:
         embedder=None,
         allow_untrained: bool = False,
         trust: bool | None = None,
+        object_size: float | None = None,
     ) -> None:
         self.weights, self.device = weights, device
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
@@ -129,6 +131,8 @@ class Session:
         self._cache_lock = threading.RLock()  # the two caches (held briefly)
         self._embedder_failure: tuple[tuple, BaseException] | None = None
         self._model_bands: tuple[int, ...] | None = None
+        self.object_size = object_size  # the user's typical object diameter in pixels (engine/scale.py)
+        self._model_scale = model_scale(weights)
 
     # -- backends ---------------------------------------------------------
     @property
@@ -146,6 +150,7 @@ class Session:
                 if self._auto_params:
                     self.params = operating_point(self.weights, checkpoint, base=self.params)
                 self._model_bands = model_bands(checkpoint)
+                self._model_scale = model_scale(self.weights, checkpoint)
             return self._segmenter
 
     @property
@@ -157,6 +162,10 @@ class Session:
         """
         self.segmenter  # noqa: B018 (loads the weights and reads their record)
         return self._model_bands
+
+    def is_loaded(self, part: str) -> bool:
+        """Whether the ``"segmenter"`` or the ``"embedder"`` has loaded (never loads: for "loading..." notes)."""
+        return (self._segmenter if part == "segmenter" else self._embedder) is not None
 
     @property
     def loaded_model_bands(self) -> tuple[int, ...] | None:
@@ -202,9 +211,23 @@ class Session:
         self.params = with_user_choice(self.operating_point(), imgsz, conf)
         return self.params
 
+    @property
+    def model_scale(self) -> ModelScale | None:
+        """The scale the segmenter was trained at (named model or checkpoint record), or None."""
+        return self._model_scale
+
+    def scale_options(self, pixel_size: float | None = None, unit: str | None = None) -> ScaleOptions:
+        """The scale rule's inputs for an image with this pixel size (see :mod:`fastsam_plugin.engine.scale`)."""
+        return ScaleOptions(self._model_scale, pixel_size, unit, self.object_size)
+
+    def scale_plan(self, hw: tuple[int, int], pixel_size: float | None = None, unit: str | None = None):
+        """How an image of height and width ``hw`` would be brought to the model (loads it): a ScalePlan or None."""
+        self.segmenter  # noqa: B018 (its record holds the scale)
+        return self.scale_options(pixel_size, unit).plan(hw, self.params.imgsz)
+
     # -- everything mode --------------------------------------------------
-    def _key(self, key: Hashable) -> Hashable:
-        return (key, self.params, self._image_options(), self.tiling)
+    def _key(self, key: Hashable, scale: ScaleOptions | None = None) -> Hashable:
+        return (key, self.params, self._image_options(), self.tiling, scale or self.scale_options())
 
     def cached(self, key: Hashable) -> SegmentationResult | None:
         """The cached result for ``key`` under the current settings, if any."""
@@ -228,14 +251,19 @@ class Session:
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        pixel_size: float | None = None,
+        unit: str | None = None,
     ) -> SegmentationResult:
         """Everything mode on a 2D image, cached under ``key`` when one is given.
 
         The caller owns the key: change it (or call :meth:`invalidate`) when the
         image data changes. Settings are part of the cache key automatically.
+        ``pixel_size``/``unit`` (e.g. ``0.6, "m"``) bring the image to the model's
+        recorded scale (:mod:`fastsam_plugin.engine.scale`); ``result.scale_plan`` says what was done.
         """
         self.segmenter  # noqa: B018 (loaded first: its operating point and bands are part of the key)
-        full_key = self._key(key)
+        scale = self.scale_options(pixel_size, unit)
+        full_key = self._key(key, scale)
         with self._cache_lock:
             if key is not None and (hit := self._cache.get(full_key)) is not None:
                 self._cache.move_to_end(full_key)
@@ -247,6 +275,7 @@ class Session:
                 params=self.params,
                 image_options=self._image_options(),
                 tiling=self.tiling,
+                scale=scale,
                 progress=progress,
                 cancel=cancel,
             )
@@ -258,9 +287,15 @@ class Session:
         return result
 
     def segment_stack(
-        self, stack: np.ndarray, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+        self,
+        stack: np.ndarray,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+        pixel_size: float | None = None,
+        unit: str | None = None,
     ) -> list[SegmentationResult]:
-        """Everything mode on every slice of a ``(Z, H, W[, C])`` stack."""
+        """Everything mode on every slice of a ``(Z, H, W[, C])`` stack, each slice brought to scale alike."""
         with self._model_lock:
             return segment_stack(
                 self.segmenter,
@@ -268,6 +303,7 @@ class Session:
                 params=self.params,
                 image_options=self._image_options(),
                 tiling=self.tiling,
+                scale=self.scale_options(pixel_size, unit),
                 progress=progress,
                 cancel=cancel,
             )

@@ -1,0 +1,93 @@
+"""The scale rule: each image brought to the scale its model was trained at (engine/scale.py)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastsam_plugin.engine.operating_point import NAMED_SCALES, model_scale
+from fastsam_plugin.engine.scale import ModelScale, ScalePlan, metres, plan_scale
+from fastsam_plugin.errors import UsageError
+
+TREES = ModelScale(tile=256, imgsz=416, pixel_size=0.6, unit="m")
+NUCLEI = ModelScale(tile=512, imgsz=640, object_diameter=23.7)
+
+
+def test_a_whole_scene_is_cut_into_the_models_tiles_not_shrunk():
+    plan = plan_scale((1024, 1024), TREES, 416)
+    assert (plan.tile, plan.imgsz, plan.overlap, plan.source) == (256, 416, 32, "training scale")
+    assert plan.describe(0.6, "m") == "0.6 m/px, tiles of 256 px, 416 px model input, zoom 1.62 (training scale)"
+
+
+def test_an_image_at_the_models_scale_runs_exactly_as_before():
+    assert plan_scale((256, 256), TREES, 416) == ScalePlan(416, None, 0, 1.625, "training scale")
+
+
+def test_pixel_size_decides_the_zoom():
+    # 0.3 m pixels: objects twice as many pixels across as in training, so the zoom halves and tiles double
+    plan = plan_scale((2048, 2048), TREES, 416, pixel_size=30, unit="cm")
+    assert plan.tile == 512 and plan.source == "pixel size" and plan.zoom == pytest.approx(0.8125)
+    assert plan.warning is None
+    drone = plan_scale((2048, 2048), TREES, 416, pixel_size=0.1, unit="m")  # 10 cm drone imagery
+    assert drone.warning is not None and "far from the training data" in drone.warning
+
+
+def test_object_size_is_used_when_no_pixel_size_is_known():
+    plan = plan_scale((600, 600), NUCLEI, 640, object_size=47.4)  # nuclei twice as large as in training
+    assert plan.source == "object size" and plan.zoom == pytest.approx(0.625)
+    assert plan.tile is None and plan.imgsz == 384  # 600 px * 0.625 = 375 -> 384, one pass
+
+
+def test_a_small_slice_is_not_blown_up():
+    plan = plan_scale((61, 57), NUCLEI, 640)
+    assert plan.tile is None and plan.imgsz == 96  # 61 * 1.25 = 76 -> the next multiple of 32
+
+
+def test_models_without_a_scale_and_the_expert_override_keep_the_fixed_rule():
+    assert plan_scale((4096, 4096), None, 1024) is None
+    assert plan_scale((1024, 1024), TREES, 832) is None  # --imgsz 832: the user's choice wins
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf")])
+def test_bad_sizes_are_usage_errors(bad):
+    with pytest.raises(UsageError, match="pixel size"):
+        plan_scale((64, 64), TREES, 416, pixel_size=bad, unit="m")
+    with pytest.raises(UsageError, match="object size"):
+        plan_scale((64, 64), TREES, 416, object_size=bad)
+
+
+def test_units():
+    assert metres(600, "mm") == pytest.approx(0.6) and metres(0.5, "µm") == pytest.approx(5e-7)
+    with pytest.raises(UsageError, match="unit"):
+        metres(1, "furlong")
+
+
+def test_named_models_and_records():
+    assert model_scale("demo-trees") == NAMED_SCALES["demo-trees"] and model_scale("FastSAM-s") is None
+    record = {"napari_fastsam": {"scale": {"tile": 320, "imgsz": 640, "object_diameter": 12.0}}}
+    assert model_scale("mine.pt", record) == ModelScale(320, 640, object_diameter=12.0)
+    assert model_scale("mine.pt", {"napari_fastsam": {"scale": {"tile": "x"}}}) is None  # damaged: ignored
+
+
+@given(h=st.integers(8, 50_000), w=st.integers(8, 50_000), tile=st.integers(64, 2048),
+       imgsz=st.sampled_from([256, 416, 640, 1024]), factor=st.floats(0.05, 20))
+def test_plans_are_always_runnable(h, w, tile, imgsz, factor):
+    model = ModelScale(tile=tile, imgsz=imgsz, object_diameter=20.0)
+    plan = plan_scale((h, w), model, imgsz, object_size=20.0 / factor)
+    assert plan.imgsz % 32 == 0 and plan.imgsz >= 64
+    if plan.tile is None:
+        assert max(h, w) * plan.zoom <= imgsz * 1.25 and plan.imgsz >= max(h, w) * plan.zoom - 1e-6
+    else:
+        assert plan.tile >= 64 and 0 <= plan.overlap < plan.tile / 2
+        assert plan.imgsz >= plan.tile * plan.zoom - 1e-6  # a tile is never shrunk below the model's scale
+
+
+@pytest.mark.slow
+def test_demo_trees_tiles_a_large_scene_and_records_the_plan():
+    from fastsam_plugin.engine.session import Session
+
+    session = Session("demo-trees", "cpu")
+    scene = np.random.default_rng(0).integers(0, 255, (600, 600, 4), dtype=np.uint8)
+    result = session.segment(scene, pixel_size=0.6, unit="m")
+    assert result.scale_plan.tile == 256 and result.scale_plan.source == "pixel size"
+    assert result.shape == (600, 600)
