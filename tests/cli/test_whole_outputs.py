@@ -247,7 +247,7 @@ def test_two_runs_on_the_same_out_both_succeed(tmp_path):
     results = [run.communicate(timeout=600) for run in runs]
     for run, (stdout, stderr) in zip(runs, results):
         assert run.returncode == 0, stdout[-2000:] + stderr[-2000:]
-        assert f"{n} of {n} input(s) complete" in stdout and "failed" not in stdout
+        assert f"{n} of {n} input(s) complete" in stdout and " 0 input(s) failed" in stdout and "FAILED" not in stdout
     outputs = sorted(p for p in out.iterdir() if not p.name.startswith("."))
     assert len(outputs) == 2 * n and all(output_complete(p) for p in outputs)
 
