@@ -79,31 +79,42 @@ class CheckpointLimitError(FastSAMError, ValueError):
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
-def read_checkpoint_bytes(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file, read once and never more than ``max_bytes``.
+def read_checkpoint_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, read once and never more than ``max_bytes`` (:data:`MAX_FILE_BYTES`).
 
     Raises
     ------
     CheckpointFormatError
-        Not a regular file (a device, FIFO or ``/proc`` pseudo-file), or empty.
+        Not a regular file (a device, FIFO or directory), or empty.
     CheckpointLimitError
         Larger than ``max_bytes``.
     """
     path = Path(path)
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else int(max_bytes)
     try:
-        with open(path, "rb") as f:
-            info = os.fstat(f.fileno())  # of the file opened, not of whatever the name points to later
-            if not stat.S_ISREG(info.st_mode):
-                raise CheckpointFormatError(f"could not load {path}: it is not a regular file. Pick a .pt file.")
-            if info.st_size > max_bytes:
-                raise CheckpointLimitError(_too_big(path, f"the file has {info.st_size:,} bytes", max_bytes))
-            data = f.read(max_bytes + 1)
-    except FileNotFoundError:
+        # O_NONBLOCK: opening a FIFO or device must not wait for a writer before it can be refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
         from .weights import WeightsNotFoundError
 
         raise WeightsNotFoundError(f"weights {path} not found: give an existing checkpoint file.") from None
-    if len(data) > max_bytes:  # grew while being read
-        raise CheckpointLimitError(_too_big(path, "the file grew beyond the limit while being read", max_bytes))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())  # of the file opened, not of whatever the name points to later
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointFormatError(f"could not load {path}: it is not a regular file. Pick a .pt file.")
+        if info.st_size > max_bytes:
+            raise CheckpointLimitError(_too_big(path, f"the file has {info.st_size:,} bytes", max_bytes))
+        chunks, total = [], 0
+        # in chunks: pseudo-files report size 0, and a buffer of max_bytes would be allocated up front
+        want = info.st_size + 1  # the whole file at once; then small reads for what a pseudo-file adds
+        while block := f.read(min(want, max_bytes + 1 - total)):
+            want = 1 << 20
+            chunks.append(block)
+            total += len(block)
+            if total > max_bytes:
+                raise CheckpointLimitError(_too_big(path, "the file grew beyond the limit while being read",
+                                                    max_bytes))
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if not data:
         raise CheckpointFormatError(f"could not load {path}: the file is empty. Download it again.")
     return data
