@@ -21,11 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fastsam_plugin.engine.imaging import hematoxylin_channel  # noqa: E402
 from fastsam_plugin.engine.session import Session  # noqa: E402
 from fastsam_plugin.evaluation.instances import evaluate_instances, format_instances  # noqa: E402
 from fastsam_plugin.io import read_image  # noqa: E402
@@ -66,13 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most N images per modality")
     ap.add_argument("--sweep", action="store_true", help=f"score conf in {CONFS} (accuracy at IoU 0.5)")
     ap.add_argument("--speed", action="store_true", help="images/s at 256 x 256")
+    ap.add_argument("--stain", choices=("rgb", "hematoxylin"), default="rgb",
+                    help="stained tissue as it is (rgb) or as its hematoxylin channel (colour deconvolution)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
 
     groups = pairs_by_modality(read_splits(args.splits, args.data)[args.split], args.limit)
     session = Session(args.weights, "cpu")
     params = session.use_operating_point(args.imgsz, args.conf)
-    report: dict = {"weights": args.weights, "split": args.split, "imgsz": params.imgsz, "conf": params.conf}
+    report: dict = {"weights": args.weights, "split": args.split, "stain": args.stain, "imgsz": params.imgsz, "conf": params.conf}
     if args.sweep:
         for conf in CONFS:
             session.use_operating_point(args.imgsz, conf)
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         session.use_operating_point(args.imgsz, args.conf)
     else:
         for modality, pairs in groups.items():
-            r = evaluate_instances(session, pairs)
+            convert = hematoxylin_channel if args.stain == "hematoxylin" and modality == "colour" else None
+            r = evaluate_instances(session, pairs, transform=convert)
             print(f"== {modality} ({args.split}) model {args.weights} imgsz {params.imgsz} conf {params.conf}")
             print(format_instances(r), flush=True)
             report[modality] = {**r, "by_threshold": {str(t): s for t, s in r["by_threshold"].items()}}

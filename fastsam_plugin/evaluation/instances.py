@@ -316,8 +316,11 @@ def label_pairs(images: str | Path, labels: str | Path) -> list[tuple[Path, Path
 
 
 def evaluate_instances(session, pairs: list[tuple[Path, Path]], limit: int | None = None,
-                       progress: bool = False) -> dict:
+                       progress: bool = False, transform=None) -> dict:
     """Run ``session`` on each image and pool the figures against its instance labels.
+
+    ``transform`` (optional) maps each image read to what the model is given (e.g.
+    :func:`fastsam_plugin.engine.imaging.hematoxylin_channel` for stained tissue).
 
     Returns
     -------
@@ -337,7 +340,7 @@ def evaluate_instances(session, pairs: list[tuple[Path, Path]], limit: int | Non
             raise ValueError(f"{label_path.name}: expected a 2D label image of the image's size {image.shape[:2]}; "
                              f"got {labels.shape}.")
         start = time.perf_counter()
-        result = session.segment(image)
+        result = session.segment(image if transform is None else transform(image))
         seconds += time.perf_counter() - start
         pooled.add(labels.astype(np.int64), result)
         if progress:
