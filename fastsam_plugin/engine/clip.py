@@ -27,7 +27,7 @@ DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "openai"
 DEMO_CLIP_NAME = "fastsam-demo-clip"
 DEMO_CLIP_CONFIG = PACKAGE_MODELS / f"{DEMO_CLIP_NAME}.json"
-DEMO_CLIP_WEIGHTS = PACKAGE_MODELS / f"{DEMO_CLIP_NAME}.pt"
+DEMO_CLIP_WEIGHTS = PACKAGE_MODELS / f"{DEMO_CLIP_NAME}.safetensors"  # read by open_clip without unpickling
 
 
 NETWORK_PROBE_S = 3.0  # how long to wait for the download host to answer before calling the machine offline

@@ -3,7 +3,7 @@
 Resolution order for :func:`resolve_weights`:
 
 1. an explicit argument: ``"demo"``, ``"demo-nuclei"``, ``"demo-trees"``, ``"FastSAM-s"``/``"FastSAM-x"`` (with or
-   without ``.pt``), or a path to an Ultralytics checkpoint;
+   without ``.pt``), or a path to an Ultralytics checkpoint or to converted weights (``.safetensors`` + ``.json``);
 2. otherwise the environment variable ``NAPARI_FASTSAM_WEIGHTS`` (same forms);
 3. otherwise ``"FastSAM-s"``.
 
@@ -12,10 +12,10 @@ Named FastSAM weights live in :func:`cache_dir` (``NAPARI_FASTSAM_CACHE``, or
 Ultralytics' release assets; offline, the error names the file and the folder
 to put it in.
 
-Before any checkpoint is loaded, :func:`verify_weights` checks it: the bundled
-demo files against sha256 values pinned here, downloaded FastSAM weights
-against the sha256 recorded next to them at download time, and every file with
-the pickle scan of :mod:`.checkpoints` (see SECURITY.md).
+Every checkpoint is read by :func:`fastsam_plugin.engine.loader.load_checkpoint`, which calls
+:func:`check_digest` on the bytes it read: the bundled model files against sha256 values pinned
+here, downloaded FastSAM weights against the sha256 recorded next to them at download time
+(see SECURITY.md). The bundled models are safetensors + JSON pairs and are never unpickled.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from .checkpoints import (
 )
 
 PACKAGE_MODELS = Path(__file__).resolve().parents[1] / "models"  # fastsam_plugin/models
-DEMO_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-n.pt"
-NUCLEI_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-nuclei.pt"  # fluorescence nuclei (docs/models.md)
-TREES_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-trees.pt"  # trees in 4-band aerial tiles (docs/models.md)
+# bundled models: safetensors + JSON pairs (never unpickled; see .safetensors_weights)
+DEMO_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-n.safetensors"
+NUCLEI_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-nuclei.safetensors"  # fluorescence nuclei (docs/models.md)
+TREES_SEGMENTER = PACKAGE_MODELS / "fastsam-demo-trees.safetensors"  # trees in 4-band aerial tiles (docs/models.md)
 #: bundled segmenters by name (case-insensitive)
 BUNDLED_SEGMENTERS = {"demo": DEMO_SEGMENTER, "demo-nuclei": NUCLEI_SEGMENTER, "demo-trees": TREES_SEGMENTER}
 ASSET_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/{name}.pt"
@@ -45,12 +46,17 @@ KNOWN_WEIGHTS = ("FastSAM-s", "FastSAM-x")
 ENV_WEIGHTS = "NAPARI_FASTSAM_WEIGHTS"
 ENV_CACHE = "NAPARI_FASTSAM_CACHE"
 
-#: sha256 of the files shipped in fastsam_plugin/models/ (update together with the files).
+#: sha256 of the files shipped in fastsam_plugin/models/ (update together with the files; the JSON
+#: descriptions are pinned too: they hold the architecture the weights are built into).
 BUNDLED_SHA256 = {
-    "fastsam-demo-n.pt": "579298d82bbcc11fe7ba54bb444cd56bff97257e6df306fd885554620cdcc96a",
-    "fastsam-demo-clip.pt": "2127997e90806cf7549d71f04c6373e4325da9394945678f854a7ad3b77648a1",
-    "fastsam-demo-nuclei.pt": "e53fbe0ae3ad326311948f0e1956bf1339b3383958cc533824ae1468f94692da",
-    "fastsam-demo-trees.pt": "c0f99a5354db00c3230a070350c121766855e73f033ae24b876d456c8740e96d",
+    "fastsam-demo-n.safetensors": "7cf57ce5cd825ca567a454e28e398aa0804f4cf04921572ae6a79c56f8aa0f53",
+    "fastsam-demo-n.json": "3a0714bc706fff40e10071edc71ae1c6ed7dc18b40840b87e637ac7dd1383435",
+    "fastsam-demo-nuclei.safetensors": "a98be5097202193cd9850a7f467f00bf80badefc626e5bee5f68c95d251d976f",
+    "fastsam-demo-nuclei.json": "5e7cb96e7e7ad4d058eb6409c4a5e9563e15cfd9ae2e189917ba99d0f97bcf48",
+    "fastsam-demo-trees.safetensors": "b65853bd9bfc334817a7f47eec1c0363f01f55ac7b1a18e150a44dbd55dcf4ce",
+    "fastsam-demo-trees.json": "59aa6b2c399a3a95ff73625e659aeb9127494e98b358112c471af0047cd58e4b",
+    "fastsam-demo-clip.safetensors": "60f606f52661bdd9749c48e3f53f922101d7247280e1370307c68211ee01ff0d",
+    "fastsam-demo-clip.json": "7a60c967bbe05666aa33de4c04babfa0a0225bc733f3ee01c18844363d477523",
 }
 
 #: Expected (size in bytes, sha256) of the named downloads. Neither Ultralytics nor the FastSAM authors
@@ -240,10 +246,18 @@ def verify_weights(path: str | os.PathLike, *, trust: bool | None = None) -> Pat
     path = Path(path)
     if not path.is_file():
         raise WeightsNotFoundError(f"weights {path} not found: give an existing checkpoint file.")
-    if path.suffix.lower() == ".safetensors":
-        from .safetensors_weights import load_weights_file
+    if path.suffix.lower() in (".safetensors", ".json"):
+        from .safetensors_weights import check_weights_file, is_weights_pair, load_weights_file, read_description
 
-        load_weights_file(path)
+        if is_weights_pair(path) and path.suffix.lower() == ".safetensors":
+            try:
+                read_description(path)
+            except CheckpointFormatError:  # a plain safetensors file (the demo CLIP's config is not ours)
+                check_weights_file(path)
+                return path
+            load_weights_file(path)
+        elif path.suffix.lower() == ".safetensors":
+            check_weights_file(path)
         return path
     loaded = load_checkpoint(path, trust=trust, unpickle=False)  # checked; a trusted file is not unpickled here
     record_if_new(path, loaded.sha256)

@@ -102,6 +102,7 @@ def test_built_wheel_ships_manifest_models_and_entry_point(tmp_path):
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
         manifest = z.read("fastsam_plugin/napari.yaml").decode()
-    assert {"fastsam_plugin/models/fastsam-demo-n.pt", "fastsam_plugin/models/fastsam-demo-clip.pt"} <= names
+    assert {"fastsam_plugin/models/fastsam-demo-n.safetensors", "fastsam_plugin/models/fastsam-demo-n.json",
+            "fastsam_plugin/models/fastsam-demo-clip.safetensors"} <= names
     assert manifest == (ROOT / "napari.yaml").read_text()
     assert "napari-fastsam = fastsam_plugin:napari.yaml" in entry_points

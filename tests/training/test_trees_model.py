@@ -14,15 +14,16 @@ needs_tiles = pytest.mark.skipif(not (TREES / "val_socal.txt").is_file(), reason
 
 
 def test_trees_weights_resolve_by_name_are_small_and_record_their_bands():
-    import torch
-
     from fastsam_plugin.engine._ultralytics import ultralytics
     from fastsam_plugin.engine.operating_point import model_bands
 
     ultralytics()  # offline settings before the checkpoint's classes import Ultralytics
     assert resolve_weights("demo-trees") == TREES_SEGMENTER == resolve_weights("Demo-Trees")
     assert TREES_SEGMENTER.stat().st_size < 8e6
-    ckpt = torch.load(TREES_SEGMENTER, map_location="cpu", weights_only=False)  # our own bundled file
+    from fastsam_plugin.engine.operating_point import CHECKPOINT_KEY
+    from fastsam_plugin.engine.safetensors_weights import read_description
+
+    ckpt = {CHECKPOINT_KEY: read_description(TREES_SEGMENTER)["record"]}  # the bundled pair's record
     assert model_bands(ckpt) == (4, 1, 2)  # NIR, red, green
     point = operating_point("demo-trees")
     assert point == NAMED_OPERATING_POINTS["demo-trees"] and point.imgsz == 416  # a tile never pays for 1024
