@@ -107,7 +107,7 @@ class BandPicker(Container):
             step = max(1, max(hw) // (2 * PREVIEW_PX))
             planes.append(np.asarray(data[(*index, slice(None, None, step), slice(None, None, step))]))  # only that
         plane = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
-        session = c._session  # the model's band record once it has loaded (no load for a preview)
+        session = c.existing_session  # the model's band record once it has loaded (no load for a preview)
         bands = session.loaded_model_bands if session is not None else None
         options = replace(c.image_options(layer), model_bands=bands).for_image(plane.shape)
         return normalize_image(plane, rgb=options.rgb, channels=options.channels,

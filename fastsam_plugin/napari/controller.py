@@ -1,4 +1,4 @@
-"""State the FastSAM widgets share: session, per-layer cache keys, worker, slice, status, layers.
+"""State the FastSAM widgets share: session, per-layer cache keys, slice, prompt rules; runs, image choice, layers.
 
 The small widgets (everything mode, point/box/text prompts, annotations) hold
 only their buttons; they ask the :class:`Controller` for the session, the
@@ -9,27 +9,27 @@ it. There is one controller per dock widget.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox
+from magicgui.widgets import CheckBox
 from napari.layers import Image
-from psygnal import Signal
 
 from ..engine.checkpoints import UnsafeCheckpointError
 from ..engine.progress import Cancelled
 from ..engine.session import Session
-from ..errors import describe_unexpected, log_unexpected
 from . import gentle_import
 from ._gl_guard import guard_triton
+from .image_choice import ImageChoice
+from .jobs import Jobs
 from .layer_book import LayerBook
 from .layers import layer_uid, owned, spatial_shape
 from .model_panel import ModelPanel, ModelSettings
 from .reader import file_band_layers
 from .status import StatusBar
+from .trust import TrustedWeights
 
 if TYPE_CHECKING:
     import napari
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 # kind -> function(prompt layer, result, slice index, number of leading axes) -> (H, W) int32 selection
 SelectionRule = Callable[[object, object, tuple, int], np.ndarray]
-_FOLLOWING = object()  # Controller._worker while a finished job's follow-ups run
 
 
 def import_backends() -> None:
@@ -79,66 +78,57 @@ def warm_labels_layer() -> None:
         logging.getLogger(__name__).debug("napari Labels warm-up failed", exc_info=True)
 
 
-def ask_to_trust(message: str) -> bool:
-    """Ask whether to load a checkpoint the safety scan refused (default: No)."""
-    from qtpy.QtWidgets import QMessageBox
-
-    answer = QMessageBox.warning(
-        None,
-        "FastSAM: load a checkpoint that failed the safety check?",
-        f"{message}\n\nLoad it anyway? Only do so if you know and trust where this file comes from: "
-        "loading it may run code it contains.",
-        QMessageBox.Yes | QMessageBox.No,
-        QMessageBox.No,
-    )
-    return answer == QMessageBox.Yes
-
-
 class Controller:
     """The session and the bookkeeping behind the FastSAM widgets of one viewer.
 
-    ``confirm_trust`` (a callable taking the refusal message, returning True to
-    trust the file) is asked before a refused checkpoint is loaded anyway; it
-    defaults to a Qt dialog and can be replaced (tests, scripted use).
+    Its parts, one job each: :class:`~.image_choice.ImageChoice` (the image
+    field, following the user's layers), :class:`~.jobs.Jobs` (one run at a
+    time, busy state, cancel, failures said in the dock),
+    :class:`~.trust.TrustedWeights` (refused checkpoints the user chose to
+    load) and :class:`~.layer_book.LayerBook` (the plugin's layers). What is
+    left here: cache keys per image data version, the session, and prompt
+    dispatch.
     """
-
-    busy_changed = Signal(bool)  # a model run started (True) or ended (False)
 
     def __init__(self, viewer: napari.viewer.Viewer, model: ModelPanel, status: StatusBar) -> None:
         self.viewer, self.model, self.status = viewer, model, status
-        self.image = ComboBox(label="image", choices=self.image_layers)
+        self.choice = ImageChoice(viewer)
+        self.image = self.choice.widget
         self.smooth = CheckBox(text="smooth selection", value=False)  # shared by point and box prompts
         self.book = LayerBook(viewer, self.image)
+        self.jobs = Jobs(status, self.report)
+        self.busy_changed = self.jobs.busy_changed  # a model run started (True) or ended (False)
+        self.after_run = self.jobs.after_run  # called when a job ends, before the widgets are told
+        self.trusted = TrustedWeights()
         self._session: Session | None = None
         self._settings: ModelSettings | None = None
         self._versions: dict[str, int] = {}  # image layer uid -> number of data edits (part of the cache key)
-        self._cancel = threading.Event()
-        self._worker = None
-        self._cancellable = True
         self._rules: dict[str, SelectionRule] = {}
         # image layers segmented together as the channels of one image (set by the microscopy panel)
         self.channel_layers: Callable[[], list] = list
-        self.confirm_trust: Callable[[str], bool] = ask_to_trust
-        self._trusted: set[str] = set()  # weights the user chose to load despite the safety scan
         self.last_kind: str | None = None  # the prompt kind shown in the selection layer
         self.selection_prompts: list = []  # ObjectPrompt per selection id: how the selection was made
-        # called when a job ends, before the widgets are told it did; one may start a follow-up job (busy goes on)
-        self.after_run: list[Callable[[], None]] = []
-        status.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(lambda _: None if self.busy else status.show(""))  # old news of another image
         viewer.layers.events.inserted.connect(self._layer_added)
-        viewer.layers.events.removed.connect(lambda e=None: self.image.reset_choices())
         for layer in self.image_layers():  # images opened before the widget
             self._watch(layer)
         viewer.dims.events.current_step.connect(lambda e=None: self.update_prompts())
 
+    @property
+    def confirm_trust(self) -> Callable[[str], bool]:
+        """Asked before a refused checkpoint is loaded anyway (a Qt dialog; replaceable in tests and scripts)."""
+        return self.trusted.confirm
+
+    @confirm_trust.setter
+    def confirm_trust(self, ask: Callable[[str], bool]) -> None:
+        self.trusted.confirm = ask
+
     # -- images -----------------------------------------------------------
     def image_layers(self, _=None) -> list:
         """The user's image layers (never the plugin's own)."""
-        return [ly for ly in self.viewer.layers if isinstance(ly, Image) and not owned(ly)]
+        return self.choice.layers()
 
     def _layer_added(self, event=None) -> None:
-        self.image.reset_choices()
         layer = getattr(event, "value", None)
         if isinstance(layer, Image) and not owned(layer):
             self._watch(layer)
@@ -216,7 +206,7 @@ class Controller:
         if self._session is None or settings != self._settings:
             self._session = Session(
                 settings.weights, settings.device, settings.clip_model, settings.clip_pretrained,
-                trust=True if settings.weights in self._trusted else None,
+                trust=True if settings.weights in self.trusted else None,
                 # the panel's imgsz/conf (which show the weights' operating point until the user edits them) win:
                 # without params, the session would replace them by the operating point when the weights load,
                 # so the first run after a model change ignored the user's values
@@ -237,64 +227,33 @@ class Controller:
 
     # -- runs -------------------------------------------------------------
     @property
+    def existing_session(self) -> Session | None:
+        """The session if one was built (for what must not build or load anything: previews, cached results)."""
+        return self._session
+
+    @property
     def busy(self) -> bool:
         """True while a model run is in progress."""
-        return self._worker is not None
+        return self.jobs.busy
 
     @property
     def cancel_requested(self) -> Callable[[], bool]:
-        return self._cancel.is_set
+        return self.jobs.cancel_requested
 
-    def start(self, worker, message: str, *, cancellable: bool = True) -> None:
-        """Run a napari worker; the widgets disable their run buttons meanwhile.
+    def start(self, worker, message: str, *, cancellable: bool = True, kind: str | None = None) -> None:
+        """Run a napari worker; the widgets disable their run buttons meanwhile (see :meth:`Jobs.start`)."""
+        self.jobs.start(worker, message, cancellable=cancellable, kind=kind)
 
-        ``cancellable`` says whether the job checks the cancel flag between
-        steps (tiles, slices); Cancel on any other job says so instead.
-        """
-        self._cancel.clear()
-        self._cancellable = cancellable
-        worker.finished.connect(self._worker_done)
-        worker.errored.connect(self._unexpected)  # a bug: keep its traceback in a log, name the file
-        if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
-            worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
-        following = self._worker is _FOLLOWING  # a follow-up job of the run that just ended: still busy
-        self._worker = worker
-        self.status.show(message)
-        self.status.cancel_button.enabled = True
-        if not following:
-            self.busy_changed.emit(True)
-        worker.start()
-
-    def _worker_done(self) -> None:
-        self._worker = _FOLLOWING
-        for follow_up in self.after_run:  # e.g. measure the new objects: may start a job of its own
-            try:
-                follow_up()
-            except Exception as exc:  # noqa: BLE001 - a bug in one follow-up must not leave the widget busy
-                self._unexpected(exc)
-        if self._worker is not _FOLLOWING:
-            return  # busy until the follow-up job ends
-        self._worker = None
-        self.status.cancel_button.enabled = False
-        self.busy_changed.emit(False)
-        if not self.status.is_error and self.status.value.endswith("..."):
-            self.status.show("done")
-
-    def _unexpected(self, exc: BaseException) -> None:
-        self.error(f"FastSAM: {describe_unexpected(exc, log_unexpected(exc, 'napari widget'))}")
+    def run(self, job: Callable, on_result: Callable, message: str, **options):
+        """Run ``job()`` in a worker and ``on_result`` on its value; expected errors are messages (:meth:`Jobs.run`)."""
+        return self.jobs.run(job, on_result, message, **options)
 
     def cancel(self, _=None) -> None:
-        """Stop the running job between tiles or slices, or say that it cannot be stopped."""
-        if self._worker is not None and not self._cancellable:
-            self.status.show("This run cannot be cancelled (one model call, no tiles or slices between which to "
-                             "stop): it ends on its own in a moment...")
-            return
-        self._cancel.set()
-        if self._worker is not None:
-            self._worker.quit()
+        """Stop the running job between tiles or slices, or say how long it may still take."""
+        self.jobs.cancel()
 
     def report(self, exc: BaseException) -> None:
-        """Show an expected failure of a run (cancel, missing weights, bad input) as a message."""
+        """Show an expected failure of a run (cancel, missing weights, bad input) as a message with its fix."""
         if isinstance(exc, Cancelled):
             self.status.show("cancelled")
             return
@@ -305,10 +264,7 @@ class Controller:
     def _offer_trust(self, exc: UnsafeCheckpointError) -> None:
         """After a refused segmenter checkpoint, ask whether to trust it for this viewer's session."""
         settings = self._settings
-        if settings is None or str(exc.path) == str(settings.clip_pretrained) or "://" in str(exc.path):
-            return  # CLIP files and refused downloads have no opt-out here
-        if self.confirm_trust(str(exc)):
-            self._trusted.add(settings.weights)
+        if settings is not None and self.trusted.offer(exc, settings.weights, settings.clip_pretrained):
             self._session = None  # rebuilt with trust on the next run
             self.status.show(f"{exc.path} will be loaded as trusted: run again.")
 
@@ -319,8 +275,7 @@ class Controller:
     def loading_message(self, what: str) -> str:
         """'loading ...' when the session's models or libraries are not loaded yet, else ''."""
         session = self._session
-        loaded = session is not None and (session._segmenter is not None if what == "segmenter"
-                                          else session._embedder is not None)
+        loaded = session is not None and session.is_loaded(what)
         return "" if loaded else f"loading the {'FastSAM' if what == 'segmenter' else 'text'} model… "
 
     # -- layers -----------------------------------------------------------

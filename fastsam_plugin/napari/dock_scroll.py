@@ -1,4 +1,4 @@
-"""A dock that scrolls vertically and is never narrower than its content.
+"""A dock that scrolls vertically, is never narrower than its content, and whose fields ignore a passing wheel.
 
 napari docks a magicgui widget's ``.native`` (the inner widget), not its
 ``root_native_widget``, so a ``scrollable=True`` container loses its scroll
@@ -11,8 +11,8 @@ be made as narrow as the rows allow; the height scrolls.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QEvent, QObject
-from qtpy.QtWidgets import QScrollArea
+from qtpy.QtCore import QEvent, QObject, Qt
+from qtpy.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollArea, QWidget
 
 
 class ScrollWidth(QObject):
@@ -37,3 +37,54 @@ class ScrollWidth(QObject):
         if event.type() == QEvent.Type.LayoutRequest:
             self.update()
         return False
+
+
+CALMED = "fastsam_calm"
+
+
+class CalmFields(QObject):
+    """Number fields and drop-downs under ``root`` change only when the user means it.
+
+    * A mouse wheel over a field that does not have the keyboard focus scrolls
+      the dock instead of changing the value under the pointer (values used to
+      jump while the user scrolled past them: min box IoU 0.10 to 0.55). A
+      click or Tab gives the field focus; then the wheel steps it.
+    * Typing in a number field is not corrected at each key press ("6" of
+      "64" used to become the minimum at once); the value is checked and
+      applied when editing ends (Enter, Tab, or a click elsewhere).
+
+    Fields added later (panels built or shown afterwards) are found at the
+    next layout change of ``root``.
+    """
+
+    FIELDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
+
+    def __init__(self, root: QWidget) -> None:
+        super().__init__(root)
+        self.root = root
+        root.installEventFilter(self)
+        self.update()
+
+    def update(self) -> None:
+        """Calm every field under ``root`` not calmed yet."""
+        for field in self.root.findChildren(QWidget):
+            if isinstance(field, self.FIELDS) and not field.property(CALMED):
+                field.setProperty(CALMED, True)  # a mark on the widget itself: ids are reused after deletion
+                calm(field)
+                field.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # Qt calls it by this name
+        kind = event.type()
+        if kind == QEvent.Type.LayoutRequest and obj is self.root:
+            self.update()
+        elif kind == QEvent.Type.Wheel and obj is not self.root and not obj.hasFocus():
+            event.ignore()  # unhandled: Qt passes the wheel on to the parents, so the dock scrolls
+            return True
+        return False
+
+
+def calm(field: QWidget) -> None:
+    """Focus by click or Tab only (not by the wheel); number fields apply typed text when editing ends."""
+    field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    if isinstance(field, QAbstractSpinBox):
+        field.setKeyboardTracking(False)

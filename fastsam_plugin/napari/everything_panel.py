@@ -13,6 +13,7 @@ from ..engine.progress import Cancelled
 from ..errors import USER_ERRORS
 from . import gentle_import
 from .controller import Controller, import_backends
+from .jobs import plural
 from .layers import KEY, ensure_labels, find_owned, layer_uid, new_labels, spatial_geometry, spatial_shape
 
 # The worker's first message, once torch, napari's Labels warm-up and the model are loaded: the GUI thread adds
@@ -68,7 +69,7 @@ class EverythingPanel(Container):
         else:
             indices = [c.slice_index(layer)]
         keys = {index: c.key(layer, index) for index in indices}  # the data version this run starts from
-        version, cancelled, found, made = c.version(layer), c.cancel_requested, [], []
+        version, cancelled, found, made, gone = c.version(layer), c.cancel_requested, [], [], []
         layer_added = threading.Event()
 
         def work():
@@ -87,6 +88,13 @@ class EverythingPanel(Container):
                 yield None, None, exc
 
         def show(out):
+            if layer not in self.viewer.layers:  # the user deleted the image: draw nothing over what is left
+                if not gone:
+                    gone.append(True)
+                    c.status.show(f"'{layer.name}' was removed during the run: its objects were discarded.")
+                layer_added.set()
+                found.append(None)
+                return
             if out[0] is READY:
                 existing = find_owned(self.viewer, "everything", layer_uid(layer))
                 objects = self._objects_layer(layer, prepared=out[1])
@@ -109,7 +117,8 @@ class EverythingPanel(Container):
 
         def summary():
             if found and None not in found:
-                c.status.show(f"{sum(found)} objects found" + (f" in {len(found)} slices" if len(found) > 1 else ""))
+                where = f" in {len(found)} slices" if len(found) > 1 else ""
+                c.status.show(f"{plural(sum(found), 'object')} found{where}")
             new = made[0] if made else None
             if new is not None and new in self.viewer.layers and all(n is None for n in found):  # failed: none stays
                 self.viewer.layers.remove(new)
@@ -120,7 +129,8 @@ class EverythingPanel(Container):
         worker.finished.connect(summary)
         # a single untiled image is one model call: the cancel flag is only checked between tiles and slices
         cancellable = len(indices) > 1 or session.tiling.applies(shape[-2:])
-        c.start(worker, f"{c.loading_message('segmenter')}segmenting {len(indices)} slice(s)...", cancellable=cancellable)
+        c.start(worker, f"{c.loading_message('segmenter')}segmenting {plural(len(indices), 'slice')}...",
+                cancellable=cancellable, kind="everything")
 
     def _show(self, image_layer, index, result, labels: np.ndarray | None = None) -> None:
         """Write a result (and its (H, W) int32 label image, when already painted) into the objects layer."""
@@ -131,7 +141,7 @@ class EverythingPanel(Container):
             layer.refresh()
             if self.show_boxes.value and not index:
                 self._show_proposals(image_layer, result)
-        self.controller.status.show(f"slice {index or 0}: {len(result)} objects ...")
+        self.controller.status.show(f"slice {index or 0}: {plural(len(result), 'object')} ...")
         self.controller.update_prompts()
 
     @staticmethod
@@ -185,4 +195,4 @@ class EverythingPanel(Container):
         layer.data[index if index else ...] = edge_map(result)
         layer.refresh()
         c.book.mark_stale(image, False, ("edges",))
-        c.status.show(f"edge map of {len(result)} objects")
+        c.status.show(f"edge map of {plural(len(result), 'object')}")

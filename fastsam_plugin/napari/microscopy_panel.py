@@ -23,6 +23,7 @@ from magicgui.widgets import CheckBox, Container, FloatSpinBox, PushButton, Sele
 
 from ..engine.session import Session
 from .controller import Controller
+from .jobs import plural
 from .layers import layer_uid, owned, spatial_shape
 
 RGB_NAMES = ("red", "green", "blue", "alpha")
@@ -79,7 +80,7 @@ class MicroscopyPanel(Container):
         if len({spatial_shape(ly) for ly in chosen}) > 1:
             c.error("The chosen channel layers differ in size: choose the channel layers of one image.")
             return
-        if c.image.value not in chosen:
+        if c.image.value is not chosen[0]:  # results attach to the first chosen layer
             c.image.value = chosen[0]
         c.status.show(f"{len(chosen)} layers segmented together as channels: {', '.join(ly.name for ly in chosen)}")
 
@@ -105,7 +106,7 @@ class MicroscopyPanel(Container):
     def slice_results(self, image_layer) -> list | None:
         """The cached result of every slice of a stack, or None when some slice was not segmented."""
         c = self.controller
-        session = c._session
+        session = c.existing_session
         shape = spatial_shape(image_layer)
         if session is None or len(shape) < 3:
             return None
@@ -151,27 +152,25 @@ class MicroscopyPanel(Container):
         c = self.controller
 
         def table():
-            try:
-                return Session.measure(labels, original, results=results, spacing=spacing, unit=unit,
-                                       channel_names=names)
-            except ValueError as exc:
-                return exc
+            return Session.measure(labels, original, results=results, spacing=spacing, unit=unit,
+                                   channel_names=names)
 
         def show(out) -> None:
-            if isinstance(out, ValueError):
-                c.error(f"measurements: {out}")
-            elif labels_layer in c.viewer.layers and labels_layer.data is labels:  # not replaced meanwhile
+            if labels_layer in c.viewer.layers and labels_layer.data is labels:  # not replaced meanwhile
                 labels_layer.features = out.assign(index=out["label"])  # napari maps label ids through 'index'
-                c.status.show(f"{len(out)} objects measured in '{labels_layer.name}' (features table)")
+                # added to the result it follows (a run's count, an accept): that stays readable
+                c.status.append(f"{plural(len(out), 'object')} measured in '{labels_layer.name}' (features table)")
 
-        if not background:
-            show(table())
+        if background:
+            c.run(table, show, f"measuring the objects of '{labels_layer.name}'...", expected=(ValueError,),
+                  kind="measure")
             return
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(table, _start_thread=False)
-        worker.returned.connect(show)
-        c.start(worker, f"measuring the objects of '{labels_layer.name}'...", cancellable=False)
+        try:
+            out = table()
+        except ValueError as exc:  # e.g. labels and image of different sizes: the message says which
+            c.error(f"measurements: {exc}")
+            return
+        show(out)
 
     def measure_annotations(self) -> None:
         c = self.controller

@@ -21,7 +21,7 @@ from .annotations import AnnotationPanel
 from .bands import BandPicker
 from .box_prompts import BoxPrompts
 from .controller import Controller
-from .dock_scroll import ScrollWidth
+from .dock_scroll import CalmFields, ScrollWidth
 from .everything_panel import EverythingPanel
 from .label_editing import LabelEditPanel
 from .microscopy_panel import MicroscopyPanel
@@ -105,6 +105,7 @@ class FastSAMWidget(Container):
             self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.label_edit, self.training,
         ])
         self._width = ScrollWidth(self.root_native_widget)  # the dock is never narrower than the rows
+        self._calm = CalmFields(self.root_native_widget.widget())  # no value changes under a passing wheel
         # once the dock is built and drawn (the loader's lock would stall that), open torch's libraries in the
         # background: a first run finds them open (see gentle_import)
         QTimer.singleShot(PRELOAD_DELAY_MS, gentle_import.preload_torch_soon)

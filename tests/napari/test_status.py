@@ -9,7 +9,8 @@ def test_long_error_shows_one_line_and_details_on_demand(dock):
             "Download it on a connected machine and copy it to ~/.cache/napari-fastsam/FastSAM-s.pt.\n"
             "See 'yolo predict model=yolo26n.pt' for more.")
     status.error(long)
-    assert status.line.value == "FastSAM: FastSAM-s.pt is not on this machine and could not be downloaded."
+    # the first line says what went wrong and what to do; the rest waits behind Details
+    assert status.line.value == long.splitlines()[0]
     assert status.value == long and status.is_error
     assert not status.details.native.isHidden() and status.full.native.isHidden()
     status.details.clicked.emit()
@@ -17,6 +18,13 @@ def test_long_error_shows_one_line_and_details_on_demand(dock):
     status.show("3 objects found")
     assert not status.is_error and status.value == "3 objects found"
     assert status.details.native.isHidden() and status.full.native.isHidden()
+
+
+def test_a_long_first_line_is_cut_after_a_whole_sentence(dock):
+    sentence = "The text model ViT-B-32 (openai) is not on this machine and cannot be downloaded offline. "
+    dock.status.error(sentence * 4)
+    assert dock.status.line.value == (sentence * 2).strip()
+    assert not dock.status.details.native.isHidden()
 
 
 def test_short_error_has_no_details_button(dock):
