@@ -20,7 +20,9 @@ from mask_selectors import (
     SelectorInputError,
     carve_mask,
     delete_labels,
-    line_pixels,
+    label_most_covered,
+    labels_at_points,
+    labels_crossed,
     merge_labels,
     relabel_consecutive,
     set_label,
@@ -30,7 +32,16 @@ from napari.layers import Labels
 
 from ..engine.session import Session
 from .controller import Controller
-from .label_edits import EditError, EditStep, layer_role, parse_ids, record_edit, remap_features
+from .label_edits import (
+    EditError,
+    EditStep,
+    PixelChange,
+    UndoHistory,
+    layer_role,
+    parse_ids,
+    record_edit,
+    remap_features,
+)
 from .layers import KEY, layer_uid, spatial_geometry, spatial_shape
 from .quality import MIN_BOX_IOU, chosen_box_iou
 
@@ -69,7 +80,7 @@ class LabelEditPanel(Container):
             row(self.draw_box, self.split_box),
             self.new_id, row(self.set_id, self.renumber, self.undo),
         ])
-        self._undo: list[EditStep] = []
+        self.history: UndoHistory[EditStep] = UndoHistory()
         for button, action in ((self.pick, self.pick_objects), (self.merge, self.merge_objects),
                                (self.delete, self.delete_objects), (self.draw_cut, self.cut_layer),
                                (self.split_line, self.split_with_line), (self.draw_box, self.box_layer),
@@ -151,13 +162,9 @@ class LabelEditPanel(Container):
         if self.ids.value.strip():
             return parse_ids(self.ids.value)
         picks = self._helper_layer(PICKS, labels)
-        ids = []
-        for point in [] if picks is None else picks.data:
-            index = np.round(labels.world_to_data(picks.data_to_world(point))).astype(int)
-            if np.all(index >= 0) and np.all(index < labels.data.shape):
-                value = int(labels.data[tuple(index)])
-                if value and value not in ids:
-                    ids.append(value)
+        points = np.zeros((0, labels.ndim)) if picks is None else \
+            np.array([labels.world_to_data(picks.data_to_world(p)) for p in picks.data]).reshape(-1, labels.ndim)
+        ids = labels_at_points(labels.data, points)
         if not ids:
             raise EditError("No objects chosen: type ids (e.g. '3, 7') or click objects after 'Pick objects'.")
         return ids
@@ -180,13 +187,8 @@ class LabelEditPanel(Container):
     def _apply(self, labels: Labels, index: tuple, new: np.ndarray, edit: dict, id_map: dict[int, int],
                added: dict[int, int] | None = None) -> None:
         """Write the edited plane (or volume) ``new`` into ``labels`` as one undo step."""
-        data = labels.data
-        target = data[index] if index else data
-        changed = np.nonzero(new != target)
-        where = tuple(np.full(changed[0].shape, i) for i in index) + changed
-        self._undo.append(EditStep(labels, data, where, data[where].copy(), labels.features.copy(),
-                                copy.deepcopy(dict(labels.metadata))))
-        data[where] = new[changed]
+        features, metadata = labels.features.copy(), copy.deepcopy(dict(labels.metadata))
+        self.history.push(EditStep(labels, PixelChange.write(labels.data, index, new), features, metadata))
         labels.refresh()
         labels.features = remap_features(labels.features, id_map, added or {})
         record_edit(labels, edit, id_map)
@@ -268,8 +270,7 @@ class LabelEditPanel(Container):
         line = verts[:, -2:][:, ::-1] + 0.5  # (row, col) pixel centres -> (x, y) pixel edges
         label_id = self._typed_id("Split")
         if label_id is None:
-            under = np.unique(plane[line_pixels(line, plane.shape)])
-            under = under[under != 0].tolist()
+            under = labels_crossed(plane, line)
             if not under:
                 raise EditError(f"The line crosses no object of '{labels.name}': draw it across the object to split.")
             if len(under) > 1:
@@ -307,11 +308,9 @@ class LabelEditPanel(Container):
         plane = labels.data[index] if index else labels.data
         label_id = self._typed_id("Split")
         if label_id is None:
-            overlap = np.bincount(plane[mask].astype(np.int64).ravel(), minlength=1)
-            overlap[0] = 0
-            if not overlap.any():
+            label_id = label_most_covered(plane, mask)
+            if not label_id:
                 raise EditError(f"The model's object in this box covers no object of '{labels.name}'.")
-            label_id = int(np.argmax(overlap))
         new, new_id = carve_mask(plane, label_id, mask, new_id=int(labels.data.max()) + 1)
         self._apply(labels, index, new, {"edit": "split_box", "id": label_id, "new_ids": [new_id],
                                          "box": box.tolist(), "iou": round(iou, 4), "slice": list(index)},
@@ -321,16 +320,16 @@ class LabelEditPanel(Container):
 
     def undo_edit(self) -> None:
         """Undo the last edit: the previous pixels, features and prompt record, exactly."""
-        if not self._undo:
+        step = self.history.pop()
+        if step is None:
             self.controller.status.show("no label edit to undo")
             return
-        step = self._undo.pop()
         layer = step.layer
         if layer not in self.controller.viewer.layers:
             raise EditError(f"'{layer.name}' was removed: its edit cannot be undone.")
-        if layer.data is not step.data:
+        if layer.data is not step.change.data:
             raise EditError(f"The data of '{layer.name}' was replaced after this edit: it cannot be undone.")
-        layer.data[step.where] = step.previous
+        step.change.undo()
         layer.refresh()
         layer.features = step.features
         layer.metadata = step.metadata

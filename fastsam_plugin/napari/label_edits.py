@@ -1,16 +1,19 @@
 """What one label edit changed (to undo it exactly), and how a layer's features and prompt record follow it.
 
-The bookkeeping behind :mod:`fastsam_plugin.napari.label_editing`'s panel: no widgets here.
+The bookkeeping behind :mod:`fastsam_plugin.napari.label_editing`'s and
+:mod:`fastsam_plugin.napari.annotations`' panels: no widgets and no Qt here.
+:class:`UndoHistory` is their undo stack; :class:`PixelChange` what one step
+changed in a label array, put back exactly by :meth:`PixelChange.undo`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
-from napari.layers import Labels
 
 from ..engine.provenance import PromptRecord
 from .layers import KEY
@@ -18,20 +21,107 @@ from .provenance import RECORD
 
 if TYPE_CHECKING:
     import pandas as pd
+    from napari.layers import Labels
+
+T = TypeVar("T")
 
 
 class EditError(ValueError):
     """Input the panel cannot act on; the message says what to do."""
 
 
+class UndoHistory(Generic[T]):
+    """Undo steps, the last one first; plain Python (no Qt, no napari), so it is tested on its own.
+
+    Parameters
+    ----------
+    limit : int, optional
+        Keep at most this many steps (the oldest go first); unlimited by default.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1; got {limit}.")
+        self.limit = limit
+        self._steps: list[T] = []
+
+    def push(self, step: T) -> None:
+        """Record a step (and forget the oldest beyond ``limit``)."""
+        self._steps.append(step)
+        if self.limit is not None and len(self._steps) > self.limit:
+            del self._steps[: len(self._steps) - self.limit]
+
+    def pop(self) -> T | None:
+        """The last step, removed from the history; None when there is nothing to undo."""
+        return self._steps.pop() if self._steps else None
+
+    def peek(self) -> T | None:
+        """The last step, left in the history; None when empty."""
+        return self._steps[-1] if self._steps else None
+
+    def drop(self, gone: Callable[[T], bool]) -> int:
+        """Forget every step for which ``gone(step)`` is true (e.g. steps of a removed layer); return how many."""
+        before = len(self._steps)
+        self._steps = [s for s in self._steps if not gone(s)]
+        return before - len(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+
+@dataclass
+class PixelChange:
+    """Pixels one step changed in an array, with their previous values: undone exactly, in place.
+
+    Attributes
+    ----------
+    data : ndarray
+        The array changed (undo refuses when the layer's data was replaced since).
+    where : tuple of (K,) int arrays
+        Indices of the changed pixels in ``data``.
+    previous : (K,) array
+        Their values before the step.
+    """
+
+    data: np.ndarray
+    where: tuple[np.ndarray, ...]
+    previous: np.ndarray
+
+    @classmethod
+    def write(cls, data: np.ndarray, index: tuple[int, ...], new: np.ndarray) -> PixelChange:
+        """Write ``new`` into ``data[index]`` (the whole array for ``()``) where it differs; return the change.
+
+        Parameters
+        ----------
+        data : (...) array
+            Changed in place.
+        index : tuple of int
+            Leading-axes index of the plane ``new`` replaces.
+        new : array of ``data[index]``'s shape
+        """
+        target = data[index] if index else data
+        changed = np.nonzero(new != target)
+        where = tuple(np.full(changed[0].shape, i) for i in index) + changed
+        step = cls(data, where, data[where].copy())
+        data[where] = new[changed]
+        return step
+
+    def undo(self) -> None:
+        """Put the previous values back."""
+        self.data[self.where] = self.previous
+
+    @property
+    def size(self) -> int:
+        """How many pixels the step changed."""
+        return int(self.previous.size)
+
+
 @dataclass
 class EditStep:
-    """What one edit changed, to put it back exactly."""
+    """What one label edit changed, to put it back exactly: pixels, features table, metadata (prompt record)."""
 
     layer: Labels
-    data: np.ndarray  # the array edited (undo refuses when the layer's data was replaced since)
-    where: tuple[np.ndarray, ...]  # indices of the changed pixels in ``data``
-    previous: np.ndarray  # their values before the edit
+    change: PixelChange
     features: pd.DataFrame
     metadata: dict
 

@@ -91,3 +91,46 @@ def test_top_k_text_matches_are_accepted_as_separate_objects(segmented, qtbot):
     dock.annotations.accept_selection()
     accepted = np.unique(layer(dock.viewer, "annotation").data)
     assert len(shown) == len(accepted) >= 3  # every match its own id (plus background 0)
+
+
+def _iou(a, b):
+    return (a & b).sum() / max(1, (a | b).sum())
+
+
+def test_accept_takes_the_prompt_layer_the_user_touched_last(segmented):
+    dock, _ = segmented
+    viewer = dock.viewer
+    result = dock.controller.current_result()
+    by_point, by_box = disjoint_objects(result, 2)
+    points = dock.points.new_layer()
+    points.add(list(inner_point(result, by_point)))
+    shapes = dock.boxes.new_layer()  # now the box layer is active
+    x0, y0, x1, y1 = result.pixel_boxes[by_box]
+    shapes.add_rectangles(np.array([[y0, x0], [y1 - 1, x1 - 1]]))
+    assert _iou(layer(viewer, "selection").data > 0, result.masks[by_box]) > 0.9
+    viewer.layers.selection.active = points  # the user clicks the points layer in the layer list
+    assert _iou(layer(viewer, "selection").data > 0, result.masks[by_point]) > 0.9
+    dock.annotations.accept_selection()
+    accepted = layer(viewer, "annotation").data
+    assert _iou(accepted == 1, result.masks[by_point]) > 0.9 and accepted.max() == 1
+    viewer.layers.selection.active = shapes  # and back to the boxes: Accept takes the box's object
+    dock.annotations.accept_selection()
+    assert _iou(layer(viewer, "annotation").data == 2, result.masks[by_box]) > 0.9
+    assert [p.kind for p in dock.controller.selection_prompts] == ["box"]
+
+
+def test_each_point_mode_accepts_one_object_per_point(segmented):
+    from fastsam_plugin.napari.point_prompts import EACH
+
+    dock, _ = segmented
+    result = dock.controller.current_result()
+    a, b = disjoint_objects(result, 2)
+    dock.points.mode.value = EACH
+    points = dock.points.new_layer()
+    points.add(list(inner_point(result, a)))
+    points.add(list(inner_point(result, b)))
+    dock.annotations.accept_selection()
+    accepted = layer(dock.viewer, "annotation").data
+    assert set(np.unique(accepted)) == {0, 1, 2}
+    assert _iou(accepted == 1, result.masks[a]) > 0.9 and _iou(accepted == 2, result.masks[b]) > 0.9
+    assert "accepted as objects 1, 2" in dock.status.value
