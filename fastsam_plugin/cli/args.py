@@ -110,6 +110,9 @@ def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> N
     p.add_argument("--conf", type=float_range(0.0, 1.0), default=None,
                    help=f"confidence threshold (default: the weights' operating point, else {DEFAULT_CONF})")
     p.add_argument("--iou", type=float_range(0.0, 1.0), default=DEFAULT_IOU)
+    p.add_argument("--object-size", type=float_range(0.5, 10000.0), default=None, metavar="PIXELS",
+                   help="typical object diameter in pixels: images are resized so objects match the size the "
+                        "model was trained on (used when the image has no pixel size; models that record a scale)")
     p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET,
                    help="most objects per image (proposals: up to 1000)")
     from ..io.limits import add_max_pixels_argument  # --max-pixels: the image size limit (io.limits)

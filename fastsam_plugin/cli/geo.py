@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from .job import VECTOR_FORMATS, selection
+from ..io import pixel_size
+from .job import VECTOR_FORMATS, scale_note, selection
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -133,7 +134,9 @@ def segment_one(session, path: Path, job, write) -> None:
             bands = model_bands
     # opened once, in its final bands: the stretch of non-8-bit data samples the whole raster
     raster = open_geotiff(path, bands=bands, percentiles=job.percentiles)
-    result = session.segment(raster)
+    size = pixel_size.of_geotiff(raster) or (None, None)  # the scale rule: 0.6 m pixels for NAIP
+    result = session.segment(raster, pixel_size=size[0], unit=size[1])
+    scale_note(result, size, path.name, write.outcome.notes)
     labels, prompts, scores, picks = _prompts(session, result, pixel_prompts(job, raster.transform), job,
                                               write.outcome.notes, path.name)
     # GDAL writes in place: each file is entered in the manifest once its writer returned

@@ -112,6 +112,17 @@ class SegmentJob:
         return [k for k in ("points", "box", "text") if getattr(self, k)]
 
 
+def scale_note(result, size: tuple[float | None, str | None], name: str, notes: list[str]) -> None:
+    """Say how an input was brought to the model's scale (and warn when far from it), as one line in ``notes``.
+
+    Nothing is said for models that record no scale (the fixed input size applies).
+    """
+    plan = getattr(result, "scale_plan", None)
+    if plan is None:
+        return
+    notes.append(f"{name}: {plan.describe(*size)}" + (f"; warning: {plan.warning}" if plan.warning else ""))
+
+
 def selection(session, result, job: SegmentJob, kind: str, notes: list[str], name: str = "") -> np.ndarray:
     """The ``(H, W)`` int32 label image of one prompt kind (``points``, ``box``, ``text``); notes say what it found.
 

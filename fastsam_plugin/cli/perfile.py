@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import pixel_size
 from ..io.outputs import OutputExistsError, output_complete, record_output, recording_outputs
 from . import batch, geo, microscopy
-from .job import SegmentJob, selection
+from .job import SegmentJob, scale_note, selection
 
 #: the label output of a huge image written as chunked OME-Zarr (Dask route)
 HUGE_LABELS_SUFFIX = "_labels.ome.zarr"
@@ -162,7 +163,9 @@ def _segment_plain(session, path: Path, job: SegmentJob, write: Writer) -> None:
     if microscopy.is_stack(image, meta, job):
         _segment_stack(session, image, meta, job, write)
         return
-    result = session.segment(image)
+    size = pixel_size.of_microscopy(meta) or (None, None)  # the scale rule (engine/scale.py)
+    result = session.segment(image, pixel_size=size[0], unit=size[1])
+    scale_note(result, size, path.name, write.outcome.notes)
     write("labels", lambda p, ow: microscopy.write_labels(p, result.labels(), meta, ow))
     write("measurements", lambda p, ow: microscopy.write_table(p, session, result.labels(), image, meta, result, ow))
     write("proposals", lambda p, ow: write_json(p, result_to_coco(result, file_name=path.name), overwrite=ow))
@@ -178,7 +181,10 @@ def _segment_plain(session, path: Path, job: SegmentJob, write: Writer) -> None:
 def _segment_stack(session, image: np.ndarray, meta, job: SegmentJob, write: Writer) -> None:
     """A Z or T stack: the label volume (per slice, or linked with ``--stitch``) and its measurements."""
     if write.wants("labels") or write.wants("measurements"):
-        results = session.segment_stack(image)
+        size = pixel_size.of_microscopy(meta) or (None, None)
+        results = session.segment_stack(image, pixel_size=size[0], unit=size[1])
+        if results:
+            scale_note(results[0], size, "each slice", write.outcome.notes)
         labels = microscopy.stack_output(session, results, job, meta)  # per slice, or linked with --stitch
         write("labels", lambda p, ow: microscopy.write_labels(p, labels, meta, ow))
         write("measurements", lambda p, ow: microscopy.write_table(p, session, labels, image, meta, results, ow,

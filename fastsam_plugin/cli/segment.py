@@ -87,6 +87,10 @@ def cmd_segment(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return batch.EXIT_USAGE
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
+    if (scale := session.model_scale) is not None and params.imgsz == scale.imgsz:
+        trained = f"{scale.pixel_size:g} {scale.unit} pixels, " if scale.pixel_size else ""
+        print(f"scale: the model was trained on {trained}{scale.tile} px tiles at {scale.imgsz} px input; each image "
+              "is brought to it (its pixel size, else --object-size, else taken as at the training scale)")
     if args.record is not None:  # written first: the record describes the run even if it is interrupted
         write_record(args.record, replay.records_for_batch(session, inputs.files, args), overwrite=True)
         print(f"prompt record: {args.record}")
@@ -109,6 +113,7 @@ def _session(args):
                                    channels_axis=args.channels_axis),
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
         allow_untrained=args.untrained,
+        object_size=args.object_size,
     )
 
 
