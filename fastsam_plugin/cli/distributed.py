@@ -42,6 +42,7 @@ def spec_of(session) -> SessionSpec:
         tiling=session.tiling,
         clip_model=session.clip_model,
         clip_pretrained=None if session.clip_pretrained is None else str(session.clip_pretrained),
+        object_size=session.object_size,
     )
 
 

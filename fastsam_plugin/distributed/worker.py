@@ -21,11 +21,12 @@ class SessionSpec:
     tiling: TileOptions = field(default_factory=TileOptions)
     clip_model: str = "ViT-B-32"
     clip_pretrained: str | None = None
+    object_size: float | None = None  # the user's --object-size (engine/scale.py): the same scale on every worker
 
     def build(self) -> Session:
         """A new session with these settings (the model loads on first use)."""
         return Session(self.weights, self.device, self.clip_model, self.clip_pretrained, params=self.params,
-                       image_options=self.image_options, tiling=self.tiling)
+                       image_options=self.image_options, tiling=self.tiling, object_size=self.object_size)
 
 
 _sessions: dict[SessionSpec, Session] = {}
