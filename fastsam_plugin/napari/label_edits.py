@@ -167,6 +167,42 @@ def remap_features(features: pd.DataFrame, id_map: dict[int, int], added: dict[i
     return pd.concat([table, *rows]).sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def map_centroids(table: pd.DataFrame, georef: dict | None) -> pd.DataFrame:
+    """A measurement table whose physical centroid columns are map coordinates, for a georeferenced layer.
+
+    The measurements put ``centroid_x_<unit>``/``centroid_y_<unit>`` at pixel
+    index times pixel size: metres from the tile's corner. A GIS user needs the
+    position on the map, so for a layer carrying the reader's georeferencing
+    (``metadata["georef"]["transform"]``, the affine ``a..f``) they become
+    easting and northing (x, y in the file's CRS) of the centroid.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :meth:`Session.measure`: ``centroid_x``/``centroid_y`` in pixels (row, column indices).
+    georef : dict or None
+        The layer's ``metadata["georef"]``; the table is returned unchanged without a transform.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``centroid_x_<unit>`` = easting and ``centroid_y_<unit>`` = northing.
+    """
+    transform = (georef or {}).get("transform")
+    if transform is None or "centroid_x" not in table.columns or "centroid_y" not in table.columns:
+        return table
+    a, b, c, d, e, f = (float(v) for v in transform)
+    col = table["centroid_x"].to_numpy(float) + 0.5  # pixel index -> the pixel's centre in raster coordinates
+    row = table["centroid_y"].to_numpy(float) + 0.5
+    out = table.copy()
+    for name in out.columns:
+        if name.startswith("centroid_x_"):
+            out[name] = a * col + b * row + c
+        elif name.startswith("centroid_y_"):
+            out[name] = d * col + e * row + f
+    return out
+
+
 def record_edit(layer, edit: dict, id_map: dict[int, int]) -> None:
     """Add ``edit`` to the layer's prompt record (if it has one) and renumber its objects by ``id_map``."""
     data = layer.metadata.get(KEY, {}).get(RECORD) if isinstance(layer.metadata.get(KEY), dict) else None

@@ -24,6 +24,7 @@ from magicgui.widgets import CheckBox, Container, FloatSpinBox, PushButton, Sele
 from ..engine.session import Session
 from .controller import Controller
 from .jobs import plural
+from .label_edits import map_centroids
 from .layers import layer_uid, owned, spatial_shape
 
 RGB_NAMES = ("red", "green", "blue", "alpha")
@@ -157,6 +158,7 @@ class MicroscopyPanel(Container):
 
         def show(out) -> None:
             if labels_layer in c.viewer.layers and labels_layer.data is labels:  # not replaced meanwhile
+                out = map_centroids(out, image_layer.metadata.get("georef"))  # map coordinates for a GeoTIFF
                 labels_layer.features = out.assign(index=out["label"])  # napari maps label ids through 'index'
                 # added to the result it follows (a run's count, an accept): that stays readable
                 c.status.append(f"{plural(len(out), 'object')} measured in '{labels_layer.name}' (features table)")
