@@ -11,6 +11,21 @@ from .watch import LOST_WORKER_RETRIES
 #: Seconds to reach a running scheduler before giving up with a clear error (Dask's own default is 30).
 CONNECT_TIMEOUT = 10.0
 
+#: Dask settings of the local cluster (``--scheduler local``), set in this process while it runs:
+#:
+#: * ``allowed-failures``: a task whose worker died is started again at most this many more times.
+#: * ``worker-saturation`` 1.0: a worker holds only the task it runs (tasks take seconds; queueing more on a
+#:   worker gains nothing), so a worker that dies costs no queued task one of its tries.
+#: * ``lost-worker-timeout``: 15 s after a worker is lost, LocalCluster closes its nanny for good unless a
+#:   worker of that name is registered again *at that moment*. A worker killed again while its nanny restarts
+#:   it then never comes back (issue #27: four SIGKILLs 6 s apart left no workers). The nanny restarts its
+#:   worker itself, and closes itself when it cannot, so the cluster need not: the timer is pushed out of reach.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": LOST_WORKER_RETRIES,
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.deploy.lost-worker-timeout": "7d",
+}
+
 
 def make_client(scheduler: str = "local", workers: int | None = None, *, timeout: float = CONNECT_TIMEOUT):
     """A ``dask.distributed.Client`` for ``scheduler``.
@@ -45,7 +60,8 @@ def make_client(scheduler: str = "local", workers: int | None = None, *, timeout
     cores and one worker is as fast as a single process. A task whose worker
     process dies is started again on another worker at most
     :data:`.watch.LOST_WORKER_RETRIES` times (Dask's ``allowed-failures``; a remote
-    scheduler uses its own setting).
+    scheduler uses its own setting). A local cluster sets :data:`LOCAL_CLUSTER_CONFIG`
+    in this process's Dask config.
     """
     try:
         import dask
@@ -62,14 +78,12 @@ def make_client(scheduler: str = "local", workers: int | None = None, *, timeout
     if n < 1:
         raise UsageError(f"--workers must be at least 1; got {n}.")
     threads = str(max(1, cores // n))
-    # The scheduler of a local cluster runs in this process and reads these when it starts. Saturation 1.0:
-    # a worker holds only the task it runs (tasks take seconds; queueing more on a worker gains nothing), so
-    # a worker that dies takes no innocent queued task's retry with it.
-    with dask.config.set({"distributed.scheduler.allowed-failures": LOST_WORKER_RETRIES,
-                          "distributed.scheduler.worker-saturation": 1.0}):
-        # the client owns the cluster it starts: closing the client stops the workers too
-        return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
+    # Set for the rest of this process, not only while the cluster starts: the local cluster's scheduler and
+    # its lost-worker timer run in this process and read the lost-worker timeout whenever a worker is lost.
+    dask.config.set(LOCAL_CLUSTER_CONFIG)
+    # the client owns the cluster it starts: closing the client stops the workers too
+    return Client(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                  env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
 
 
 def _connect(client_type, address: str, timeout: float):

@@ -16,7 +16,7 @@ import tifffile
 
 from fastsam_plugin.cli import main
 from fastsam_plugin.distributed.batch import run_files
-from fastsam_plugin.distributed.cluster import make_client
+from fastsam_plugin.distributed.cluster import LOCAL_CLUSTER_CONFIG, make_client
 from fastsam_plugin.distributed.huge import label_window, segment_huge, write_result_ome_zarr
 from fastsam_plugin.distributed.worker import SessionSpec
 from fastsam_plugin.engine.model import DEMO_PARAMS
@@ -179,13 +179,15 @@ class _WorkerKiller(threading.Thread):
 @pytest.fixture
 def own_cluster():
     """A LocalCluster of two worker processes for one test (its workers get killed)."""
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    yield cluster, client
-    client.close()
-    cluster.close()
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):  # as --scheduler local sets up its cluster
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        yield cluster, client
+        client.close()
+        cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +215,7 @@ def _cli_with_watchdog(args: list[str], limit_s: float) -> tuple[int, float]:
 
 def test_workers_killed_repeatedly_every_output_is_whole_or_reported_failed(own_cluster, tmp_path, capsys):
     cluster, client = own_cluster
-    files = _write_scenes(tmp_path / "in", 16)
+    files = _write_scenes(tmp_path / "in", 10)
     killer = _WorkerKiller(cluster, client, rounds=3)
     killer.start()
     try:
@@ -236,32 +238,41 @@ def test_workers_killed_repeatedly_every_output_is_whole_or_reported_failed(own_
         assert labels.shape == edges.shape[:2] == (256, 256) and labels.max() > 0
 
 
-def test_workers_that_die_for_good_end_the_run_with_a_clear_error(own_cluster, tmp_path, capsys, monkeypatch):
-    cluster, client = own_cluster
+def test_workers_that_die_for_good_end_the_run_with_a_clear_error(tmp_path, capsys, monkeypatch):
+    import subprocess
+    import sys
+
+    from distributed import Client, LocalCluster
+
     _write_scenes(tmp_path / "in", 8)
     monkeypatch.setenv(ENV_NO_WORKER_TIMEOUT, "3")
+    # a scheduler here and one worker process without a nanny, as a batch job on an HPC cluster: once killed,
+    # nothing restarts it
+    cluster = LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None)
+    client = Client(cluster)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
+                               "--no-nanny", "--nthreads", "1", "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gone = {}
 
-    def kill_until_no_worker_comes_back() -> None:
-        # as in issue 27: a worker killed again while its nanny restarts it is not restarted any more
+    def kill_the_worker_mid_run() -> None:
         _wait_until(lambda: any(client.processing().values()), 300, "a busy worker")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            nannies = list(cluster.workers.values())
-            if all(n.status.name in ("closing", "closed", "failed") for n in nannies):
-                break  # every nanny gave up
-            for pid in (n.pid for n in nannies if n.status.name == "running"):
-                if pid:
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.05)
+        worker.kill()
         gone["at"] = time.monotonic()
 
-    killer = threading.Thread(target=kill_until_no_worker_comes_back, daemon=True)
-    killer.start()
-    code, _ = _cli_with_watchdog(["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
-                                  "--weights", "demo", "--device", "cpu",
-                                  "--scheduler", cluster.scheduler_address], limit_s=400)
-    killer.join(10)
+    try:
+        client.wait_for_workers(1, timeout=120)
+        killer = threading.Thread(target=kill_the_worker_mid_run, daemon=True)
+        killer.start()
+        code, _ = _cli_with_watchdog(["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                                      "--weights", "demo", "--device", "cpu",
+                                      "--scheduler", cluster.scheduler_address], limit_s=400)
+        killer.join(10)
+    finally:
+        worker.kill()
+        worker.wait(30)
+        client.close()
+        cluster.close()
     said = capsys.readouterr()
     assert code in (1, 2), f"exit {code} (130: it hung and the watchdog interrupted it)"
     assert time.monotonic() - gone["at"] < 60  # the no-worker limit is 3 s; checks run every second
