@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -124,13 +125,17 @@ def is_own_output(path: str | Path) -> bool:
 #
 # Invariant 7: an output is kept only when it is known to be whole. A rename makes a file appear whole, but
 # older versions, copies, other writers (GDAL) and killed processes can leave a file of the right name that is
-# not. So the command line enters every output it writes in a small manifest in the output's folder
-# (size and sha256, written atomically, under a lock shared by concurrent runs), *before* the output is renamed
-# into place: whenever the final file exists with our content, its entry exists too.
+# not. So the command line enters every output it writes in a manifest in the output's folder (size and sha256),
+# *before* the output is renamed into place and under a lock shared by concurrent runs: whenever the final file
+# exists with our content, its entry exists too.
+#
+# The manifest is a log of JSON lines, one per output written, appended with one write() under the lock (the
+# last entry of a name counts). Appending keeps each commit O(1): rewriting a whole JSON file per output made a
+# 3000-image batch spend minutes on its manifest. A line cut by a kill is ignored (its output has no entry and is
+# written again); the log is compacted (rewritten atomically) when mostly superseded lines.
 
-MANIFEST_NAME = f"{TEMP_PREFIX}manifest.json"
+MANIFEST_NAME = f"{TEMP_PREFIX}manifest.jsonl"
 _LOCK_NAME = f"{TEMP_PREFIX}manifest.lock"
-_MANIFEST_VERSION = 1
 _RECORDING: ContextVar[bool] = ContextVar("napari_fastsam_recording_outputs", default=False)
 #: a temporary file (:func:`temp_name`): host, process id, random part; older versions used 12 random hex digits
 _TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(?:(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})-")
@@ -191,24 +196,74 @@ def _manifest_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+class _Log:
+    """What this process has parsed of one folder's manifest: entries, lines read, and where it stopped."""
+
+    def __init__(self, inode: int) -> None:
+        self.inode, self.offset, self.lines = inode, 0, 0
+        self.entries: dict[str, dict] = {}
+
+
+_LOGS: dict[Path, _Log] = {}
+_LOGS_LOCK = threading.Lock()
+
+
+def _parse_new_lines(folder: Path) -> _Log | None:
+    """Read the lines appended to ``folder``'s manifest since the last call (all of it when it was replaced)."""
+    path = folder / MANIFEST_NAME
+    try:
+        with open(path, "rb") as fh:
+            inode = os.fstat(fh.fileno()).st_ino
+            key = folder.resolve()
+            log = _LOGS.get(key)
+            if log is None or log.inode != inode or os.fstat(fh.fileno()).st_size < log.offset:
+                log = _LOGS[key] = _Log(inode)
+            fh.seek(log.offset)
+            data = fh.read()
+    except OSError:  # no manifest (yet), or unreadable: nothing is known whole through it
+        return None
+    end = data.rfind(b"\n") + 1  # only whole lines; a line being appended is read next time
+    for line in data[:end].splitlines():
+        log.lines += 1
+        try:
+            entry = json.loads(line)
+            name, size, digest = entry["name"], int(entry["size"]), str(entry["sha256"])
+        except (ValueError, KeyError, TypeError):  # a line cut by a kill, or edited by hand: no entry
+            continue
+        log.entries[name] = {"size": size, "sha256": digest}
+    log.offset += end
+    return log
+
+
 def read_manifest(folder: str | Path) -> dict[str, dict]:
     """``{file name: {"size", "sha256"}}`` of the outputs recorded in ``folder`` (empty when none or unreadable)."""
-    try:
-        data = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, or damaged by hand: nothing is known whole through it
-        return {}
-    entries = data.get("outputs") if isinstance(data, dict) else None
-    return entries if isinstance(entries, dict) else {}
+    with _LOGS_LOCK:
+        log = _parse_new_lines(Path(folder))
+        return dict(log.entries) if log is not None else {}
 
 
-def _write_manifest(folder: Path, entries: dict[str, dict]) -> None:
-    tmp = folder / temp_name(MANIFEST_NAME)
+def _append_entry(folder: Path, name: str, print_: dict) -> None:
+    """Append ``name``'s entry to the manifest (caller holds the manifest lock); compact a mostly stale log."""
+    line = json.dumps({"name": name, **print_}, sort_keys=True).encode() + b"\n"
+    path = folder / MANIFEST_NAME
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     try:
-        tmp.write_text(json.dumps({"version": _MANIFEST_VERSION, "outputs": entries}, indent=0, sort_keys=True),
-                       encoding="utf-8")
-        os.replace(tmp, folder / MANIFEST_NAME)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # end the line a killed writer cut, so this entry stays readable
+        os.write(fd, line)
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(fd)
+    with _LOGS_LOCK:
+        log = _parse_new_lines(folder)
+        if log is not None and log.lines > 2 * len(log.entries) + 256:
+            tmp = folder / temp_name(MANIFEST_NAME)
+            try:
+                tmp.write_bytes(b"".join(json.dumps({"name": n, **e}, sort_keys=True).encode() + b"\n"
+                                         for n, e in log.entries.items()))
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
 
 
 def commit_output(tmp: Path, final: Path, *, overwrite: bool = False) -> None:
@@ -223,14 +278,11 @@ def commit_output(tmp: Path, final: Path, *, overwrite: bool = False) -> None:
         ``final`` appeared meanwhile (another run wrote it) and ``overwrite`` is False;
         the caller can ask :func:`output_complete` whether that file is whole.
     """
-    folder = final.parent
     print_ = fingerprint(tmp)
-    with _manifest_lock(folder):
+    with _manifest_lock(final.parent):
         if not overwrite and final.exists():
             raise OutputExistsError(f"{final} appeared while writing; pass --overwrite to replace it.")
-        entries = read_manifest(folder)
-        entries[final.name] = print_
-        _write_manifest(folder, entries)
+        _append_entry(final.parent, final.name, print_)
         os.replace(tmp, final)
 
 
@@ -239,9 +291,7 @@ def record_output(path: str | Path) -> None:
     p = Path(path)
     print_ = fingerprint(p)
     with _manifest_lock(p.parent):
-        entries = read_manifest(p.parent)
-        entries[p.name] = print_
-        _write_manifest(p.parent, entries)
+        _append_entry(p.parent, p.name, print_)
 
 
 def output_complete(path: str | Path) -> bool:

@@ -273,7 +273,9 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
 # -- Ctrl-C mid-batch, then a rerun that completes -----------------------------------------------------
 
 
-N_SIGINT = 150  # about 10 s of work after the first output at the demo's speed: the signal lands mid-run
+# the signal is sent within one 50 ms poll of the first output; the other 59 inputs (about 4 s of work on an
+# idle machine, much more under load) are still to do, so it lands mid-run however busy the machine is
+N_SIGINT = 60
 FIRST_OUTPUT_LIMIT_S = 900  # model loading on a loaded 2-core machine can take minutes; we wait for the event
 
 
@@ -281,7 +283,8 @@ def wait_for_first_output(proc, out, limit_s=FIRST_OUTPUT_LIMIT_S):
     """Block until ``out`` holds a label TIFF (the event), the process ends, or ``limit_s`` passes."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        if out.exists() and list(out.glob("*_labels.tif")):
+        # not a hidden temporary file (pathlib's glob matches names starting with a dot)
+        if out.exists() and [p for p in out.glob("*_labels.tif") if not p.name.startswith(".")]:
             return
         if proc.poll() is not None:
             pytest.fail(f"the run ended (status {proc.returncode}) before its first output")
@@ -316,7 +319,7 @@ def test_sigint_mid_batch_then_rerun_completes(tmp_path):
     assert all(output_complete(out / name) for name in first)  # nothing half-written
     assert not [n for n in first if n.startswith(".")]  # no temporary files left (listing() skips the manifest)
 
-    rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
+    rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)  # generous
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{N_SIGINT} of {N_SIGINT} input(s) complete" in rerun.stdout
     names = listing(out)

@@ -139,6 +139,30 @@ def test_any_truncation_of_a_recorded_output_is_not_whole(tmp_path_factory, cont
     assert not output_complete(path)
 
 
+def _recorded(path, content: bytes):
+    with recording_outputs(), atomic_path(path, overwrite=True) as tmp:
+        tmp.write_bytes(content)
+
+
+def test_a_manifest_line_cut_by_a_kill_loses_only_its_own_entry(tmp_path):
+    _recorded(tmp_path / "a_measurements.csv", b"label\n1\n")
+    with open(tmp_path / MANIFEST_NAME, "ab") as fh:
+        fh.write(b'{"name": "b_measurements.csv", "sha2')  # a writer killed mid-append
+    (tmp_path / "b_measurements.csv").write_bytes(b"label\n1\n")
+    _recorded(tmp_path / "c_measurements.csv", b"label\n1\n2\n")
+    assert sorted(read_manifest(tmp_path)) == ["a_measurements.csv", "c_measurements.csv"]
+    assert output_complete(tmp_path / "a_measurements.csv") and output_complete(tmp_path / "c_measurements.csv")
+    assert not output_complete(tmp_path / "b_measurements.csv")  # its entry was cut: written again
+
+
+def test_the_manifest_log_is_compacted_and_keeps_the_last_entry(tmp_path):
+    for k in range(400):  # --overwrite reruns append a new entry each time
+        _recorded(tmp_path / "a_labels.tif", b"run %d" % k)
+    lines = (tmp_path / MANIFEST_NAME).read_text().splitlines()
+    assert len(lines) < 300
+    assert output_complete(tmp_path / "a_labels.tif") and list(read_manifest(tmp_path)) == ["a_labels.tif"]
+
+
 def test_outside_the_command_line_no_manifest_is_written(tmp_path):
     write_labels(tmp_path / "a_labels.tif", np.ones((4, 4), np.int32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_labels.tif"]
@@ -193,7 +217,8 @@ def test_sigkill_leaves_temporary_files_that_a_rerun_removes(tmp_path):
     with open(tmp_path / "log.txt", "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 900  # the event: a first output; generous for a loaded machine
-        while not list(out.glob("*_labels.tif")) and proc.poll() is None and time.monotonic() < deadline:
+        while (not [p for p in out.glob("*_labels.tif") if not p.name.startswith(".")]
+               and proc.poll() is None and time.monotonic() < deadline):
             time.sleep(0.05)
         assert proc.poll() is None, "the run ended before it could be killed"
         proc.kill()  # SIGKILL: no finally blocks, temporary files stay
@@ -396,3 +421,19 @@ def test_segment_and_distributed_do_not_import_each_other():
     assert "segment" not in _cli_imports("distributed")
     assert {"job", "perfile"} <= _cli_imports("distributed")
     assert not {"segment", "distributed", "perfile", "geo", "microscopy", "batch"} & _cli_imports("job")
+
+
+def test_text_with_a_clip_model_that_cannot_load_offline_is_exit_2_with_the_fix(two_scenes, tmp_path, capsys,
+                                                                                 monkeypatch):
+    from fastsam_plugin.engine.clip import ClipLoadError
+    from fastsam_plugin.engine.session import Session
+
+    def offline(self):  # what engine/clip raises at once offline when ViT-B-32 is not cached
+        raise ClipLoadError("could not load CLIP 'ViT-B-32': not cached and offline; use --clip-model demo")
+
+    monkeypatch.setattr(Session, "embedder", property(offline))
+    out = tmp_path / "out"
+    assert main(["segment", str(two_scenes), "--out", str(out), *DEMO, "--text", "a red circle"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--clip-model demo") == 1 and "please report" not in err
+    assert not list(out.glob("*_labels.tif"))  # stopped before the batch
