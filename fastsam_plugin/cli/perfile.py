@@ -58,8 +58,7 @@ def output_paths(job: SegmentJob, path: Path, base: str, route: str) -> dict[str
         return {"labels": Path(f"{stem}{HUGE_LABELS_SUFFIX}")}
     kinds = ["labels", *(["proposals"] if job.coco else [])]
     if route == "plain":
-        kinds += [k for k, on in (("edges", job.edges),) if on]
-        kinds += job.prompt_kinds() + (["measurements"] if job.measure else [])
+        kinds += (["edges"] if job.edges else []) + job.prompt_kinds() + (["measurements"] if job.measure else [])
     else:
         kinds += job.prompt_kinds()
     paths = {k: Path(f"{stem}{batch.OUTPUT_SUFFIXES[k]}") for k in kinds}

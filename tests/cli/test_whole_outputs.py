@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import time
