@@ -461,9 +461,12 @@ def as_crop_list(crops: object, boxes: object) -> tuple[list[np.ndarray], np.nda
     boxes : (N, 4) int64
     """
     b = as_int_boxes(boxes, "boxes")
-    if isinstance(crops, (str, bytes, dict)) or not hasattr(crops, "__iter__"):
-        raise SelectorTypeError(f"crops must be a sequence of 2D masks, one per box; got {_short(crops)}.")
-    crops = list(crops)
+    try:
+        if isinstance(crops, (str, bytes, dict)):
+            raise TypeError
+        crops = list(crops)
+    except TypeError:  # not iterable, or a 0-d array
+        raise SelectorTypeError(f"crops must be a sequence of 2D masks, one per box; got {_short(crops)}.") from None
     if not all(isinstance(c, np.ndarray) and c.dtype == bool for c in crops):
         crops = [_as_crop(c, f"crops[{i}]") for i, c in enumerate(crops)]
     if len(crops) != len(b):

@@ -21,6 +21,7 @@ from skimage.segmentation import expand_labels
 from ._validation import (
     MAX_COORD,
     SelectorInputError,
+    SelectorTypeError,
     as_array,
     as_binary,
     as_count,
@@ -54,6 +55,8 @@ def object_ids(labels: np.ndarray) -> np.ndarray:
 
 def _existing(labels: np.ndarray, ids: Iterable[object], name: str = "ids") -> list[int]:
     """``ids`` as distinct ints (first-seen order), each an object of ``labels``, else a message naming them."""
+    if isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__") or getattr(ids, "ndim", 1) == 0:
+        raise SelectorTypeError(f"{name} must be a list of object ids; got {ids!r:.80}.")
     out: list[int] = []
     for value in ids:
         i = as_count(value, name, minimum=1)
