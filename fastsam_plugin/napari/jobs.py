@@ -11,8 +11,10 @@ terminal). Two traps of superqt's workers are closed here:
   emits ``finished`` (the dock stayed busy for good), and re-raises any other
   returned exception as an unexpected error;
 * an error raised by the job is sorted: the user's mistakes and a cancel are
-  a message with the fix (:meth:`Jobs.report`), anything else goes to the
-  log with a one-line summary.
+  a message with the fix (:meth:`Jobs.report`), never a pop-up; anything
+  else goes to the log with a one-line summary (and napari's traceback
+  notification). Error handlers connected to a worker before
+  :meth:`Jobs.start` are replaced by this one.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ class Jobs:
         self._kind = kind or message.rstrip(". ").split(" ")[-1]
         self._started = time.monotonic()
         _raise_returned_errors(worker)
+        try:  # superqt's create_worker re-raises every error on the GUI thread (a pop-up): errors are sorted here
+            worker.errored.disconnect()
+        except (TypeError, RuntimeError):  # nothing connected
+            pass
         worker.errored.connect(self._errored)
         worker.finished.connect(self._done)
         if hasattr(worker, "aborted"):  # a generator worker stopped by Cancel at its next yield
@@ -157,10 +163,13 @@ class Jobs:
         return worker
 
     def _errored(self, exc: BaseException) -> None:
+        """The user's mistakes and a cancel: a message. Anything else: logged, one line, and re-raised
+        (napari's traceback notification, as superqt's own handler would)."""
         if isinstance(exc, EXPECTED):
             self.report(exc)
-        else:
-            self.unexpected(exc)
+            return
+        self.unexpected(exc)
+        raise exc
 
     def unexpected(self, exc: BaseException) -> None:
         """A bug or an environment failure: its traceback to a log file, one line in the dock."""
