@@ -129,3 +129,160 @@ def test_the_one_rule_for_points_outside_the_image(x, y):
     else:
         with pytest.raises(SelectorInputError, match="outside the image"):
             select_by_points(masks, [[x, y]])
+
+
+# -- issue #27: ids of any width, negative ids and areas, errors in the selector types ----------
+
+def test_split_at_narrowings_keeps_ids_above_2_31_apart():
+    from mask_selectors import split_at_narrowings
+
+    stack = np.zeros((3, 4, 4), np.int64)
+    stack[:, :2] = 2**31 + 1  # an int32 cast made both ids the same (negative) number
+    stack[:, 2:] = 2**31 + 2
+    out = split_at_narrowings(stack, 0.5)
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out, stack)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint32, np.int64, np.uint64])
+def test_split_at_narrowings_never_narrows_the_dtype(dtype):
+    from mask_selectors import split_at_narrowings
+
+    out = split_at_narrowings(np.ones((2, 3, 3), dtype), 0.5)
+    assert np.iinfo(out.dtype).max >= max(np.iinfo(dtype).max, np.iinfo(np.int32).max)
+
+
+def test_split_at_narrowings_refuses_a_new_id_that_does_not_fit():
+    from mask_selectors import split_at_narrowings
+
+    top = np.iinfo(np.uint64).max
+    stack = np.zeros((5, 3, 3), np.uint64)
+    stack[[0, 1, 3, 4]] = top
+    stack[2, 1, 1] = top  # a waist: the cut-off part would need id top + 1
+    with pytest.raises(SelectorInputError, match="renumber"):
+        split_at_narrowings(stack, 0.5)
+
+
+def test_stitch_labels_tells_uint64_ids_apart_exactly():
+    from mask_selectors import stitch_labels
+
+    # 2**63 + 1 and 2**63 + 2 are the same float64: a float look-up merged them
+    stack = np.zeros((1, 2, 2), np.uint64)
+    stack[0, 0] = 2**63 + 1
+    stack[0, 1] = 2**63 + 2
+    np.testing.assert_array_equal(stitch_labels(stack), [[[1, 1], [2, 2]]])
+
+
+@pytest.mark.parametrize("fn", ["measure_labels", "stitch_labels", "split_at_narrowings", "object_ids",
+                                "relabel_consecutive"])
+def test_negative_ids_are_refused_naming_the_argument(fn):
+    import mask_selectors
+
+    labels = np.zeros((2, 3, 3), np.int32)
+    labels[0, 0, 0] = -4
+    with pytest.raises(SelectorInputError, match=r"negative ids \(smallest -4\)"):
+        getattr(mask_selectors, fn)(labels)
+
+
+def test_measure_labels_cost_follows_the_objects_not_the_largest_id():
+    from mask_selectors import measure_labels
+
+    # scikit-image alone sizes its tables by the largest id: 2**62 would need exabytes
+    labels = np.zeros((4, 4), np.uint64)
+    labels[1:3, 1:3] = 2**62
+    labels[0, 0] = 2**64 - 1
+    m = measure_labels(labels, np.ones((4, 4)))
+    assert m["label"].dtype == np.uint64 and m["label"].tolist() == [2**62, 2**64 - 1]
+    assert m["area_px"].tolist() == [4, 1]
+    assert m["intensity_mean"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("areas", [[-1, 16], [np.nan, 16], [4.0, np.inf]])
+def test_box_iou_refuses_negative_or_non_finite_areas(areas):
+    from mask_selectors import box_mask_iou
+
+    masks = np.zeros((2, 4, 4), bool)
+    masks[0, :2, :2] = masks[1] = True
+    with pytest.raises(SelectorInputError, match="areas"):
+        box_mask_iou(masks, [[0, 0, 2, 2]], areas=np.array(areas))
+
+
+def test_box_iou_stays_in_0_1_with_understated_areas():
+    from mask_selectors import box_mask_iou
+
+    masks = np.ones((1, 4, 4), bool)
+    iou = box_mask_iou(masks, [[0, 0, 4, 4]], areas=np.array([0]))  # areas claim 0 pixels: still IoU 1, not 1/0
+    assert iou.tolist() == [[1.0]]
+
+
+@pytest.mark.parametrize("min_area", [float("nan"), -1, float("inf"), None, "100"])
+def test_mask_crops_refuses_a_min_area_that_is_no_pixel_count(min_area):
+    from mask_selectors import crop_pictures, mask_crops
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(SelectorInputError, match="min_area"):
+        mask_crops(image, np.ones((1, 4, 4), bool), min_area=min_area)
+    with pytest.raises(SelectorInputError, match="min_area"):
+        crop_pictures(image, [np.ones((4, 4), bool)], [[0, 0, 4, 4]], min_area=min_area)
+
+
+def test_paint_crops_names_bad_indices_values_and_targets():
+    from mask_selectors import paint_crops
+
+    crops, boxes = [np.ones((2, 2), bool)], np.array([[0, 0, 2, 2]])
+    out = np.zeros((3, 3), np.int32)
+    with pytest.raises(SelectorInputError, match=r"indices \[999\] do not name a mask"):
+        paint_crops(out, crops, boxes, [999], 1)
+    with pytest.raises(SelectorInputError, match="indices"):
+        paint_crops(out, crops, boxes, [2**70], 1)
+    with pytest.raises(SelectorInputError, match="do not fit out's dtype int32"):
+        paint_crops(out, crops, boxes, [0], 2**31)
+    with pytest.raises(SelectorInputError, match="outside"):
+        paint_crops(np.zeros((1, 1), np.int32), crops, boxes, [0], 1)
+    out.flags.writeable = False
+    with pytest.raises(SelectorInputError, match="read-only"):
+        paint_crops(out, crops, boxes, [0], 1)
+    assert not out.any()
+
+
+@pytest.mark.parametrize("hw", [(10**9, 10**9), (1, 2**40)])
+def test_huge_sizes_are_refused_before_allocating(hw):
+    from mask_selectors import crops_to_labels, line_pixels, select_by_points_in_crops
+
+    crops, boxes = [np.ones((1, 1), bool)], np.array([[0, 0, 1, 1]])
+    with pytest.raises(SelectorInputError, match="GiB"):
+        select_by_points_in_crops(crops, boxes, hw, [[0, 0]])
+    with pytest.raises(SelectorInputError, match="GiB"):
+        crops_to_labels(crops, boxes, hw)
+    with pytest.raises(SelectorInputError, match="GiB"):
+        line_pixels([[0, 0], [1, 1]], hw)
+
+
+def test_boxes_outside_the_image_are_named():
+    from mask_selectors import mask_crops, select_by_boxes_in_crops
+
+    masks = np.ones((1, 4, 4), bool)
+    with pytest.raises(SelectorInputError, match=r"boxes\[0\] = \[0, 0, 5, 4\] reaches outside"):
+        select_by_points(masks, [[0, 0]], boxes=[[0, 0, 5, 4]])
+    with pytest.raises(SelectorInputError, match="outside"):
+        mask_crops(np.zeros((4, 4, 3), np.uint8), masks, boxes=[[-1, 0, 3, 4]])
+    with pytest.raises(SelectorInputError, match="outside"):
+        select_by_boxes_in_crops([np.ones((4, 4), bool)], [[2, 0, 6, 4]], (4, 4), [[0, 0, 2, 2]])
+
+
+@pytest.mark.parametrize("shape", [(4, 4, 0), (0, 4, 3), (4, 4)])
+def test_images_without_three_channels_or_pixels_are_refused(shape):
+    from mask_selectors import crop_pictures, mask_crops
+
+    image = np.zeros(shape, np.uint8)
+    with pytest.raises(SelectorInputError, match="image"):
+        crop_pictures(image, [np.ones((1, 1), bool)], [[0, 0, 1, 1]])
+    with pytest.raises(SelectorInputError, match="image"):
+        mask_crops(image, np.ones((1, 4, 4), bool))
+
+
+def test_paint_order_of_unsigned_areas_is_largest_first():
+    from mask_selectors import paint_order
+
+    # -areas wraps for unsigned integers and put the largest last
+    assert paint_order(np.array([3, 9, 3, 5], np.uint64)).tolist() == [1, 3, 0, 2]

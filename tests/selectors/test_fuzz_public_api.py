@@ -187,7 +187,9 @@ def test_every_public_function_and_parameter_is_fuzzed():
         assert name in FUZZ, f"public function {name} is not fuzzed: add it to FUZZ in {__file__}"
         params = set(inspect.signature(obj).parameters)
         assert set(FUZZ[name]) == params, f"{name}: FUZZ names {sorted(FUZZ[name])}, the signature {sorted(params)}"
-    assert set(FUZZ) <= set(mask_selectors.__all__), f"FUZZ lists non-public names {set(FUZZ) - set(mask_selectors.__all__)}"
+    # an entry for a function not exported (yet) in this checkout is skipped below; a private one is an error
+    hidden = {n for n in FUZZ if n not in mask_selectors.__all__ and hasattr(mask_selectors, n)}
+    assert not hidden, f"FUZZ lists names that are not in __all__: {sorted(hidden)}"
 
 
 @pytest.mark.parametrize("name", sorted(FUZZ))
