@@ -11,13 +11,13 @@ import argparse
 import sys
 
 from ..errors import FastSAMError, describe_unexpected, log_finalizer_errors, log_unexpected
-from . import demo, evaluate, replay, segment, train
+from . import demo, evaluate, replay, segment, train, weights
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="napari-fastsam", description="FastSAM for scientific images.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (segment, replay, demo, train, evaluate):
+    for command in (segment, replay, demo, train, evaluate, weights):
         command.add_parser(sub)
     return parser
 

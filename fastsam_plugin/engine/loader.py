@@ -451,11 +451,39 @@ def restricted_unpickle(data: bytes, archive: Archive, path) -> object:
             raise UnsafeCheckpointError(path, (), (f"PyTorch's restricted unpickler refused it ({first})",)) from None
 
 
+# module paths of Ultralytics releases before 8.0.44 (FastSAM-s/x were saved with them) -> today's
+_LEGACY_MODULES = {"ultralytics.yolo.utils": "ultralytics.utils", "ultralytics.yolo.v8": "ultralytics.models.yolo",
+                   "ultralytics.yolo.data": "ultralytics.data"}
+
+
+def _pickle_module_with_legacy_paths():
+    """A ``pickle``-like module whose Unpickler maps old Ultralytics module paths, for this one load only."""
+    import pickle
+    import types
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            for old, new in _LEGACY_MODULES.items():
+                if module == old or module.startswith(old + "."):
+                    module = new + module[len(old):]
+                    break
+            return super().find_class(module, name)
+
+    return types.SimpleNamespace(Unpickler=Unpickler, load=pickle.load, __name__="pickle")
+
+
 def full_unpickle(data: bytes, path) -> object:
-    """Unpickle a checked archive with no restriction: only for a file the user trusts, this call only."""
+    """Unpickle a checked archive with no restriction: only for a file the user trusts, this call only.
+
+    Old Ultralytics module paths are mapped by this call's own unpickler (no ``sys.modules`` aliasing).
+    """
     import torch
 
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    from ._ultralytics import ultralytics
+
+    ultralytics()  # a pickle naming Ultralytics classes imports it: offline-configured first
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False,
+                      pickle_module=_pickle_module_with_legacy_paths())
 
 
 @dataclass(frozen=True)
@@ -467,19 +495,20 @@ class LoadedCheckpoint:
     path : Path
     checkpoint : object
         What the file unpickled to (a dict for Ultralytics checkpoints).
-    sha256 : str
-        Of the bytes that were checked and unpickled.
+    sha256 : str or None
+        Of the bytes that were checked and unpickled (None when nothing asked for it).
     trusted : bool
         Whether it was fully unpickled because the user trusted it.
     """
 
     path: Path
     checkpoint: object
-    sha256: str
+    sha256: str | None
     trusted: bool
 
 
-def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpickle: bool = True) -> LoadedCheckpoint:
+def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpickle: bool = True,
+                    digest: bool = False) -> LoadedCheckpoint:
     """Read, check and unpickle one checkpoint file; the only way napari-fastsam opens a ``.pt``.
 
     Parameters
@@ -491,6 +520,8 @@ def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpic
     unpickle : bool
         With ``trust``, False only checks the bytes (pins, archive) and unpickles nothing
         (``checkpoint`` is None): for callers whose own reader restricts unpickling (open_clip).
+    digest : bool
+        Compute the sha256 of the bytes even when no pin or record asks for it (0.3 s for FastSAM-x).
 
     Raises
     ------
@@ -501,19 +532,22 @@ def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpic
 
     path = Path(path)
     trust = trust_from_env() if trust is None else bool(trust)
+    from .weights import digest_needed
+
     data = read_checkpoint_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    check_digest(path, digest)
+    sha256 = hashlib.sha256(data).hexdigest() if digest or digest_needed(path) else None
+    if sha256 is not None:
+        check_digest(path, sha256)
     archive = check_archive(data, path)
     if trust and not unpickle:
-        return LoadedCheckpoint(path, None, digest, trust)
+        return LoadedCheckpoint(path, None, sha256, trust)
     try:
         checkpoint = full_unpickle(data, path) if trust else restricted_unpickle(data, archive, path)
     except (RuntimeError, EOFError, ValueError) as exc:  # torch's reader: damaged members, bad records
         if isinstance(exc, FastSAMError):
             raise
         raise _unreadable(path, f"it is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
-    return LoadedCheckpoint(path, checkpoint, digest, trust)
+    return LoadedCheckpoint(path, checkpoint, sha256, trust)
 
 
 # --- the model: rebuilt from its architecture ------------------------------------------------------------------

@@ -101,7 +101,8 @@ def load_segmentation_model(path: Path, *, trust: bool | None = None):
             model, checkpoint = segmentation_model_from_checkpoint(loaded)
             from .weights import record_if_new
 
-            record_if_new(path, loaded.sha256)
+            if loaded.sha256 is not None:
+                record_if_new(path, loaded.sha256)
     except CheckpointFormatError as exc:
         raise ModelLoadError(str(exc)) from None
     except CheckpointLimitError as exc:

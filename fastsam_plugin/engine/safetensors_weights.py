@@ -60,8 +60,12 @@ def read_description(path: str | os.PathLike) -> dict:
     if not meta.is_file():
         raise WeightsFormatError(f"could not load {path}: its description {meta} is missing (a .safetensors file "
                                  "needs the .json written next to it by `napari-fastsam weights convert`).")
+    from .weights import check_digest
+
+    raw = read_checkpoint_bytes(meta, MAX_JSON_BYTES)
+    check_digest(meta, hashlib.sha256(raw).hexdigest())  # bundled descriptions are pinned too
     try:
-        desc = json.loads(read_checkpoint_bytes(meta, MAX_JSON_BYTES).decode("utf-8"))
+        desc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsFormatError(f"could not load {path}: {meta} is not valid JSON ({exc}).") from None
     fields = {"format": str, "architecture": dict, "stride": list, "names": dict, "record": dict, "weights": str,
@@ -171,7 +175,7 @@ def convert_checkpoint(source: str | os.PathLike, out: str | os.PathLike, *, tru
     from .loader import load_checkpoint, segmentation_model_from_checkpoint
     from .operating_point import CHECKPOINT_KEY
 
-    loaded = load_checkpoint(source, trust=trust)
+    loaded = load_checkpoint(source, trust=trust, digest=True)
     model, ckpt = segmentation_model_from_checkpoint(loaded)
     record = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt.get(CHECKPOINT_KEY), dict) else {}
     return write_pair(model, out, record=_json_safe(record), source=f"{Path(source).name} sha256 {loaded.sha256}",

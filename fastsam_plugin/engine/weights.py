@@ -155,7 +155,7 @@ def _download(url: str, target: Path) -> None:
         download_url_to_file(url, str(partial), progress=True)
         from .loader import load_checkpoint
 
-        digest = load_checkpoint(partial, trust=False).sha256  # refused before it ever sits where a loader looks
+        digest = load_checkpoint(partial, trust=False, digest=True).sha256  # refused before it sits where loaders look
         partial.replace(target)
     except UnsafeCheckpointError as exc:
         raise UnsafeCheckpointError(f"{url} (downloaded, then deleted)", exc.refused, exc.problems) from None
@@ -186,6 +186,16 @@ def _warn_if_unrecognised(path: Path, digest: str) -> None:
         UnrecognisedWeightsWarning,
         stacklevel=3,
     )
+
+
+def digest_needed(path: str | os.PathLike) -> bool:
+    """Whether ``path`` has a pin or a download record to check (a bundled file, a named file in the cache)."""
+    path = Path(path)
+    try:
+        bundled = path.resolve().parent == Path(PACKAGE_MODELS).resolve() and path.name in BUNDLED_SHA256
+    except OSError:
+        bundled = False
+    return bundled or _named(path) is not None
 
 
 def check_digest(path: str | os.PathLike, digest: str) -> None:
@@ -260,5 +270,6 @@ def verify_weights(path: str | os.PathLike, *, trust: bool | None = None) -> Pat
             check_weights_file(path)
         return path
     loaded = load_checkpoint(path, trust=trust, unpickle=False)  # checked; a trusted file is not unpickled here
-    record_if_new(path, loaded.sha256)
+    if loaded.sha256 is not None:
+        record_if_new(path, loaded.sha256)
     return path

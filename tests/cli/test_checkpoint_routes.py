@@ -83,3 +83,46 @@ def test_train_dataset_yaml_with_python_tags_is_refused(tmp_path, marker, capsys
     data.write_text(f"path: !!python/object/apply:os.system ['touch {marker}']\ntrain: a\nval: a\n")
     code = main(["train", "--data", str(data), "--workdir", str(tmp_path / "runs")])
     assert code == 2 and "not plain YAML" in capsys.readouterr().err
+
+
+# --- weights convert --------------------------------------------------------------------------------------------
+
+LEGACY = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints" / \
+    "yolov8-seg-tiny-ul8.0.120.pt"
+
+
+def test_weights_convert_then_segment_from_the_pair(image, tmp_path, capsys):
+    out = tmp_path / "converted" / "fastsam-old"
+    assert main(["weights", "convert", str(LEGACY), str(out)]) == 0
+    pair = out.with_name("fastsam-old.safetensors"), out.with_name("fastsam-old.json")
+    assert all(p.is_file() for p in pair) and str(pair[0]) in capsys.readouterr().out
+    code = main(["segment", str(image), "--out", str(tmp_path / "seg"), "--weights", str(pair[0]), "--device", "cpu",
+                 "--imgsz", "64"])
+    assert code == 0, capsys.readouterr().err
+    assert main(["weights", "convert", str(LEGACY), str(out)]) == 2  # exists: not replaced without --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_weights_convert_refuses_a_hostile_checkpoint(tmp_path, marker, capsys):
+    evil = evil_checkpoint(tmp_path / "evil.pt", marker)
+    code = main(["weights", "convert", str(evil), str(tmp_path / "out")])
+    assert_refused(code, capsys.readouterr().err, "posix.system")
+    assert not list(tmp_path.glob("out.*"))
+
+
+def test_weights_convert_with_trust_unpickles_that_file_once(tmp_path, capsys):
+    import torch
+
+    from fastsam_plugin.engine.loader import load_checkpoint
+    from tests.checkpoint_payloads import HarmlessUnknown
+
+    ckpt = load_checkpoint(LEGACY).checkpoint
+    ckpt["date"] = HarmlessUnknown()  # outside the allow-list: the restricted loader refuses it
+    odd = tmp_path / "odd.pt"
+    torch.save(ckpt, odd)
+    assert main(["weights", "convert", str(odd), str(tmp_path / "odd")]) == 2
+    assert "datetime.timedelta" in capsys.readouterr().err
+    assert main(["weights", "convert", str(odd), str(tmp_path / "odd"), "--trust"]) == 0
+    from fastsam_plugin.engine.model import FastSAMSegmenter
+
+    assert FastSAMSegmenter(tmp_path / "odd.safetensors", device="cpu").model is not None  # no trust needed now

@@ -270,6 +270,16 @@ def test_checkpoints_of_old_and_new_releases_load_untrusted_with_the_same_masks(
     assert min(ious) >= 0.99
 
 
+def test_trusted_full_load_of_an_old_release_maps_its_module_paths_for_that_call_only():
+    import sys
+
+    loaded = load_checkpoint(OLD, trust=True)
+    assert loaded.trusted and type(loaded.checkpoint["model"]).__name__ == "SegmentationModel"
+    assert "ultralytics.yolo" not in sys.modules  # no process-wide module aliasing
+    model, _ = loader.segmentation_model_from_checkpoint(loaded)
+    assert hasattr(model.model[-1], "proto")
+
+
 def test_old_release_layout_is_the_one_users_have():
     report = scan_checkpoint(OLD)
     assert report.safe
