@@ -163,6 +163,18 @@ class Session:
         self.segmenter  # noqa: B018 (loads the weights and reads their record)
         return self._model_bands
 
+    def use_text_model(self, clip_model: str, clip_pretrained: str | None) -> None:
+        """Switch the text model (loaded on the next text prompt); the segmentation results stay cached.
+
+        Call it between runs (not while a text prompt runs in another thread).
+        """
+        if (clip_model, clip_pretrained) == (self.clip_model, self.clip_pretrained):
+            return
+        self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
+        self._embedder = None
+        with self._cache_lock:
+            self._crop_embeddings.clear()  # embeddings of another model
+
     def is_loaded(self, part: str) -> bool:
         """Whether the ``"segmenter"`` or the ``"embedder"`` has loaded (never loads: for "loading..." notes)."""
         return (self._segmenter if part == "segmenter" else self._embedder) is not None

@@ -78,6 +78,11 @@ def warm_labels_layer() -> None:
         logging.getLogger(__name__).debug("napari Labels warm-up failed", exc_info=True)
 
 
+def _same_segmenter(a: ModelSettings, b: ModelSettings) -> bool:
+    """Whether two model settings differ at most in the text model."""
+    return (a.weights, a.device) == (b.weights, b.device)
+
+
 class Controller:
     """The session and the bookkeeping behind the FastSAM widgets of one viewer.
 
@@ -203,6 +208,11 @@ class Controller:
         """The session for the current model settings (models and their libraries load in the worker)."""
         guard_triton()  # before any worker imports torchvision (see _gl_guard)
         settings = self.model.model_settings()
+        if self._session is not None and self._settings is not None and _same_segmenter(settings, self._settings):
+            # another text model only: the objects found so far stay (the fix for an offline text model is
+            # "choose the demo text model", after which 'Find by text' must work on the same objects)
+            self._session.use_text_model(settings.clip_model, settings.clip_pretrained)
+            self._settings = settings
         if self._session is None or settings != self._settings:
             self._session = Session(
                 settings.weights, settings.device, settings.clip_model, settings.clip_pretrained,
