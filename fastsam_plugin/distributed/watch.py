@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import FastSAMError, UsageError
 
@@ -81,13 +81,17 @@ def resolve_no_worker_timeout(value: float | None = None) -> float:
 
 
 def worker_count(client) -> int | None:
-    """Workers the scheduler knows that can still run tasks; ``None`` if the scheduler did not answer."""
+    """Workers registered with the scheduler; ``None`` if the scheduler did not answer."""
     try:
-        info = client.scheduler_info(n_workers=-1)
+        # only the count travels (a cluster may have thousands of workers); Dask before 2025 ignores
+        # n_workers and sends every worker's record instead
+        info = client.scheduler_info(n_workers=0)
     except (OSError, TimeoutError):
         return None
-    workers = info.get("workers", {}) if info else {}
-    return sum(1 for w in workers.values() if w.get("status", "running") not in ("closing", "closed"))
+    if not info:
+        return None
+    count = info.get("n_workers")
+    return int(count) if count is not None else len(info.get("workers") or {})
 
 
 def as_finished(
@@ -96,7 +100,6 @@ def as_finished(
     *,
     no_worker_timeout: float | None = None,
     what: str = "tasks",
-    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator:
     """Yield ``futures`` as they finish (done, failed or cancelled), never waiting for ever.
 
@@ -107,9 +110,7 @@ def as_finished(
     no_worker_timeout : float, optional
         Seconds with no worker in the cluster before giving up (see :func:`resolve_no_worker_timeout`).
     what : str
-        What the futures are, for the error message ("images", "tiles of big.zarr").
-    clock : callable
-        Monotonic seconds (tests pass a fake one).
+        What the futures are, for the error message ("images", "tiles").
 
     Yields
     ------
@@ -130,20 +131,20 @@ def as_finished(
     total = len(futures)
     pending = as_completed(futures)
     finished = 0
-    last_progress = clock()  # when a task last finished, or the workers were last seen
+    last_look = time.monotonic()  # when a task last finished, or the scheduler was last asked
     idle_since: float | None = None  # when the cluster was first seen without workers
     while not pending.is_empty():
         batch = pending.next_batch(block=False)
         if batch:
             finished += len(batch)
-            last_progress, idle_since = clock(), None
+            last_look, idle_since = time.monotonic(), None
             yield from batch
             continue
         time.sleep(_TICK)  # short: Ctrl-C is handled between ticks, new results are seen within a tick
-        now = clock()
-        if now - last_progress < _CHECK_EVERY:
+        now = time.monotonic()
+        if now - last_look < _CHECK_EVERY:
             continue
-        last_progress = now
+        last_look = now
         if client.status in ("closing", "closed"):
             raise FastSAMError(
                 f"lost the connection to the Dask scheduler with {total - finished} of {total} {what} unfinished; "
@@ -161,8 +162,8 @@ def as_finished(
 
 def _no_workers_message(client, limit: float, unfinished: int, total: int, what: str) -> str:
     local = getattr(client, "cluster", None) is not None
-    cause = ("the local worker processes died and could not be restarted (killed, e.g. by the out-of-memory "
-             "killer, or killed again while restarting)" if local else
+    cause = ("the local worker processes died and were not restarted in time (killed, e.g. by the "
+             "out-of-memory killer, or this machine too busy to restart them within the limit)" if local else
              "its workers died, were stopped, or never started (batch jobs ended or still queued?)")
     address = getattr(getattr(client, "scheduler", None), "address", "?")
     return (f"the Dask cluster at {address} has had no workers for {limit:g} s: {cause}. "
