@@ -9,17 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import SelectorInputError, SelectorTypeError, as_mask
+from ._validation import SelectorInputError, as_array, as_binary, as_label_image
 from .edit import line_pixels
-
-
-def _as_labels(labels: object, name: str = "labels") -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise SelectorTypeError(f"{name} must be an integer array (0 = background); got dtype {arr.dtype}.")
-    if arr.ndim < 1:
-        raise SelectorInputError(f"{name} must be an array with at least one axis.")
-    return arr
 
 
 def labels_at_points(labels: np.ndarray, points) -> list[int]:
@@ -27,7 +18,7 @@ def labels_at_points(labels: np.ndarray, points) -> list[int]:
 
     Parameters
     ----------
-    labels : (...) integer array
+    labels : (...) integer array, ids >= 0
     points : (P, labels.ndim) float
         Array indices (e.g. ``(row, col)`` or ``(z, row, col)``), rounded to the nearest pixel.
 
@@ -35,8 +26,8 @@ def labels_at_points(labels: np.ndarray, points) -> list[int]:
     -------
     ids : list of int
     """
-    lab = _as_labels(labels)
-    pts = np.asarray(points, dtype=float)
+    lab = as_label_image(labels)
+    pts = as_array(points, "points", kinds="biuf").astype(np.float64)
     if pts.size == 0:
         return []
     if pts.ndim != 2 or pts.shape[1] != lab.ndim:
@@ -66,9 +57,7 @@ def labels_crossed(labels: np.ndarray, line) -> list[int]:
     -------
     ids : list of int
     """
-    lab = _as_labels(labels)
-    if lab.ndim != 2:
-        raise SelectorInputError(f"labels must be 2D (one slice); got shape {lab.shape}.")
+    lab = as_label_image(labels, ndim=(2,))
     under = np.unique(lab[line_pixels(line, lab.shape)])
     return [int(v) for v in under if v != 0]
 
@@ -81,8 +70,8 @@ def label_most_covered(labels: np.ndarray, mask) -> int:
     labels : (H, W) integer array
     mask : (H, W) bool
     """
-    lab = _as_labels(labels)
-    m = as_mask(mask, "mask")
+    lab = as_label_image(labels, ndim=(2,))
+    m = as_binary(mask, "mask")
     if m.shape != lab.shape:
         raise SelectorInputError(f"mask has shape {m.shape}, the labels {lab.shape}: they must match.")
     ids, counts = np.unique(lab[m], return_counts=True)

@@ -17,7 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import SelectorInputError, as_areas, as_labels, as_masks, as_points
+from ._validation import (
+    SelectorInputError,
+    as_area_values,
+    as_areas,
+    as_flag,
+    as_hw,
+    as_indices,
+    as_labels,
+    as_masks,
+    as_points,
+    as_real,
+    check_allocation,
+    check_boxes_inside,
+)
 from .boxes import normalize_boxes
 from .crops import check_crops
 from .masks import paint_order
@@ -28,19 +41,35 @@ MIN_INSIDE = 0.5
 CONTAINS = 0.5
 
 
-def _crops(crops, boxes, checked: bool) -> tuple[list[np.ndarray], np.ndarray]:
-    """``crops`` and ``boxes`` as :func:`mask_selectors.check_crops` returns them (taken as they are when ``checked``)."""
-    return (crops, boxes) if checked else check_crops(crops, boxes)
+def _checked(crops, boxes, checked) -> tuple[list[np.ndarray], np.ndarray]:
+    """``crops`` and ``boxes`` as :func:`mask_selectors.check_crops` returns them.
+
+    With ``checked`` the per-crop loop is skipped; what costs one vectorised
+    pass is still checked, so a wrong argument gets a :class:`SelectorInputError`.
+    """
+    if not as_flag(checked, "checked"):
+        return check_crops(crops, boxes)
+    if not (isinstance(crops, list) and isinstance(boxes, np.ndarray) and boxes.dtype == np.int64
+            and boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) == len(crops)):
+        raise SelectorInputError(
+            "checked=True needs crops and boxes exactly as check_crops(crops, boxes) returned them "
+            "(a list and an (N, 4) int64 array of the same length); pass checked=False to have them checked."
+        )
+    return crops, boxes
+
+
+def _crops(crops, boxes, checked, hw: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`_checked`, and the boxes inside an image of size ``hw``."""
+    crops, b = _checked(crops, boxes, checked)
+    check_boxes_inside(b, hw)
+    return crops, b
 
 
 def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
-    """(N,) int64 pixel counts: ``areas`` checked against the crops, or counted from them."""
+    """(N,) pixel counts: ``areas`` checked against the crops, or counted from them."""
     if areas is None:
         return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
-    a = np.asarray(areas).reshape(-1)
-    if len(a) != len(crops):
-        raise SelectorInputError(f"areas must have one entry per mask ({len(crops)}); got {len(a)}.")
-    return a.astype(np.int64)
+    return as_area_values(areas, "areas", n=len(crops))
 
 
 def _holds(crops: list[np.ndarray], b: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -117,10 +146,12 @@ def each_point_objects_in_crops(
     owner : (P,) int64
         The object each point made (0 for background points and for foreground points on no mask).
     """
-    crops, b = _crops(crops, boxes, checked)
+    hw = as_hw(hw)
+    crops, b = _crops(crops, boxes, checked, hw)
     xy = as_points(points, hw)
     fg = as_labels(labels, len(xy))
-    out = np.zeros(tuple(int(v) for v in hw), np.int32)
+    check_allocation(hw, np.int32, "hw")
+    out = np.zeros(hw, np.int32)
     owner = np.zeros(len(xy), np.int64)
     if len(b) == 0:
         return out, owner
@@ -211,11 +242,9 @@ def innermost_objects(crops, boxes, indices, *, areas=None, checked: bool = Fals
     kept : (M,) int64
         The kept indices, from the largest mask to the smallest (the order to paint them in).
     """
-    crops, b = _crops(crops, boxes, checked)
+    crops, b = _checked(crops, boxes, checked)
     a = _areas(crops, areas)
-    idx = np.unique(np.asarray(indices, np.int64).reshape(-1))
-    if len(idx) and (idx.min() < 0 or idx.max() >= len(b)):
-        raise SelectorInputError(f"indices must lie in [0, {len(b) - 1}]; got {idx.tolist()}.")
+    idx = np.unique(as_indices(indices, len(b)))
     k = len(idx)
     contains = np.zeros((k, k), bool)
     for p in range(k):
@@ -259,9 +288,9 @@ def objects_in_boxes_in_crops(
     objects : list of (K_b,) int64
         Per prompt box, the mask indices inside it, from the largest to the smallest.
     """
-    if not 0.0 < float(min_inside) <= 1.0:
-        raise SelectorInputError(f"min_inside must be in (0, 1]; got {min_inside!r}.")
-    crops, b = _crops(crops, boxes, checked)
+    min_inside = as_real(min_inside, "min_inside", low=0.0, high=1.0, low_open=True)
+    hw = as_hw(hw)
+    crops, b = _crops(crops, boxes, checked, hw)
     pb = normalize_boxes(prompt_boxes, hw)
     a = _areas(crops, areas)
     found = []
@@ -274,7 +303,7 @@ def objects_in_boxes_in_crops(
             part = crops[i][iy0[i] - b[i, 1]:iy1[i] - b[i, 1], ix0[i] - b[i, 0]:ix1[i] - b[i, 0]]
             if np.count_nonzero(part) >= min_inside * a[i]:
                 inside.append(i)
-        found.append(innermost_objects(crops, b, inside, areas=a, checked=True))
+        found.append(innermost_objects(crops, b, np.array(inside, np.int64), areas=a, checked=True))
     return found
 
 

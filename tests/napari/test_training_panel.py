@@ -46,7 +46,7 @@ def test_fine_tune_on_user_labels_keeps_the_better_model(dock, qtbot, tmp_path, 
     panel.fine_tune.native.click()  # as a user clicks it
     wait_idle(qtbot, dock, timeout=300_000)
     result = panel.last_result
-    assert result is not None and result.checkpoint.exists()
+    assert result is not None and result.checkpoint.exists(), dock.status.value
     assert str(result.checkpoint).startswith(str(tmp_path / "cache"))
     assert result.improved == finetuned_is_better(result.before, result.after)
     if result.improved:  # the better model is the one selected
