@@ -27,7 +27,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .gentle_import import paused_collection
 
@@ -62,6 +62,9 @@ class FastSAMDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._loading)
+        # napari adds a stretch under a docked widget that does not expand; with the widget put in later, below
+        # that stretch, the top 40 % of the dock stayed empty. The frame expands: no stretch is added
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._import_error: BaseException | None = None
         # started by the first tick, once napari has docked the frame: napari's docking would share the GIL with it
         self._importer = threading.Thread(target=self._import_widget_module, name="fastsam-import-widget", daemon=True)
@@ -121,10 +124,14 @@ class FastSAMDock(QWidget):
         built = self._staged_widget().finish()
         if self._loading is not None:
             self._poll.stop()
-            self.layout().removeWidget(self._loading)
+            layout = self.layout()
+            layout.removeWidget(self._loading)
             self._loading.deleteLater()
             self._loading = None
-            self.layout().addWidget(built.native)
+            for i in reversed(range(layout.count())):  # any stretch added while loading: the panels start at the top
+                if layout.itemAt(i).spacerItem() is not None:
+                    layout.takeAt(i)
+            layout.addWidget(built.native, 1)
         return built
 
     def __getattr__(self, name: str):

@@ -12,7 +12,15 @@ be made as narrow as the rows allow; the height scrolls.
 from __future__ import annotations
 
 from qtpy.QtCore import QEvent, QObject, Qt
-from qtpy.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollArea, QWidget
+from qtpy.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class ScrollWidth(QObject):
@@ -88,3 +96,16 @@ def calm(field: QWidget) -> None:
     field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     if isinstance(field, QAbstractSpinBox):
         field.setKeyboardTracking(False)
+
+
+def with_footer(scroll: QScrollArea, footer: QWidget) -> QWidget:
+    """A widget with ``scroll`` taking all the height and ``footer`` under it, always visible."""
+    frame = QWidget()
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(scroll, 1)
+    layout.addWidget(footer, 0)
+    # expanding: napari adds no stretch of its own under it (which would leave an empty band in the dock)
+    frame.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+    return frame

@@ -134,7 +134,10 @@ class Jobs:
             worker.aborted.connect(lambda: self.report(Cancelled("cancelled by the user")))
         following = self._worker is _FOLLOWING  # a follow-up job of the run that just ended: still busy
         self._worker = worker
-        self.status.show(message)
+        if following:  # e.g. measuring after 'Segment everything': the run's result stays readable
+            self.status.append(message)
+        else:
+            self.status.show(message)
         self.status.cancel_button.enabled = True
         if not following:
             self.busy_changed.emit(True)

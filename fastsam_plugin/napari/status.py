@@ -36,10 +36,13 @@ class StatusBar(Container):
     """
 
     MAX_CHARS = 260  # about four wrapped lines of the dock at its default width: the message and its fix
+    MAX_LINES = 6
 
     def __init__(self) -> None:
         self.line = Label(value="")
         wrap_to_width(self.line)
+        # under the panels, always visible: a few lines at most (the whole text is the tooltip and in Details)
+        self.line.native.setMaximumHeight(self.MAX_LINES * self.line.native.fontMetrics().lineSpacing() + 4)
         self.details = PushButton(text="Details", visible=False)
         self.full = Label(value="", visible=False)
         wrap_to_width(self.full)

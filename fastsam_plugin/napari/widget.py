@@ -21,7 +21,7 @@ from .annotations import AnnotationPanel
 from .bands import BandPicker
 from .box_prompts import BoxPrompts
 from .controller import Controller
-from .dock_scroll import CalmFields, ScrollWidth
+from .dock_scroll import CalmFields, ScrollWidth, with_footer
 from .everything_panel import EverythingPanel
 from .label_editing import LabelEditPanel
 from .microscopy_panel import MicroscopyPanel
@@ -100,10 +100,12 @@ class FastSAMWidget(Container):
         self.training = TrainingPanel(self.controller)  # fine-tune on accepted annotations, export them
         yield
         self.extend([
-            # the status line sits by the run buttons so it stays visible on short screens
-            self.model, self.controller.image, self.microscopy, self.bands, self.everything, self.status,
+            self.model, self.controller.image, self.microscopy, self.bands, self.everything,
             self.points, self.boxes, self.controller.smooth, self.text, self.annotations, self.label_edit, self.training,
         ])
+        # the status line (and Cancel) sit under the scrolling panels, always visible: a result or a failure
+        # is read next to whichever button was pressed, however far the panels are scrolled
+        self._frame = with_footer(self.root_native_widget, self.status.native)
         self._width = ScrollWidth(self.root_native_widget)  # the dock is never narrower than the rows
         self._calm = CalmFields(self.root_native_widget.widget())  # no value changes under a passing wheel
         # once the dock is built and drawn (the loader's lock would stall that), open torch's libraries in the
@@ -112,7 +114,15 @@ class FastSAMWidget(Container):
 
     @property
     def native(self):
-        """The scroll area around the panels: napari docks ``.native``, which must scroll (see ``dock_scroll``)."""
+        """What napari docks: the scrolling panels above the status line (see ``dock_scroll``).
+
+        The scroll area itself is :attr:`scroll`.
+        """
+        return getattr(self, "_frame", None) or self.root_native_widget
+
+    @property
+    def scroll(self):
+        """The scroll area around the panels."""
         return self.root_native_widget
 
     @property

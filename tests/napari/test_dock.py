@@ -50,7 +50,7 @@ def test_the_widget_is_built_a_part_per_step(make_napari_viewer):
         steps += 1
         assert steps < 50
     assert steps >= 5  # several event-loop turns, not one long one
-    assert widget.everything.run_button.enabled and len(widget) == 13
+    assert widget.everything.run_button.enabled and len(widget) == 12  # + the status line under the panels
     assert widget.build_step() and widget.finish() is widget  # complete: nothing more to do
 
 

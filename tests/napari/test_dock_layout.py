@@ -26,8 +26,15 @@ def test_dock_scrolls_and_no_row_is_cut(make_napari_viewer, qtbot):
     widget.model.more.value = True  # unfolds the rarely used rows
     settle(qtbot)
 
-    scroll = widget.native
-    assert isinstance(scroll, QScrollArea) and scroll.parent() is dock  # napari docked the scroll area
+    scroll = widget.scroll
+    assert isinstance(scroll, QScrollArea) and widget.native.parent() is dock  # napari docked panels + status
+    assert scroll.geometry().top() == 0  # the panels start at the top of the dock (no empty band above)
+    # the status line sits under the scrolling panels: visible however far they are scrolled
+    status = widget.status.native
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+    settle(qtbot)
+    assert status.isVisible() and status.geometry().top() >= scroll.geometry().bottom()
+    assert status.geometry().bottom() <= widget.native.height()
     assert window.height() <= 700  # the window was not stretched to the panels' height
     assert scroll.verticalScrollBar().maximum() > 0  # the panels scroll instead
 
