@@ -408,8 +408,14 @@ def _yolo_from_config(ul, arch: str, model: str):
 
 
 def _yolo_from_checkpoint(path: str, trust: bool):
+    """A checkpoint (``.pt``) or converted weights (``.safetensors`` / ``.json``) to fine-tune, as a YOLO object."""
     from ..engine.loader import load_checkpoint, segmentation_model_from_checkpoint, yolo_from_model
 
+    if Path(path).suffix.lower() in (".safetensors", ".json"):
+        from ..engine.safetensors_weights import load_weights_file
+
+        model, ckpt = load_weights_file(path)
+        return yolo_from_model(model, ckpt, path)
     model, ckpt = segmentation_model_from_checkpoint(load_checkpoint(path, trust=trust))
     ckpt = {k: v for k, v in ckpt.items() if k not in ("optimizer", "epoch")}  # a new run: fine-tune, not resume
     return yolo_from_model(model, ckpt, path)

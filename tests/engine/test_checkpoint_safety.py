@@ -291,13 +291,20 @@ def test_ultralytics_safe_load_stays_on_after_a_trusted_load(odd_but_trusted):
 
 # --- legitimate checkpoints still load ------------------------------------------------------------------------
 
-def test_bundled_models_are_pinned_scan_clean_and_load():
-    shipped = {p.name for p in PACKAGE_MODELS.glob("*.pt")}
-    assert shipped == set(BUNDLED_SHA256), "pin every bundled .pt in weights.BUNDLED_SHA256 (and only those)"
+def test_bundled_models_are_pinned_and_load_without_unpickling(monkeypatch):
+    # the bundled models ship as safetensors + JSON (no pickle to scan); every file is pinned
+    shipped = {p.name for p in PACKAGE_MODELS.iterdir() if p.suffix in (".pt", ".safetensors", ".json")}
+    assert not any(n.endswith(".pt") for n in shipped)
+    assert shipped == set(BUNDLED_SHA256), "pin every bundled model file in weights.BUNDLED_SHA256 (and only those)"
     for name, digest in BUNDLED_SHA256.items():
         path = PACKAGE_MODELS / name
         assert sha256_file(path) == digest
-        assert scan_checkpoint(path).safe
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a bundled model was unpickled")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
     assert FastSAMSegmenter("demo", device="cpu").model is not None
 
 

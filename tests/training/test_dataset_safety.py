@@ -120,3 +120,94 @@ def test_coco_conversion_never_reads_outside_the_image_folder(tmp_path):
     ann.write_text(json.dumps(coco))
     with pytest.raises(DatasetPathError, match="outside the image folder"):
         list(read_coco(ann, images))
+
+
+# --- caches and resume: Ultralytics reads nothing this run did not write ------------------------------------------
+
+def _hostile_cache(path: Path, marker: Path) -> Path:
+    """What Ultralytics reads with ``np.load(allow_pickle=True)``: here an object array that runs a payload."""
+    from tests.checkpoint_payloads import SystemPayload
+
+    with open(path, "wb") as f:  # np.save would add ".npy" to a name
+        np.save(f, np.array(SystemPayload(marker), dtype=object), allow_pickle=True)
+    return path
+
+
+def test_hostile_label_cache_is_real(tmp_path):
+    ran = tmp_path / "ran"
+    cache = _hostile_cache(tmp_path / "train.cache", ran)
+    np.load(cache, allow_pickle=True)
+    assert ran.exists()
+
+
+def test_hostile_label_caches_in_the_dataset_are_never_read(tmp_path, marker):
+    data = synthetic_dataset(tmp_path / "ds", 2, 1, size=64)
+    caches = [_hostile_cache(tmp_path / "ds" / "labels" / f"{split}.cache", marker) for split in ("train", "val")]
+    before = [c.read_bytes() for c in caches]
+    best = train(data, "demo", epochs=1, imgsz=64, batch=2, project=tmp_path / "runs", name="r", plots=False,
+                 workers=0)
+    assert best.is_file()
+    assert [c.read_bytes() for c in caches] == before  # neither read nor replaced
+    assert not list((tmp_path / "runs").rglob("*.cache"))
+
+
+def test_train_model_checkpoint_with_a_downloading_layer_is_refused(tmp_path):
+    import torch
+
+    from fastsam_plugin.engine.loader import CheckpointLimitError, load_checkpoint
+
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints" / "yolov8-seg-tiny-ul8.0.120.pt"
+    ckpt = load_checkpoint(legacy).checkpoint
+    ckpt["model"].yaml["backbone"][0] = [-1, 1, "TorchVision", [16, "resnet18", "DEFAULT", True, 2]]
+    path = tmp_path / "tv.pt"
+    torch.save(ckpt, path)
+    data = synthetic_dataset(tmp_path / "ds", 2, 1, size=64)
+    with pytest.raises(CheckpointLimitError, match="TorchVision"):  # the no_network fixture fails any download
+        train(data, str(path), epochs=1, imgsz=64, project=tmp_path / "runs", plots=False, workers=0)
+    assert not (tmp_path / "runs" / "train" / "weights").exists()
+
+
+def test_resume_refuses_a_run_napari_fastsam_did_not_start(tmp_path):
+    from fastsam_plugin.training.train import ResumeError, resume
+
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints" / "yolov8-seg-tiny-ul8.0.120.pt"
+    (tmp_path / "run" / "weights").mkdir(parents=True)
+    (tmp_path / "run" / "weights" / "last.pt").write_bytes(legacy.read_bytes())
+    with pytest.raises(ResumeError, match="not started by napari-fastsam") as err:
+        resume(tmp_path / "run")
+    assert isinstance(err.value, FastSAMError)
+
+
+@pytest.mark.slow
+def test_resume_takes_data_and_folders_from_the_run_never_from_the_checkpoint(tmp_path, marker):
+    import torch
+
+    from fastsam_plugin.engine.loader import load_checkpoint
+    from fastsam_plugin.training.train import resume
+
+    data = synthetic_dataset(tmp_path / "ds", 2, 1, size=64)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first_epoch(trainer):
+        if trainer.epoch == 0:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train(data, "demo", epochs=2, imgsz=64, batch=2, project=tmp_path / "runs", name="r", plots=False,
+              workers=0, callbacks={"on_fit_epoch_end": stop_after_first_epoch})
+    last = tmp_path / "runs" / "r" / "weights" / "last.pt"
+    # a tampered last.pt: its train_args point at a dataset with download code and at a folder elsewhere
+    evil_data = tmp_path / "evil.yaml"
+    evil_data.write_text(f"path: missing\ntrain: a\nval: a\nnames: {{0: x}}\ndownload: open({str(marker)!r}, 'w')\n")
+    ckpt = load_checkpoint(last).checkpoint
+    ckpt["train_args"].update(data=str(evil_data), save_dir=str(tmp_path / "elsewhere"),
+                              project=str(tmp_path / "elsewhere"))
+    torch.save(ckpt, last)
+
+    best = resume(tmp_path / "runs" / "r")
+    assert best.parent == tmp_path / "runs" / "r" / "weights"
+    assert not (tmp_path / "elsewhere").exists()
+    rows = (tmp_path / "runs" / "r" / "results.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 2  # both epochs, the second after the interruption
