@@ -86,6 +86,7 @@ class TrainingPanel(Container):
         super().__init__(widgets=[self.layers, self.epochs, self.val_fraction, self.fine_tune, self.report,
                                   self.export_folder, self.export])
         self.last_result = None
+        self._epochs_done = 0  # epochs finished in the current run (for the cancel message)
         self._relay = _EpochRelay()
         self._relay.epoch.connect(self._show_epoch)
         self.fine_tune.changed.connect(self.run)
