@@ -18,6 +18,7 @@ import struct
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -573,3 +574,29 @@ def test_label_folder_and_bsds_links_leading_out_are_refused(tmp_path):
     (root / "groundTruth" / "val" / "1.mat").symlink_to(tmp_path / "x.mat")
     with pytest.raises(PathOutsideError, match="BSDS500 root"):
         bsds_images(root, "val")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", ".", "..", "", "c.png"]), min_size=1, max_size=6),
+       st.booleans())
+def test_path_inside_never_returns_a_path_outside(tmp_path_factory, parts, absolute):
+    root = tmp_path_factory.getbasetemp() / "root" / "in"
+    root.mkdir(parents=True, exist_ok=True)
+    name = ("/" if absolute else "") + "/".join(parts)
+    try:
+        got = path_inside(root, name, source="x")
+    except PathOutsideError:
+        return
+    assert not absolute and got.is_relative_to(root.resolve()) and got != root.resolve()
+
+
+@given(st.text(max_size=12))
+def test_output_names_that_pass_are_one_file_name_part(name):
+    from fastsam_plugin.io.paths import check_output_name
+
+    try:
+        check_output_name(name, source="r.json")
+    except PathOutsideError:
+        return
+    assert "/" not in name and "\\" not in name and name not in (".", "..") and "\x00" not in name
+    assert Path("out", f"img_{name}.tif").parent == Path("out")
