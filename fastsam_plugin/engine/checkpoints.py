@@ -1,16 +1,19 @@
-"""Look inside a checkpoint before anything loads it.
+"""The project's allow-list of checkpoint globals, and an opcode walk that checks a pickle against it.
 
 A PyTorch ``.pt`` file is a zip archive whose ``data.pkl`` is a Python pickle.
 Unpickling runs whatever callables the pickle names, so a shared "fine-tuned
 model" can run arbitrary code the moment Ultralytics, open_clip or
-``torch.load`` opens it. This module reads the pickle's opcodes **without
-executing any of them** and refuses the file unless
+``torch.load`` opens it. Every checkpoint is read by
+:func:`fastsam_plugin.engine.loader.load_checkpoint`, whose gate is PyTorch's
+restricted unpickler given this allow-list; :func:`scan_pickle` is its second
+gate (and names the offending globals in the error). It reads the pickle's
+opcodes **without executing any of them** and refuses the file unless
 
 * every global it names is on an explicit allow-list (:data:`ALLOWED_GLOBALS`,
   plus ``torch.nn`` and Ultralytics layer/model classes, see
   :func:`is_allowed_global`): anything unknown is refused, harmless or not;
-* every call it makes goes to such a global (never to a value computed while
-  unpickling), and ``getattr`` only fetches a layer's ``forward`` /
+* every call it makes (``REDUCE``, ``NEWOBJ``, ``OBJ``, ``INST``) goes to such a global (never
+  to a value computed while unpickling), and ``getattr`` only fetches a layer's ``forward`` /
   ``forward_fuse`` (old Ultralytics checkpoints pickle ``Detect.forward`` so);
 * it never sets state on a class or function itself (``BUILD`` on a global);
 * it uses no pickle construct that can reach other objects (the ``copyreg``
@@ -22,10 +25,11 @@ project builds (YOLOv8n/s/m/l/x-seg, FastSAM-s/x layouts, the bundled demo
 models, a checkpoint fine-tuned by ``napari-fastsam train``) and Ultralytics'
 own list of globals in its official checkpoints.
 
-The scan is the gate; Ultralytics' own ``weights_only`` mode
-(``ULTRALYTICS_SAFE_LOAD``, switched on in :mod:`._ultralytics`) and open_clip's
-``weights_only=True`` are a second one. A user who trusts a file can skip both
-with ``trust=True`` or ``NAPARI_FASTSAM_TRUST_CHECKPOINTS=1``; never the default.
+The walk alone was passed by hand-made files (issue 28): it is never the only gate.
+:func:`scan_checkpoint` / :func:`check_checkpoint` scan a file by name (for reports and
+benchmarks); loading never relies on them. A user who trusts a file can skip the
+restricted unpickling for one call with ``trust=True`` (or ``NAPARI_FASTSAM_TRUST_CHECKPOINTS=1``);
+never the default.
 
 The module also computes and compares the sha256 records kept next to
 downloaded weights (see :mod:`.weights`).

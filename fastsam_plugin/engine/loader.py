@@ -599,6 +599,30 @@ def check_architecture(arch: dict, path) -> None:
         raise CheckpointLimitError(f"refused to load {path}: its architecture's scales are malformed.")
 
 
+def architecture_from_yaml(path: str | os.PathLike) -> dict:
+    """A model YAML as plain data (no aliases or tags, at most 1 MiB), with the scale its file name picks.
+
+    Ultralytics picks the width/depth scale from the file name (``yolov8s-seg.yaml`` -> ``s``); the
+    dict gets the same ``scale`` so :func:`build_skeleton` counts what Ultralytics would build.
+    """
+    from ..io.plain_yaml import PlainYAMLError, load_plain_yaml
+
+    try:
+        arch = load_plain_yaml(path, max_bytes=1 << 20)
+    except (PlainYAMLError, OSError) as exc:
+        raise CheckpointLimitError(f"refused the model configuration {path}: {exc}") from None
+    if isinstance(arch, dict) and isinstance(arch.get("scales"), dict) and not arch.get("scale"):
+        from ._ultralytics import ultralytics
+
+        ultralytics()
+        from ultralytics.nn.tasks import guess_model_scale
+
+        scale = guess_model_scale(str(path))
+        if scale in arch["scales"]:
+            arch["scale"] = scale
+    return arch
+
+
 def build_skeleton(arch: dict, path):
     """Build the model of an architecture on the ``meta`` device: layers and shapes, no memory, no weights.
 

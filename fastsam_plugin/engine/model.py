@@ -116,21 +116,16 @@ def load_segmentation_model(path: Path, *, trust: bool | None = None):
 
 
 def _untrained_model(path: Path):
-    """An untrained model from a model YAML, its layers checked before Ultralytics builds it."""
-    import yaml
-
-    from .loader import check_architecture
+    """An untrained model from a model YAML: layers and sizes checked on the ``meta`` device before it is built."""
+    from .loader import CheckpointLimitError, architecture_from_yaml, build_skeleton
 
     try:
-        arch = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ModelLoadError(f"could not read the model configuration {path} ({type(exc).__name__}: {exc}).") from None
-    check_architecture(arch, path)
-    model = ultralytics().YOLO(str(path), task="segment")
-    head = model.model.model[-1] if hasattr(model.model, "model") else None
-    if not hasattr(head, "proto"):
-        raise ModelLoadError(f"{path} describes a {model.task!r} model, not a segmentation model.")
-    return model
+        build_skeleton(architecture_from_yaml(path), path)
+    except CheckpointLimitError as exc:
+        if "not a segmentation model" in str(exc):
+            raise ModelLoadError(f"{path} describes a model that is not a segmentation model.") from None
+        raise
+    return ultralytics().YOLO(str(path), task="segment")
 
 
 class FastSAMSegmenter:

@@ -388,12 +388,17 @@ def _resuming_trainer(checkpoint: dict):
 
 def _yolo_from_config(ul, arch: str, model: str):
     """An untrained Ultralytics model from a model YAML, its layers checked first."""
-    from ..engine.loader import CheckpointLimitError, check_architecture
+    from ..engine.loader import CheckpointLimitError, architecture_from_yaml, build_skeleton
 
-    try:
-        cfg = yaml.safe_load(Path(arch).read_text(encoding="utf-8"))
-        check_architecture(cfg, model)
-    except (yaml.YAMLError, CheckpointLimitError) as exc:
+    try:  # layer types, counts and parameters checked on the meta device before Ultralytics builds it
+        build_skeleton(architecture_from_yaml(arch), model)
+    except CheckpointLimitError as exc:
+        if "blocked" in str(exc):  # Ultralytics' restricted mode refused code in the YAML
+            raise ModelConfigError(
+                f"refused the model configuration {model}: {exc} A model YAML may only name torch.nn layers "
+                "with literal arguments (e.g. 'activation: nn.SiLU()'); napari-fastsam never evaluates code "
+                "from it."
+            ) from None
         raise ModelConfigError(f"refused the model configuration {model}: {exc}") from None
     try:
         return ul.YOLO(arch, task="segment")

@@ -289,3 +289,20 @@ def test_old_release_layout_is_the_one_users_have():
     assert loaded.checkpoint["version"] == "8.0.120" and loaded.checkpoint["model"].model[-1].detect.__name__ == \
         "forward"
     assert OLD.stat().st_size < 2_000_000 and TODAY.stat().st_size < 2_000_000
+
+
+def test_untrained_model_yaml_is_counted_before_it_is_built(tmp_path):
+    import yaml
+
+    arch = dict(load_checkpoint(TODAY).checkpoint["model"].yaml)
+    arch["scales"] = {"n": [1.0, 16.0, 16384]}
+    arch["scale"] = "n"
+    path = tmp_path / "huge-seg.yaml"
+    path.write_text(yaml.safe_dump(arch))
+
+    def build():
+        with pytest.raises(CheckpointLimitError, match="parameters") as err:
+            FastSAMSegmenter(path, device="cpu", allow_untrained=True)
+        assert str(path) in str(err.value)
+
+    assert _peak_mib(build) < 256

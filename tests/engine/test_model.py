@@ -73,7 +73,7 @@ def test_weights_from_cache_path_and_environment(fastsam_s_checkpoint, monkeypat
     assert resolve_weights(None) == target  # the production default
     monkeypatch.setenv("NAPARI_FASTSAM_WEIGHTS", str(fastsam_s_checkpoint))
     assert resolve_weights(None) == fastsam_s_checkpoint
-    assert resolve_weights("demo").name == "fastsam-demo-n.pt"
+    assert resolve_weights("demo").name == "fastsam-demo-n.safetensors"
     with pytest.raises(WeightsNotFoundError, match="give an existing checkpoint"):
         resolve_weights("/no/such/file.pt")
 

@@ -211,3 +211,14 @@ def test_resume_takes_data_and_folders_from_the_run_never_from_the_checkpoint(tm
     assert not (tmp_path / "elsewhere").exists()
     rows = (tmp_path / "runs" / "r" / "results.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 2  # both epochs, the second after the interruption
+
+
+def test_model_yaml_with_a_downloading_layer_is_refused_before_it_is_built(tiny_dataset, tmp_path):
+    arch = tmp_path / "tv-seg.yaml"
+    arch.write_text(
+        "nc: 1\nscales: {n: [0.33, 0.25, 1024]}\n"
+        "backbone:\n  - [-1, 1, TorchVision, [16, resnet18, DEFAULT, True, 2]]\n"
+        "head:\n  - [[0], 1, Segment, [nc, 8, 16]]\n"
+    )
+    with pytest.raises(ModelConfigError, match="TorchVision"):  # the no_network fixture fails any download
+        train(tiny_dataset, str(arch), epochs=1, imgsz=64, project=tmp_path / "runs", plots=False)
