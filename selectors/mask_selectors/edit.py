@@ -204,14 +204,14 @@ def line_pixels(line: object, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _free_ids(labels: np.ndarray, first: int | None, n: int) -> list[int]:
-    start = int(labels.max(initial=0)) + 1 if first is None else as_count(first, "first_new_id", minimum=1)
+def _free_ids(labels: np.ndarray, first: int | None, n: int, name: str = "first_new_id") -> list[int]:
+    start = int(labels.max(initial=0)) + 1 if first is None else as_count(first, name, minimum=1)
     ids = list(range(start, start + n))
     if n:
         _fits(labels, ids[-1])
-        taken = np.intersect1d(ids, object_ids(labels))
+        taken = np.intersect1d(np.array(ids, labels.dtype), object_ids(labels))  # same dtype: no float round trip
         if taken.size:
-            raise SelectorInputError(f"first_new_id: id {int(taken[0])} is already an object.")
+            raise SelectorInputError(f"{name}: id {int(taken[0])} is already an object.")
     return ids
 
 
@@ -312,7 +312,7 @@ def carve_mask(
         raise SelectorInputError(f"the mask does not overlap object {label_id}.")
     if inside.sum() == obj.sum():
         raise SelectorInputError(f"the mask covers all of object {label_id}: nothing of it would remain.")
-    (new_id,) = _free_ids(labels, new_id, 1)
+    (new_id,) = _free_ids(labels, new_id, 1, "new_id")
     out = labels.copy()
     out[inside] = new_id
     return out, new_id

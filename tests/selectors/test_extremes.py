@@ -286,3 +286,19 @@ def test_paint_order_of_unsigned_areas_is_largest_first():
 
     # -areas wraps for unsigned integers and put the largest last
     assert paint_order(np.array([3, 9, 3, 5], np.uint64)).tolist() == [1, 3, 0, 2]
+
+
+def test_new_ids_are_compared_exactly_with_uint64_labels():
+    from mask_selectors import carve_mask
+
+    # 2**60 + 2 and 2**60 + 3 are distinct ints but not distinct after a float round trip near 2**63 ids
+    labels = np.zeros((3, 3), np.uint64)
+    labels[0] = 2**60 + 1
+    labels[1, 1] = 2**60 + 2
+    labels[2] = 2**63 + 7
+    cut = np.eye(3, dtype=bool)
+    with pytest.raises(SelectorInputError, match=r"new_id: id 1152921504606846978 is already an object"):
+        carve_mask(labels, 2**60 + 1, cut, new_id=2**60 + 2)
+    out, new_id = carve_mask(labels, 2**60 + 1, cut, new_id=2**60 + 3)
+    assert new_id == 2**60 + 3 and int(out[0, 0]) == 2**60 + 3 and int(out[0, 1]) == 2**60 + 1
+    assert carve_mask(labels, 2**60 + 1, cut)[1] == 2**63 + 8  # default: the largest id + 1, exactly
