@@ -15,8 +15,9 @@ work="${2:-/work/nuclei-run}"
 hours="${3:-1.75}"
 py="${PYTHON:-$here/.venv/bin/python}"
 mkdir -p "$work"
-start="$work/init-demo-nuclei.pt"  # a copy, so the bundled file may change while this runs
-[[ -f "$start" ]] || cp "$here/fastsam_plugin/models/fastsam-demo-nuclei.pt" "$start"
+start="$work/init-demo-nuclei.safetensors"  # a copy (with its .json), so the bundled files may change meanwhile
+[[ -f "$start" ]] || { cp "$here/fastsam_plugin/models/fastsam-demo-nuclei.json" "$work/init-demo-nuclei.json"
+                       cp "$here/fastsam_plugin/models/fastsam-demo-nuclei.safetensors" "$start"; }
 cd "$here"
 nice -n 19 "$py" -m fastsam_plugin.training.dsb2018 --data "$data" --work "$work" --model "$start" \
   --hours "$hours" --rounds 1 --imgsz 256 --batch 16 --workers 1 >>"$work/train.log" 2>&1

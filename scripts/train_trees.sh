@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproduce the bundled trees model (fastsam_plugin/models/fastsam-demo-trees.pt), docs/models.md "Trees segmenter".
+# Reproduce the bundled trees model (fastsam_plugin/models/fastsam-demo-trees.{safetensors,json}), docs/models.md
+# "Trees segmenter"; convert the result with `napari-fastsam weights convert`.
 #
 #   scripts/train_trees.sh [URBAN_TREES_DIR] [WORKDIR]
 #
@@ -29,7 +30,7 @@ stage() {  # NAME EPOCHS SEED MODEL IMGSZ: run a stage, or go on with it when it
   touch "$work/$name/done"
 }
 
-stage trees 70 0 "$here/fastsam_plugin/models/fastsam-demo-n.pt" 256
+stage trees 70 0 "$here/fastsam_plugin/models/fastsam-demo-n.safetensors" 256
 stage trees2 60 1 "$work/trees/weights/best.pt" 256
 stage trees384 30 2 "$work/trees2/weights/best.pt" 384
 echo "trained: $work/trees384/weights/best.pt"

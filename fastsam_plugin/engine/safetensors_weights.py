@@ -7,7 +7,8 @@ nothing but numbers and text:
   header and raw little-endian buffers; reading it runs no code);
 * ``NAME.json``: ``{"format", "architecture" (the Ultralytics model YAML as a dict), "stride", "names",
   "record" (the operating point ``{"imgsz", "conf", "bands"...}`` of :mod:`.operating_point`), "weights"
-  (the safetensors file name), "sha256" (of that file), "source" (what it was converted from)}``.
+  (the safetensors file name when written), "sha256" (of that file: it ties the pair together, so a
+  pair renamed together still loads), "source" (what it was converted from)}``.
 
 :func:`convert_checkpoint` writes it from a checkpoint the user trusts (``napari-fastsam weights
 convert IN.pt OUT``); :func:`load_weights_file` reads it back: the JSON (size-capped), the weights' bytes
@@ -104,8 +105,6 @@ def load_weights_file(path: str | os.PathLike):
 
     weights, meta = pair_paths(path)
     desc = read_description(path)
-    if desc["weights"] != weights.name:
-        raise WeightsFormatError(f"could not load {path}: {meta} describes {desc['weights']}, not {weights.name}.")
     data = read_checkpoint_bytes(weights)
     digest = hashlib.sha256(data).hexdigest()
     check_digest(weights, digest)  # bundled files: their pins
