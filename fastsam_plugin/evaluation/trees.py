@@ -77,7 +77,18 @@ def evaluate_trees(
     names = split_names(root, split)[:limit]
     _ = session.segmenter  # load before the clock starts: the time per tile is the segmentation alone
     box, mask, seconds = PointCounts(), PointCounts(), 0.0
+    import tifffile
+
+    from ..io.images import check_tiff
+    from ..io.paths import path_inside
+
     for name in tqdm(names, desc="segmenting", unit="tile", disable=not progress):
+        # the names come from the dataset's split file: each tile and its CSV must lie inside the root
+        tile, _ = (path_inside(root, part, source=root / f"{split}_socal.txt", what="tile",
+                               folder_label="dataset folder") for part in (f"images/{name}.tif", f"csv/{name}.csv"))
+        if tile.is_file():  # its declared size, before it is decoded (io.limits)
+            with tifffile.TiffFile(tile) as tif:
+                check_tiff(tif, tile.name)
         image, points = read_tile(root, name)
         shown = false_colour(image, bands)
         t0 = time.perf_counter()

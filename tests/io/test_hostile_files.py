@@ -600,3 +600,26 @@ def test_output_names_that_pass_are_one_file_name_part(name):
         return
     assert "/" not in name and "\\" not in name and name not in (".", "..") and "\x00" not in name
     assert Path("out", f"img_{name}.tif").parent == Path("out")
+
+
+def test_eval_trees_reads_no_tile_named_outside_the_dataset(tmp_path):
+    from fastsam_plugin.evaluation.trees import evaluate_trees
+
+    root = tmp_path / "urban-trees"
+    (root / "images").mkdir(parents=True)
+    tifffile.imwrite(tmp_path / "secret.tif", np.zeros((8, 8, 4), np.uint8))
+    (root / "train_socal.txt").write_text("a\n")
+    (root / "val_socal.txt").write_text("../../secret\n")
+
+    class NoModel:
+        segmenter = None
+
+        def segment(self, image):
+            raise AssertionError("a tile outside the dataset was read and segmented")
+
+    with pytest.raises(PathOutsideError, match="val_socal.txt names the tile 'images/../../secret.tif'"):
+        evaluate_trees(NoModel(), root, split="val", progress=False)
+    _tiff_declaring(root / "images" / "big.tif", (20000, 20000))
+    (root / "val_socal.txt").write_text("big\n")
+    with pytest.raises(ImageTooLargeError, match="big.tif"):
+        evaluate_trees(NoModel(), root, split="val", progress=False)
