@@ -96,6 +96,7 @@ class Jobs:
         self._cancellable = True
         self._kind = ""
         self._started = 0.0
+        self._failed = False
         self._took: dict[str, float] = {}  # kind of run -> seconds the last one of that kind took
         # called when a job ends, before the widgets are told it did; one may start a follow-up job (busy goes on)
         self.after_run: list[Callable[[], None]] = []
@@ -123,6 +124,7 @@ class Jobs:
         self._cancellable = cancellable
         self._kind = kind or message.rstrip(". ").split(" ")[-1]
         self._started = time.monotonic()
+        self._failed = False  # a failed run's time says nothing about how long the next one takes
         _raise_returned_errors(worker)
         try:  # superqt's create_worker re-raises every error on the GUI thread (a pop-up): errors are sorted here
             worker.errored.disconnect()
@@ -155,6 +157,7 @@ class Jobs:
 
         def returned(value) -> None:
             if isinstance(value, Failed):
+                self._failed = True
                 self.report(value.error)
             else:
                 on_result(value)
@@ -168,6 +171,7 @@ class Jobs:
     def _errored(self, exc: BaseException) -> None:
         """The user's mistakes and a cancel: a message. Anything else: logged, one line, and re-raised
         (napari's traceback notification, as superqt's own handler would)."""
+        self._failed = True
         if isinstance(exc, EXPECTED):
             self.report(exc)
             return
@@ -180,7 +184,8 @@ class Jobs:
 
     def _done(self) -> None:
         """The worker stopped (returned, failed or cancelled): follow-ups, then the dock is free again."""
-        self._took[self._kind] = time.monotonic() - self._started
+        if not self._failed:
+            self._took[self._kind] = time.monotonic() - self._started
         self._worker = _FOLLOWING
         try:
             for follow_up in self.after_run:  # e.g. measure the new objects: may start a job of its own
