@@ -9,6 +9,7 @@ numpy. Callers can tell a malformed argument from a bug by this type.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -115,6 +116,9 @@ def as_hw(hw: object, name: str = "hw") -> tuple[int, int]:
 
     Integral floats are accepted (``(512.0, 512.0)``); an image needs at least one pixel.
     """
+    if type(hw) is tuple and len(hw) == 2 and type(hw[0]) is int and type(hw[1]) is int:  # noqa: E721
+        if 1 <= hw[0] <= MAX_SIDE and 1 <= hw[1] <= MAX_SIDE:  # the common case, checked on every prompt
+            return hw
     try:
         h, w = hw  # type: ignore[misc]
     except (TypeError, ValueError):
@@ -125,6 +129,7 @@ def as_hw(hw: object, name: str = "hw") -> tuple[int, int]:
     return size
 
 
+@functools.cache
 def _physical_memory() -> int:
     """Bytes of RAM of this machine (2**40 where the OS does not say)."""
     try:

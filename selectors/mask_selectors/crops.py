@@ -38,7 +38,7 @@ from ._validation import (
     check_boxes_inside,
 )
 from .boxes import normalize_boxes
-from .masks import paint_order
+from .masks import descending_order
 from .points import ADD, NONE, REMOVE
 from .text import DEFAULT_MIN_AREA, MaskCrops
 
@@ -170,7 +170,7 @@ def select_by_points_in_crops(
     if len(acting) == 0:
         return out
     a = _areas(crops, None) if a is None else a
-    order = acting[paint_order(a[acting])]
+    order = acting[descending_order(a[acting])]
     painted = False
     for i, (x0, y0, x1, y1), act in zip(order.tolist(), b[order].tolist(), actions[order].tolist()):
         region = out[y0:y1, x0:x1]

@@ -150,10 +150,16 @@ def paint_order(areas: np.ndarray) -> np.ndarray:
     SelectorInputError
         Areas that are not a 1D array of finite numbers >= 0.
     """
-    a = as_area_values(areas, "areas")
-    # descending and stable without negating (``-a`` wraps unsigned areas): sort the reversed array
-    # ascending, stably, then reverse; equal areas come out in input order
-    return (len(a) - 1 - np.argsort(a[::-1], kind="stable")[::-1]).astype(np.int64)
+    return descending_order(as_area_values(areas, "areas"))
+
+
+def descending_order(values: np.ndarray) -> np.ndarray:
+    """:func:`paint_order` of ``(N,)`` values already checked (no validation: the prompt loops call it).
+
+    Descending and stable without negating (``-a`` wraps unsigned areas): sort the reversed array
+    ascending, stably, then reverse; equal values come out in input order.
+    """
+    return (len(values) - 1 - np.argsort(values[::-1], kind="stable")[::-1]).astype(np.int64)
 
 
 def masks_to_labels(masks: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:

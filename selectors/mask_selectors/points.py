@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_areas, as_int_boxes, as_labels, as_masks, as_points, check_boxes_inside
-from .masks import paint_order
+from .masks import descending_order
 
 ADD, NONE, REMOVE = 1, 0, -1
 
@@ -105,7 +105,7 @@ def select_by_points(
         boxes = as_int_boxes(boxes, "boxes", n=len(m))
         check_boxes_inside(boxes, m.shape[1:])
     result = np.zeros(m.shape[1:], dtype=bool)
-    for i in paint_order(a):
+    for i in descending_order(a):
         if actions[i] == NONE:
             continue
         value = actions[i] == ADD
