@@ -82,24 +82,40 @@ def _holds(crops: list[np.ndarray], b: np.ndarray, xy: np.ndarray) -> np.ndarray
     return holds
 
 
-def _point_groups(candidates: np.ndarray) -> list[list[int]]:
-    """Positive points grouped by identical candidate masks (several clicks on one object), first point first.
+def _point_groups(xy: np.ndarray, candidates: np.ndarray) -> list[list[int]]:
+    """Foreground points grouped by pixel (a point clicked twice is one object), first point first.
 
     Parameters
     ----------
+    xy : (F, 2) int
+        Pixels of the foreground points.
     candidates : (N, F) bool
-        Which masks may belong to each of the F positive points.
+        Which masks may belong to each point.
 
     Returns
     -------
     groups : list of list of int
-        Column indices of ``candidates``; points with no candidate mask are in no group.
+        Indices into ``xy``; points with no candidate mask are in no group.
     """
-    groups: dict[bytes, list[int]] = {}
-    for j in range(candidates.shape[1]):
+    groups: dict[tuple[int, int], list[int]] = {}
+    for j in range(len(xy)):
         if candidates[:, j].any():
-            groups.setdefault(np.packbits(candidates[:, j]).tobytes(), []).append(j)
+            groups.setdefault((int(xy[j, 0]), int(xy[j, 1])), []).append(j)
     return list(groups.values())
+
+
+def _split_between(crop: np.ndarray, box: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """(h, w) int: for each pixel of ``crop``, the index of the nearest of ``sites`` ((S, 2) int x, y); -1 outside."""
+    h, w = crop.shape
+    rows, cols = np.ogrid[:h, :w]
+    best = np.full((h, w), np.inf)
+    nearest = np.full((h, w), -1, np.int64)
+    for k, (x, y) in enumerate(sites.tolist()):  # one (h, w) pass per site: memory stays one crop
+        d = (cols - (x - box[0])) ** 2 + (rows - (y - box[1])) ** 2
+        closer = d < best
+        best[closer], nearest[closer] = d[closer], k
+    nearest[~crop] = -1
+    return nearest
 
 
 def each_point_objects_in_crops(
@@ -111,12 +127,14 @@ def each_point_objects_in_crops(
 
     1. A mask is a *candidate* of a foreground point when it holds the point
        and no background point.
-    2. Foreground points with the same candidates are one object (clicks on
-       the same object twice).
-    3. An object is the union of its candidates that hold no foreground point
-       of another object (a mask under two objects' points is their group,
-       not either object). When every candidate is shared that way, the
-       object is its smallest candidate.
+    2. Each foreground point is one object (a point clicked twice on the same
+       pixel counts once).
+    3. A point's object is the union of its candidates that hold no other
+       foreground point (a mask under two points is their group, not either
+       object). A point whose candidates all hold other points gets its
+       smallest candidate, split with the other points that need that same
+       mask: each pixel goes to the nearest of them (two touching nuclei the
+       model sees as one mask become two objects).
     4. Masks are painted from the largest to the smallest, as FastSAM's point
        rule does: an object's pixels go to the smaller object where two
        overlap, and a mask holding a background point clears its pixels from
@@ -160,23 +178,29 @@ def each_point_objects_in_crops(
     blocked = holds[:, ~fg].any(axis=1)
     fg_index = np.flatnonzero(fg)
     candidates = holds[:, fg] & ~blocked[:, None]
-    groups = _point_groups(candidates)
-    paint: dict[int, int] = {int(i): 0 for i in np.flatnonzero(blocked)}  # mask -> value it paints
+    groups = _point_groups(xy[fg], candidates)
+    # what to paint, from the largest mask to the smallest: (mask, pixels of its crop, value)
+    paint: list[tuple[int, np.ndarray, int]] = [(int(i), crops[i], 0) for i in np.flatnonzero(blocked)]
+    needers: dict[int, list[int]] = {}  # shared mask -> objects (1-based) that get a part of it
     for k, group in enumerate(groups, start=1):
         mine = candidates[:, group[0]]
-        others = [j for j in range(candidates.shape[1]) if j not in group]
+        others = [j for g in groups if g is not group for j in g]
         own = mine & ~candidates[:, others].any(axis=1) if others else mine
-        if not own.any():  # every candidate is shared with another object: the innermost one is this object
+        if own.any():
+            paint += [(int(i), crops[i], k) for i in np.flatnonzero(own)]
+        else:  # every candidate holds another point: this point's part of its innermost candidate
             cand = np.flatnonzero(mine)
-            own = np.zeros_like(mine)
-            own[cand[np.argmin(a[cand])]] = True
-        for i in np.flatnonzero(own):
-            paint[int(i)] = k
+            needers.setdefault(int(cand[np.argmin(a[cand])]), []).append(k)
         owner[fg_index[group]] = k
-    order = np.array(sorted(paint), np.int64)
-    for i in order[paint_order(a[order])].tolist():
+    for i, objects in needers.items():
+        sites = np.array([xy[fg_index[groups[k - 1][0]]] for k in objects], np.int64)
+        nearest = _split_between(crops[i], b[i], sites)
+        paint += [(i, nearest == n, k) for n, k in enumerate(objects)]
+    order = paint_order(np.array([a[i] for i, _, _ in paint], np.float64))
+    for n in order.tolist():
+        i, pixels, value = paint[n]
         x0, y0, x1, y1 = b[i].tolist()
-        np.copyto(out[y0:y1, x0:x1], np.int32(paint[i]), where=crops[i])
+        np.copyto(out[y0:y1, x0:x1], np.int32(value), where=pixels)
     return out, owner
 
 

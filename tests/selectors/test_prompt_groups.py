@@ -42,10 +42,22 @@ def test_two_points_on_two_nuclei_are_two_objects_not_one():
     assert np.array_equal(merged, NUCLEI[2])
 
 
-def test_two_clicks_on_one_object_are_one_object():
-    objects, owner = each_point_objects(NUCLEI, [[18, 30], [22, 31]])
-    assert owner.tolist() == [1, 1]
-    assert np.array_equal(objects > 0, NUCLEI[2]) and set(np.unique(objects)) == {0, 1}
+def test_two_points_on_one_mask_split_it_between_them():
+    # the model saw one object where the user sees two (touching nuclei): each point gets its nearer part
+    blob = np.stack([_disc(HW, 30, 30, 10) | _disc(HW, 46, 30, 10)])
+    objects, owner = each_point_objects(blob, [[28, 30], [48, 30]])
+    assert owner.tolist() == [1, 2]
+    assert np.array_equal(objects > 0, blob[0])
+    cols = np.nonzero(objects)[1]
+    assert (cols[objects[objects > 0] == 1] <= 38).all() and (cols[objects[objects > 0] == 2] >= 38).all()
+    objects, owner = each_point_objects(NUCLEI, [[18, 30], [22, 31]])  # two points on nucleus 0
+    assert owner.tolist() == [1, 2] and np.array_equal(objects > 0, NUCLEI[0])
+
+
+def test_the_same_pixel_clicked_twice_is_one_object():
+    objects, owner = each_point_objects(NUCLEI, [[20, 30], [20.2, 29.9], [50, 30]])
+    assert owner.tolist() == [1, 1, 2]
+    assert np.array_equal(objects == 1, NUCLEI[0]) and np.array_equal(objects == 2, NUCLEI[1])
 
 
 def test_a_point_only_on_the_clump_gets_the_clump_and_the_nucleus_stays_on_top():
