@@ -129,7 +129,7 @@ def as_finished(
     limit = resolve_no_worker_timeout(no_worker_timeout)
     futures = list(futures)
     total = len(futures)
-    pending = as_completed(futures)
+    pending = as_completed(futures, loop=client.loop)  # this client's loop, not the default client's
     finished = 0
     last_look = time.monotonic()  # when a task last finished, or the scheduler was last asked
     idle_since: float | None = None  # when the cluster was first seen without workers

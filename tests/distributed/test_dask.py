@@ -184,7 +184,7 @@ def own_cluster():
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):  # as --scheduler local sets up its cluster
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+        client = Client(cluster, set_as_default=False)  # Dask work of other tests must not go to this cluster
         yield cluster, client
         client.close()
         cluster.close()
@@ -196,7 +196,8 @@ def no_workers():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=None)
-    with Client(cluster) as c:
+    # not the default client: dask.array work of later tests (OME-Zarr) would wait here for ever
+    with Client(cluster, set_as_default=False) as c:
         yield cluster, c
     cluster.close()
 
@@ -249,7 +250,7 @@ def test_workers_that_die_for_good_end_the_run_with_a_clear_error(tmp_path, caps
     # a scheduler here and one worker process without a nanny, as a batch job on an HPC cluster: once killed,
     # nothing restarts it
     cluster = LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None)
-    client = Client(cluster)
+    client = Client(cluster, set_as_default=False)
     worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
                                "--no-nanny", "--nthreads", "1", "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -292,7 +293,7 @@ def test_a_task_that_kills_its_worker_is_retried_then_reported_failed(tmp_path):
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
     failures = []
-    with cluster, Client(cluster) as client:
+    with cluster, Client(cluster, set_as_default=False) as client:
         report = run_files(client, [tmp_path / "a", tmp_path / "poison", tmp_path / "b"], task,
                            on_failure=lambda p, e: failures.append((p.name, e)))
     assert sorted(p.name for p in report.done) == ["a", "b"]
