@@ -227,3 +227,13 @@ def test_an_accept_result_stays_readable_after_the_measurement(segmented, qtbot)
     dock.annotations.accept.native.click()
     message = dock.status.value
     assert "accepted" in message and "1 object measured" in message  # both, and no "1 objects"
+
+
+def test_deleting_the_image_during_a_text_search_discards_the_matches(segmented, qtbot):
+    dock, image = segmented
+    dock.text.query.value = "a red circle"
+    dock.text.run()
+    dock.viewer.layers.remove(image)
+    wait_idle(qtbot, dock)
+    assert "were discarded" in dock.status.value and not dock.text.last_scores
+    assert layer(dock.viewer, "selection") is None
