@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import pixel_size
-from ..io.outputs import OutputExistsError, output_complete, record_output, recording_outputs
+from ..io.outputs import OutputExistsError, mark_pending, output_complete, record_output, recording_outputs
 from . import batch, geo, microscopy
 from .job import SegmentJob, scale_note, selection
 
@@ -104,6 +104,10 @@ class Writer:
             return
         target = self.todo[kind]
         try:
+            if not records_itself:  # written in place: not whole until entered after its writer returned
+                if target.exists() and not self.replace[kind]:  # another run's: never mark it pending
+                    raise OutputExistsError(f"{target} appeared while writing")
+                mark_pending(target)
             written = make(target, self.replace[kind])
             if not records_itself:
                 record_output(written)
@@ -146,6 +150,9 @@ def segment_file(session, path: Path, job: SegmentJob, base: str) -> batch.FileO
                 return outcome
             write = Writer(path, todo, job.overwrite, outcome)
             if route == "geo":
+                unmade = [flag for flag, on in (("--edges", job.edges), ("--measure", job.measure)) if on]
+                if unmade:  # said, not silently skipped
+                    outcome.notes.append(f"{path.name}: {', '.join(unmade)} not made for GeoTIFFs")
                 geo.segment_one(session, path, job, write)
             else:
                 _segment_plain(session, path, job, write)

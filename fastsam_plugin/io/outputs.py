@@ -294,6 +294,17 @@ def record_output(path: str | Path) -> None:
         _append_entry(p.parent, p.name, print_)
 
 
+def mark_pending(path: str | Path) -> None:
+    """Enter ``path`` as being written in place (by GDAL): until :func:`record_output`, it is not whole.
+
+    Without this, a GeoTIFF cut by a kill would have no entry and could pass the TIFF
+    end check (GDAL leaves unwritten tiles empty, which read as zeros).
+    """
+    p = Path(path)
+    with _manifest_lock(p.parent):
+        _append_entry(p.parent, p.name, {"size": -1, "sha256": ""})
+
+
 def output_complete(path: str | Path) -> bool:
     """Whether an existing output is known to be whole.
 

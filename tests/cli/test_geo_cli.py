@@ -132,3 +132,26 @@ def test_prompts_in_map_units_pick_the_same_object_as_in_pixels(geotiff, tmp_pat
     _, _, _, fields = pyogrio.raw.read(map_out / "scene_box.gpkg")
     given = ",".join(f"{float(v):.12g}" for v in box_map.split(","))
     assert fields[3].tolist() == [f"box 1: {given}"]  # the prompt as the user gave it, at full precision
+
+
+def test_a_geopackage_cut_after_the_run_is_rewritten_and_whole_ones_kept(geotiff, tmp_path, capsys):
+    from fastsam_plugin.io.outputs import output_complete, read_manifest
+
+    out = tmp_path / "out"
+    cmd = ["segment", str(geotiff), "--out", str(out), *DEMO, "--vector", "gpkg", "--points", "100,100"]
+    assert main(cmd) == 0
+    gpkg, labels = out / "scene_objects.gpkg", out / "scene_labels.tif"
+    assert {"scene_labels.tif", "scene_objects.gpkg", "scene_points.tif", "scene_points.gpkg"} <= set(read_manifest(out))
+    features = pyogrio.read_info(gpkg)["features"]
+    gpkg.write_bytes(gpkg.read_bytes()[:1000])  # cut, as a killed copy leaves it: GDAL would still open it
+    assert not output_complete(gpkg) and output_complete(labels)
+    stamp = labels.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(cmd) == 0
+    assert "1 output(s) written, 3 already complete" in capsys.readouterr().out
+    assert pyogrio.read_info(gpkg)["features"] == features and labels.stat().st_mtime_ns == stamp
+
+
+def test_flags_geotiffs_do_not_make_are_named(geotiff, tmp_path, capsys):
+    assert main(["segment", str(geotiff), "--out", str(tmp_path / "out"), *DEMO, "--edges", "--measure"]) == 0
+    assert "--edges, --measure not made for GeoTIFFs" in capsys.readouterr().out

@@ -436,3 +436,14 @@ def test_text_with_a_clip_model_that_cannot_load_offline_is_exit_2_with_the_fix(
     err = capsys.readouterr().err
     assert err.count("--clip-model demo") == 1 and "please report" not in err
     assert not list(out.glob("*_labels.tif"))  # stopped before the batch
+
+
+def test_an_output_written_in_place_is_not_whole_until_recorded(tmp_path):
+    from fastsam_plugin.io.outputs import mark_pending, record_output
+
+    path = tmp_path / "a_labels.tif"
+    mark_pending(path)  # as before a GDAL writer starts
+    tifffile.imwrite(path, np.ones((8, 8), np.int32))  # a TIFF that would pass its own end check
+    assert not output_complete(path)  # a kill here leaves it: written again on rerun
+    record_output(path)
+    assert output_complete(path)
