@@ -183,8 +183,8 @@ def failure_of(future) -> BaseException | None:
     if future.status == "finished":
         return None
     if future.cancelled():
-        return FastSAMError("its task was cancelled by the Dask scheduler (scheduler restarted or lost?); "
-                            "rerun the same command to finish it.")
+        return FastSAMError("its Dask task was cancelled: the connection to the scheduler was lost, or the "
+                            "scheduler restarted; rerun the same command to finish it.")
     exc = future.exception()
     if isinstance(exc, KilledWorker):
         tries = getattr(exc, "allowed_failures", LOST_WORKER_RETRIES) + 1

@@ -302,6 +302,47 @@ def test_a_task_that_kills_its_worker_is_retried_then_reported_failed(tmp_path):
     assert "died each of the 2 times" in str(exc) and report.failed[tmp_path / "poison"] == str(exc)
 
 
+def test_a_lost_scheduler_reports_every_unfinished_input_at_once(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from distributed import Client
+
+    def task(path: Path) -> str:  # runs until the scheduler is gone (pickled by value)
+        time.sleep(120)
+        return path.name
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(port),
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+                               "--nthreads", "1", "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = {}
+    try:
+        client = Client(address, timeout=120, set_as_default=False)
+        client.wait_for_workers(1, timeout=120)
+
+        def kill_the_scheduler_mid_run() -> None:
+            _wait_until(lambda: any(client.processing().values()), 120, "a busy worker")
+            scheduler.kill()
+            killed["at"] = time.monotonic()
+
+        threading.Thread(target=kill_the_scheduler_mid_run, daemon=True).start()
+        report = run_files(client, [tmp_path / f"f{i}" for i in range(3)], task)
+        took = time.monotonic() - killed["at"]
+        client.close(timeout=5)
+    finally:
+        for p in (scheduler, worker):
+            p.kill()
+            p.wait(30)
+    assert not report.done and len(report.failed) == 3 and took < 60
+    assert all("connection to the scheduler was lost" in m for m in report.failed.values())
+
+
 def test_no_workers_at_all_ends_with_no_workers_error(no_workers, tmp_path):
     cluster, client = no_workers
     start = time.monotonic()
