@@ -22,7 +22,7 @@ BEST, EVERY = "best match", "every object inside"
 
 
 class BoxPrompts(Container):
-    """**Box prompts**: each rectangle selects the object with the highest mask-to-box IoU."""
+    """**Box prompts**: each rectangle selects its best-matching object (mask-to-box IoU), or every object inside."""
 
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
