@@ -240,12 +240,17 @@ def check_archive(data: bytes, path: str | os.PathLike = "<bytes>") -> Archive:
         if data.find(_LOCAL) > 0:
             raise _refuse(path, "other data precedes its zip archive, which readers can interpret differently")
         raise _unreadable(path, "it is not a torch.save zip archive (an empty, truncated or foreign file)")
-    cd_offset, cd_size, total, cd_end = _end_record(data, path)
-    if cd_offset + cd_size != cd_end:
-        raise _refuse(path, "its central directory does not end where the end record is (more than one central "
-                            "directory, or data between them)")
-    entries = _central_entries(data, cd_offset, cd_end, total, path)
-    members = _check_local_headers(data, entries, cd_offset, path)
+    try:
+        cd_offset, cd_size, total, cd_end = _end_record(data, path)
+        if cd_offset + cd_size != cd_end:
+            raise _refuse(path, "its central directory does not end where the end record is (more than one "
+                                "central directory, or data between them)")
+        entries = _central_entries(data, cd_offset, cd_end, total, path)
+        members = _check_local_headers(data, entries, cd_offset, path)
+    except (struct.error, IndexError, ValueError) as exc:  # a record cut short: damaged, whatever the cause
+        if isinstance(exc, FastSAMError):
+            raise
+        raise _unreadable(path, f"its zip records are damaged ({exc})") from None
     prefix = _check_names([m.name for m in members], path)
     _check_sizes(members, prefix, path)
     return Archive(prefix, tuple(members))
