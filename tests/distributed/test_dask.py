@@ -1,4 +1,8 @@
-"""Segmentation on a real dask.distributed LocalCluster of two worker processes, against the in-process run."""
+"""Segmentation on a real dask.distributed LocalCluster of two worker processes, against the in-process run.
+
+And runs that lose their workers (killed repeatedly, dead for good, never there), their scheduler, or get Ctrl-C:
+each ends, within generous limits, with every output whole or its input reported failed.
+"""
 
 from __future__ import annotations
 
