@@ -51,37 +51,38 @@ def add_arguments(seg: argparse.ArgumentParser) -> None:
                           "never applied to time series)")
 
 
-def read_input(path: Path, args) -> tuple[np.ndarray, ImageMeta]:
+def read_input(path: Path, job) -> tuple[np.ndarray, ImageMeta]:
     """Pixels (channels last) and axes / physical sizes of one input.
 
-    TIFFs go through :func:`~fastsam_plugin.io.ome.read_tiff` unless ``--channels-axis`` says how to read
-    the raw array; other formats come uncalibrated.
+    TIFFs go through :func:`~fastsam_plugin.io.ome.read_tiff` unless ``--channels-axis`` (``job.channels_axis``,
+    ``job`` a :class:`~fastsam_plugin.cli.job.SegmentJob`) says how to read the raw array; other formats come
+    uncalibrated.
     """
-    if path.suffix.lower() in (".tif", ".tiff") and getattr(args, "channels_axis", None) is None:
+    if path.suffix.lower() in (".tif", ".tiff") and job.channels_axis is None:
         return read_tiff(path)
     image = read_image(path)
     if image.ndim == 2:
         axes = "YX"
     elif image.ndim == 3:
-        channels_last = image.shape[-1] in (3, 4) or getattr(args, "channels_axis", None) is not None
+        channels_last = image.shape[-1] in (3, 4) or job.channels_axis is not None
         axes = "YXC" if channels_last else "ZYX"
     else:
         axes = "ZYXC"
     return image, ImageMeta(axes=axes)
 
 
-def is_stack(image: np.ndarray, meta: ImageMeta, args) -> bool:
+def is_stack(image: np.ndarray, meta: ImageMeta, job) -> bool:
     """Whether to segment slice by slice: ``--stack`` or ``--stitch`` on an image with a Z or T axis."""
-    wanted = args.stack or args.stitch is not None
-    return wanted and image.ndim >= 3 and meta.axes[0] in "ZT" and getattr(args, "channels_axis", None) is None
+    wanted = job.stack or job.stitch is not None
+    return wanted and image.ndim >= 3 and meta.axes[0] in "ZT" and job.channels_axis is None
 
 
-def stack_output(session, results, args, meta: ImageMeta | None = None) -> np.ndarray:
-    """Per-slice labels (ids restart in each slice), or 3D labels / tracks with ``--stitch``."""
-    if args.stitch is None:
+def stack_output(session, results, job, meta: ImageMeta | None = None) -> np.ndarray:
+    """Per-slice labels (ids restart in each slice), or 3D labels / tracks with ``--stitch`` (``job.stitch``)."""
+    if job.stitch is None:
         return stack_labels(results)
     over_time = meta is not None and meta.axes.startswith("T")  # tracks: area changes are no waists
-    return session.stitch(results, args.stitch, split=None if over_time else (args.split_waists or None))
+    return session.stitch(results, job.stitch, split=None if over_time else (job.split_waists or None))
 
 
 def _spatial(meta: ImageMeta, ndim: int) -> str:
