@@ -69,7 +69,7 @@ def output_paths(job: SegmentJob, path: Path, base: str, route: str) -> dict[str
 
 
 def plan(paths: dict[str, Path], overwrite: bool) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Split planned outputs into those to write and those already known whole (kept; all written with ``overwrite``)."""
+    """Split planned outputs into those to write and those known whole (kept; with ``overwrite`` all are written)."""
     todo, kept = {}, {}
     for kind, p in paths.items():
         (kept if not overwrite and output_complete(p) else todo)[kind] = p

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     src.add_argument("--label-folder", type=Path, metavar="DIR", help="label images (with --images)")
     src.add_argument("--bsds", type=Path, metavar="ROOT", help="BSDS500 root (images/, groundTruth/)")
     src.add_argument("--data", type=Path, metavar="YAML", help="an existing Ultralytics data.yaml")
-    src.add_argument("--nuclei", type=int_range(1), metavar="N", help="generate N fluorescence-nuclei scenes (see --real-nuclei)")
+    src.add_argument("--nuclei", type=int_range(1), metavar="N",
+                     help="generate N fluorescence-nuclei scenes (see --real-nuclei)")
     src.add_argument("--trees", type=Path, metavar="DIR",
                      help="Urban Tree Detection tiles (../shared/data/aerial/urban-trees): crowns grown from the points")
     src.add_argument("--resume", action="store_true",

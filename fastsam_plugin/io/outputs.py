@@ -138,7 +138,8 @@ MANIFEST_NAME = f"{TEMP_PREFIX}manifest.jsonl"
 _LOCK_NAME = f"{TEMP_PREFIX}manifest.lock"
 _RECORDING: ContextVar[bool] = ContextVar("napari_fastsam_recording_outputs", default=False)
 #: a temporary file (:func:`temp_name`): host, process id, random part; older versions used 12 random hex digits
-_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(?:(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})-")
+_TEMP_RE = re.compile(
+    rf"^{re.escape(TEMP_PREFIX)}(?:(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})-")
 #: a temporary file of another machine (shared file system) is stale only when untouched this long
 FOREIGN_TEMP_AGE_S = 3600.0
 

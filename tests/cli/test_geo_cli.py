@@ -141,7 +141,8 @@ def test_a_geopackage_cut_after_the_run_is_rewritten_and_whole_ones_kept(geotiff
     cmd = ["segment", str(geotiff), "--out", str(out), *DEMO, "--vector", "gpkg", "--points", "100,100"]
     assert main(cmd) == 0
     gpkg, labels = out / "scene_objects.gpkg", out / "scene_labels.tif"
-    assert {"scene_labels.tif", "scene_objects.gpkg", "scene_points.tif", "scene_points.gpkg"} <= set(read_manifest(out))
+    recorded = set(read_manifest(out))
+    assert {"scene_labels.tif", "scene_objects.gpkg", "scene_points.tif", "scene_points.gpkg"} <= recorded
     features = pyogrio.read_info(gpkg)["features"]
     gpkg.write_bytes(gpkg.read_bytes()[:1000])  # cut, as a killed copy leaves it: GDAL would still open it
     assert not output_complete(gpkg) and output_complete(labels)
