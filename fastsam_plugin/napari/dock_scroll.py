@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import (
+    QAbstractScrollArea,
     QAbstractSlider,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QScrollArea,
     QSizePolicy,
@@ -86,9 +88,21 @@ class CalmFields(QObject):
         if kind == QEvent.Type.LayoutRequest and obj is self.root:
             self.update()
         elif kind == QEvent.Type.Wheel and obj is not self.root and not obj.hasFocus():
-            event.ignore()  # unhandled: Qt passes the wheel on to the parents, so the dock scrolls
+            area = _scroll_area_of(obj)
+            if area is not None:  # the dock scrolls instead (Qt passes a synthesised wheel event to no parent)
+                QApplication.sendEvent(area.viewport(), event)
+            else:
+                event.ignore()  # unhandled: Qt passes a real wheel event on to the parents
             return True
         return False
+
+
+def _scroll_area_of(widget: QWidget) -> QAbstractScrollArea | None:
+    """The nearest scroll area around ``widget`` (the dock's), or None."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    return parent
 
 
 def calm(field: QWidget) -> None:

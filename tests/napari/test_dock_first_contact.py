@@ -179,14 +179,25 @@ def _wheel(widget, steps: int = 3) -> None:
     QApplication.sendEvent(widget, event)
 
 
-def test_a_passing_wheel_never_changes_a_value(dock):
+def test_a_passing_wheel_never_changes_a_value_and_scrolls_the_dock(dock, qtbot):
+    window = dock.viewer.window._qt_window
+    window.resize(1200, 700)  # a laptop screen: the panels are taller than the dock
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
     fields = [dock.microscopy.split, dock.model.conf, dock.model.imgsz, dock.text.top_k]
     before = [f.value for f in fields]
     device = dock.model.device
+    bar = dock.scroll.verticalScrollBar()
     for f in [*fields, device]:
         assert not f.native.hasFocus()
-        _wheel(f.native)
+        _wheel(f.native, 1)
+        _wheel(f.native, -1)
     assert [f.value for f in fields] == before and device.value == "cpu"
+    assert bar.maximum() > 0
+    bar.setValue(0)
+    _wheel(dock.microscopy.split.native, -3)
+    assert bar.value() > 0 and dock.microscopy.split.value == before[0]  # the dock scrolled instead
     for f in [*fields, device]:  # the wheel does not take the focus either: a click or Tab does
         assert f.native.focusPolicy() == Qt.FocusPolicy.StrongFocus
 
