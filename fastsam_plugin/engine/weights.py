@@ -30,7 +30,6 @@ from .checkpoints import (
     ChecksumMismatchError,
     UnsafeCheckpointError,
     read_record,
-    sha256_file,
     write_record,
 )
 
@@ -131,8 +130,8 @@ def resolve_weights(spec: str | os.PathLike | None = None, *, download: bool = T
         try:
             _download(ASSET_URL.format(name=name), target)
             return target
-        except (UnsafeCheckpointError, CheckpointFormatError):
-            raise  # the download arrived but was refused: say so, not "offline"
+        except FastSAMError:
+            raise  # the download arrived but was refused (unsafe, damaged, too large): say so, not "offline"
         except Exception as exc:  # offline, proxy, HTTP error: all end in the same advice
             reason = f" ({type(exc).__name__}: {exc})"
     else:
