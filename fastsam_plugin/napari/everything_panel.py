@@ -69,8 +69,17 @@ class EverythingPanel(Container):
         else:
             indices = [c.slice_index(layer)]
         keys = {index: c.key(layer, index) for index in indices}  # the data version this run starts from
-        version, cancelled, found, made, gone = c.version(layer), c.cancel_requested, [], [], []
-        layer_added = threading.Event()
+        version, found, made, gone = c.version(layer), [], [], []
+        layer_added, removed = threading.Event(), threading.Event()
+
+        def cancelled() -> bool:  # Cancel, or the image deleted: stop at the next tile or slice
+            return c.cancel_requested() or removed.is_set()
+
+        def watch_removal(event=None) -> None:
+            if getattr(event, "value", None) is layer:
+                removed.set()
+
+        self.viewer.layers.events.removed.connect(watch_removal)
 
         def work():
             try:
@@ -80,6 +89,8 @@ class EverythingPanel(Container):
                 yield READY, self._new_objects_layer(layer), None
                 layer_added.wait(READY_WAIT_S)  # the model's threads would slow the GUI thread's work down
                 for index in indices:
+                    if removed.is_set():
+                        return  # the image was deleted: the remaining slices are not segmented
                     result = session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled)
                     labels = result.labels()  # painted here, not on the GUI thread
                     gentle_import.warm_type_checks()  # lazy imports during the run emptied them again
@@ -116,6 +127,7 @@ class EverythingPanel(Container):
                 self._show(layer, index, result, labels)
 
         def summary():
+            self.viewer.layers.events.removed.disconnect(watch_removal)
             if found and None not in found:
                 where = f" in {len(found)} slices" if len(found) > 1 else ""
                 c.status.show(f"{plural(sum(found), 'object')} found{where}")

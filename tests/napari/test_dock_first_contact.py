@@ -248,3 +248,16 @@ def test_deleting_the_image_during_a_text_search_discards_the_matches(segmented,
     wait_idle(qtbot, dock)
     assert "were discarded" in dock.status.value and not dock.text.last_scores
     assert layer(dock.viewer, "selection") is None
+
+
+def test_deleting_a_stack_during_an_all_slices_run_stops_it(dock, qtbot):
+    stack = np.stack([shapes_scene()[0][0]] * 6)
+    image = dock.viewer.add_image(stack, rgb=True, name="stack")
+    dock.everything.all_slices.value = True
+    dock.everything.run()
+    dock.viewer.layers.remove(image)
+    wait_idle(qtbot, dock)
+    session = dock.controller.existing_session
+    segmented = [z for z in range(6) if session.cached(dock.controller.key(image, (z,))) is not None]
+    assert len(segmented) < 6  # it stopped instead of segmenting every slice for nothing
+    assert layer(dock.viewer, "everything") is None and "removed during the run" in dock.status.value
