@@ -16,6 +16,7 @@ train, never on test).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import sys
 import time
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--imgsz", type=int, default=None)
     ap.add_argument("--conf", type=float, default=None)
+    ap.add_argument("--iou", type=float, default=None, help="NMS IoU (default: the weights' operating point)")
+    ap.add_argument("--modality", choices=("fluorescence", "colour"), default=None, help="only this modality")
     ap.add_argument("--limit", type=int, default=None, help="at most N images per modality")
     ap.add_argument("--sweep", action="store_true", help=f"score conf in {CONFS} (accuracy at IoU 0.5)")
     ap.add_argument("--speed", action="store_true", help="images/s at 256 x 256")
@@ -71,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     groups = pairs_by_modality(read_splits(args.splits, args.data)[args.split], args.limit)
+    if args.modality:
+        groups = {args.modality: groups[args.modality]}
     session = Session(args.weights, "cpu")
     params = session.use_operating_point(args.imgsz, args.conf)
-    report: dict = {"weights": args.weights, "split": args.split, "stain": args.stain, "imgsz": params.imgsz, "conf": params.conf}
+    if args.iou is not None:
+        session.params = params = replace(params, iou=args.iou)
+    report: dict = {"weights": args.weights, "split": args.split, "stain": args.stain, "imgsz": params.imgsz,
+                    "conf": params.conf, "iou": params.iou}
     if args.sweep:
         for conf in CONFS:
             session.use_operating_point(args.imgsz, conf)
@@ -85,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         for modality, pairs in groups.items():
             convert = hematoxylin_channel if args.stain == "hematoxylin" and modality == "colour" else None
             r = evaluate_instances(session, pairs, transform=convert)
-            print(f"== {modality} ({args.split}) model {args.weights} imgsz {params.imgsz} conf {params.conf}")
+            print(f"== {modality} ({args.split}) model {args.weights} imgsz {params.imgsz} conf {params.conf} "
+                  f"NMS IoU {params.iou}")
             print(format_instances(r), flush=True)
             report[modality] = {**r, "by_threshold": {str(t): s for t, s in r["by_threshold"].items()}}
     if args.speed:

@@ -273,8 +273,12 @@ def read_splits(path: str | Path, root: str | Path) -> dict[str, list[Item]]:
 
 
 def record(imgsz: int) -> dict:
-    """The checkpoint record of a DSB2018 model: its nuclei scale and its input form."""
-    return {"object_diameter": TARGET_DIAMETER, "tile": CROP, "input": "rgb",
+    """The checkpoint record of a DSB2018 model: its nuclei scale and its input form.
+
+    ``scale`` is read by :func:`fastsam_plugin.engine.operating_point.model_scale`: crops of ``CROP`` px seen
+    at ``imgsz``, median nucleus ``TARGET_DIAMETER`` px; ``input: rgb`` says stained tissue is taken as colour.
+    """
+    return {"scale": {"tile": CROP, "imgsz": int(imgsz), "object_diameter": TARGET_DIAMETER}, "input": "rgb",
             "training_data": "DSB2018 stage 1 (fluorescence + stained tissue), split by experiment"}
 
 
