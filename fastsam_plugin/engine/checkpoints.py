@@ -118,9 +118,24 @@ class ChecksumMismatchError(FastSAMError, RuntimeError):
     """A file's sha256 differs from the one recorded or pinned for it (substituted or truncated)."""
 
 
-def trust_from_env() -> bool:
-    """Whether ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS`` asks to skip the checks (``1``/``true``/``yes``)."""
-    return os.environ.get(ENV_TRUST, "").strip().lower() in {"1", "true", "yes", "on"}
+def trust_from_env(path: str | os.PathLike | None = None) -> bool:
+    """Whether ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS`` trusts ``path``.
+
+    ``1``/``true``/``yes``/``on`` trusts every checkpoint; otherwise the value may name the files
+    trusted (paths separated by ``os.pathsep``), and only a load of one of those files is trusted.
+    """
+    value = os.environ.get(ENV_TRUST, "").strip()
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if path is None or not value or value.lower() in {"0", "false", "no", "off"}:
+        return False
+    for named in value.split(os.pathsep):
+        try:
+            if named and os.path.samefile(os.path.expanduser(named), path):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 @cache
@@ -490,7 +505,7 @@ def check_checkpoint(path: str | os.PathLike, *, trust: bool | None = None) -> S
         It is not a readable ``torch.save`` archive.
     """
     if trust is None:
-        trust = trust_from_env()
+        trust = trust_from_env(path)
     if trust:
         return None
     report = scan_checkpoint(path)

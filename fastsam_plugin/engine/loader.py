@@ -521,7 +521,7 @@ def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpic
     path : path
     trust : bool, optional
         Fully unpickle this one file (it may run code from it: only for files you trust).
-        ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS``.
+        ``None`` reads ``$NAPARI_FASTSAM_TRUST_CHECKPOINTS`` (``1``, or a list naming this file).
     unpickle : bool
         With ``trust``, False only checks the bytes (pins, archive) and unpickles nothing
         (``checkpoint`` is None): for callers whose own reader restricts unpickling (open_clip).
@@ -536,7 +536,7 @@ def load_checkpoint(path: str | os.PathLike, *, trust: bool | None = None, unpic
     from .weights import check_digest
 
     path = Path(path)
-    trust = trust_from_env() if trust is None else bool(trust)
+    trust = trust_from_env(path) if trust is None else bool(trust)
     from .weights import digest_needed
 
     data = read_checkpoint_bytes(path)

@@ -11,7 +11,6 @@ import numpy as np
 import yaml
 
 from ..engine._ultralytics import ultralytics
-from ..engine.checkpoints import trust_from_env
 from ..engine.device import torch_threads_kept
 from ..errors import FastSAMError
 from .synthetic import make_scene
@@ -222,7 +221,6 @@ def train(
         See :func:`safe_data_yaml`.
     """
     ul = ultralytics()
-    trust = trust_from_env() if trust is None else trust
     run_dir = Path(project).resolve() / name
     data = safe_data_yaml(data, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +329,6 @@ def resume(run_dir: str | Path, trust: bool | None = None, data: str | Path | No
         raise FileNotFoundError(f"{last} not found: there is no interrupted run to resume in {run_dir}; "
                                 "start it without --resume.")
     run = _read_run_file(run_dir)
-    trust = trust_from_env() if trust is None else trust
     model, ckpt = segmentation_model_from_checkpoint(load_checkpoint(last, trust=trust))
     epoch = ckpt.get("epoch")
     if not isinstance(epoch, int) or not 0 <= epoch < run["epochs"] - 1 or not isinstance(ckpt.get("optimizer"),
@@ -412,7 +409,7 @@ def _yolo_from_config(ul, arch: str, model: str):
         ) from None
 
 
-def _yolo_from_checkpoint(path: str, trust: bool):
+def _yolo_from_checkpoint(path: str, trust: bool | None):
     """A checkpoint (``.pt``) or converted weights (``.safetensors`` / ``.json``) to fine-tune, as a YOLO object."""
     from ..engine.loader import load_checkpoint, segmentation_model_from_checkpoint, yolo_from_model
 

@@ -342,3 +342,18 @@ def test_archive_check_never_crashes_on_damaged_bytes(data):
     except FastSAMError:
         return
     assert archive.member("data.pkl").size >= 0  # accepted: a flip inside member data changes no structure
+
+
+def test_trust_from_the_environment_can_name_the_one_file(tmp_path, marker, monkeypatch):
+    from fastsam_plugin.engine.checkpoints import ENV_TRUST
+
+    trusted = tmp_path / "odd.pt"
+    torch.save({"model": None, "date": HarmlessUnknown()}, trusted)
+    other = tmp_path / "other.pt"
+    torch.save({"model": None, "date": HarmlessUnknown()}, other)
+    evil = evil_checkpoint(tmp_path / "evil.pt", marker)
+    monkeypatch.setenv(ENV_TRUST, str(trusted))
+    assert load_checkpoint(trusted).trusted
+    for path in (other, evil):  # not named: restricted as always
+        with pytest.raises(UnsafeCheckpointError):
+            load_checkpoint(path)
