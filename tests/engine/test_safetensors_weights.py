@@ -28,17 +28,29 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
 OLD = FIXTURES / "yolov8-seg-tiny-ul8.0.120.pt"
 
 
+def _refuse(*args, **kwargs):
+    raise AssertionError("something was unpickled")
+
+
+class _RefusingUnpickler(pickle.Unpickler):
+    """Still a class (modules imported meanwhile may subclass it), but loading anything fails the test."""
+
+    def load(self):
+        _refuse()
+
+
+def forbid_unpickling(monkeypatch) -> None:
+    """From here on, any unpickling (torch.load, pickle.load/loads, an Unpickler) fails the test."""
+    monkeypatch.setattr(torch, "load", _refuse)
+    monkeypatch.setattr(pickle, "load", _refuse)
+    monkeypatch.setattr(pickle, "loads", _refuse)
+    monkeypatch.setattr(pickle, "Unpickler", _RefusingUnpickler)
+
+
 @pytest.fixture
 def no_unpickling(monkeypatch):
-    """Any unpickling in the block fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("something was unpickled")
-
-    monkeypatch.setattr(torch, "load", refuse)
-    monkeypatch.setattr(pickle, "load", refuse)
-    monkeypatch.setattr(pickle, "loads", refuse)
-    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    """Any unpickling in the test fails it."""
+    forbid_unpickling(monkeypatch)
 
 
 def _masks(segmenter, image):
@@ -64,10 +76,7 @@ def test_converted_legacy_checkpoint_loads_without_unpickling_and_segments_the_s
     reference = _masks(FastSAMSegmenter(OLD, device="cpu"), image)
     weights, meta = converted
     assert weights.suffix == ".safetensors" and meta.suffix == ".json"
-    refuse = AssertionError("something was unpickled")
-    monkeypatch.setattr(torch, "load", lambda *a, **k: (_ for _ in ()).throw(refuse))
-    monkeypatch.setattr(pickle, "loads", lambda *a, **k: (_ for _ in ()).throw(refuse))
-    monkeypatch.setattr(pickle, "Unpickler", lambda *a, **k: (_ for _ in ()).throw(refuse))
+    forbid_unpickling(monkeypatch)
     for path in (weights, meta):
         ours = _masks(FastSAMSegmenter(path, device="cpu"), image)
         assert len(ours) == len(reference) >= 10
