@@ -191,7 +191,7 @@ def test_expanded_tensors_are_refused_before_any_conversion(tmp_path, marker):
 
 
 def _fixture_checkpoint():
-    return torch.load(TODAY, map_location="cpu", weights_only=False)  # our own fixture
+    return load_checkpoint(TODAY).checkpoint  # the raw unpickled dict, through the restricted loader
 
 
 def test_torchvision_layer_in_the_architecture_is_refused(tmp_path):
