@@ -238,8 +238,10 @@ class Session:
         return self.scale_options(pixel_size, unit).plan(hw, self.params.imgsz)
 
     # -- everything mode --------------------------------------------------
-    def _key(self, key: Hashable, scale: ScaleOptions | None = None) -> Hashable:
-        return (key, self.params, self._image_options(), self.tiling, scale or self.scale_options())
+    def _key(self, key: Hashable) -> Hashable:
+        # the image's pixel size belongs to the image, which the caller's key names; the session's scale settings
+        # (the model's record, the user's object size) are part of the key like the other settings
+        return (key, self.params, self._image_options(), self.tiling, self._model_scale, self.object_size)
 
     def cached(self, key: Hashable) -> SegmentationResult | None:
         """The cached result for ``key`` under the current settings, if any."""
@@ -269,13 +271,13 @@ class Session:
         """Everything mode on a 2D image, cached under ``key`` when one is given.
 
         The caller owns the key: change it (or call :meth:`invalidate`) when the
-        image data changes. Settings are part of the cache key automatically.
+        image data (or its pixel size) changes. Settings are part of the cache key automatically.
         ``pixel_size``/``unit`` (e.g. ``0.6, "m"``) bring the image to the model's
         recorded scale (:mod:`fastsam_plugin.engine.scale`); ``result.scale_plan`` says what was done.
         """
         self.segmenter  # noqa: B018 (loaded first: its operating point and bands are part of the key)
         scale = self.scale_options(pixel_size, unit)
-        full_key = self._key(key, scale)
+        full_key = self._key(key)
         with self._cache_lock:
             if key is not None and (hit := self._cache.get(full_key)) is not None:
                 self._cache.move_to_end(full_key)

@@ -40,3 +40,20 @@ def of_microscopy(meta) -> tuple[float, str] | None:
         return None
     size = math.sqrt(float(x) * float(y if y is not None else x))
     return (size, str(unit)) if math.isfinite(size) and size > 0 else None
+
+
+def of_georef_record(georef: object) -> tuple[float, str] | None:
+    """Ground pixel size from the ``{"crs": WKT, "transform": (a, b, c, d, e, f)}`` record the plugin's GeoTIFF
+    reader keeps in a napari layer's metadata; None when absent, damaged or not in a projected CRS."""
+    if not isinstance(georef, dict) or not georef.get("crs") or georef.get("transform") is None:
+        return None
+    try:
+        from types import SimpleNamespace
+
+        from affine import Affine
+        from rasterio.crs import CRS
+
+        ref = SimpleNamespace(crs=CRS.from_wkt(georef["crs"]), transform=Affine(*georef["transform"][:6]))
+    except Exception:  # noqa: BLE001 - a damaged record: the pixel size stays unknown
+        return None
+    return of_geotiff(ref)

@@ -187,6 +187,14 @@ class Controller:
         data_point = layer.world_to_data(self.viewer.dims.point)
         return tuple(int(np.clip(round(float(v)), 0, shape[i] - 1)) for i, v in enumerate(data_point[:lead]))
 
+    @staticmethod
+    def pixel_size(layer) -> tuple[float | None, str | None]:
+        """The ground pixel size of a GeoTIFF layer from the plugin's reader (metres), else (None, None)."""
+        from ..io.pixel_size import of_georef_record
+        from .reader import GEOREF
+
+        return of_georef_record(getattr(layer, "metadata", {}).get(GEOREF)) or (None, None)
+
     def plane(self, layer, index: tuple[int, ...]) -> np.ndarray:
         """One 2D (or 2D + RGB) plane of the layer's level-0 data; (H, W, C) when channel layers are combined."""
         planes = []
@@ -224,6 +232,7 @@ class Controller:
             )
             self._settings = settings
         self._session.params = self.model.params()
+        self._session.object_size = self.model.chosen_object_size()
         self._session.image_options = self.image_options(self.image.value)
         self._session.tiling = self.model.tile_options()
         return self._session

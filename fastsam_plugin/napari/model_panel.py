@@ -63,6 +63,10 @@ class ModelPanel(Container):
         self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=point.conf)
         self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=point.iou)
         self.max_det = SpinBox(label="max objects", min=1, max=1000, value=300)
+        self.object_size = FloatSpinBox(
+            label="object size (px)", min=0.0, max=10000.0, step=1.0, value=0.0,
+            tooltip="typical object diameter in pixels; 0 = automatic (the image's pixel size, else an estimate). "
+                    "Images are resized so objects match what the model was trained on (models that record a scale).")
         self.channels = LineEdit(label="channels", value="", tooltip="e.g. 0,2 (empty: automatic)")
         self.low = FloatSpinBox(label="contrast low %", min=0.0, max=50.0, step=0.5, value=DEFAULT_PERCENTILES[0])
         self.high = FloatSpinBox(label="contrast high %", min=50.0, max=100.0, step=0.1, value=DEFAULT_PERCENTILES[1])
@@ -74,7 +78,7 @@ class ModelPanel(Container):
             widget.visible = False
         super().__init__(
             widgets=[self.weights, self.weights_file, self.note, self.device, self.text_model, self.text_file, self.imgsz,
-                     self.conf, self.channels, self.more, *self._advanced],
+                     self.conf, self.object_size, self.channels, self.more, *self._advanced],
             label="Model",
         )
         self.more.changed.connect(lambda on: [setattr(w, "visible", on) for w in self._advanced])
@@ -115,6 +119,10 @@ class ModelPanel(Container):
         else:
             clip, pretrained = "ViT-B-32", "openai"
         return ModelSettings(weights, self.device.value, clip, pretrained)
+
+    def chosen_object_size(self) -> float | None:
+        """The user's typical object diameter in pixels, or None for automatic (field at 0)."""
+        return float(self.object_size.value) or None
 
     def params(self) -> EverythingParams:
         return EverythingParams(int(self.imgsz.value), float(self.conf.value), float(self.iou.value),

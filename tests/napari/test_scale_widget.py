@@ -1,0 +1,57 @@
+"""The dock brings each image to its model's scale, as the CLI does, and says how (issue #29)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastsam_plugin.napari.widget import FastSAMWidget
+
+from .conftest import wait_idle
+
+pytestmark = pytest.mark.slow
+
+
+def _scene(path, size=600, pixel=0.6):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    data = np.random.default_rng(0).integers(0, 255, (4, size, size), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=4, dtype="uint8",
+                       crs="EPSG:26911", transform=from_origin(430000, 3780000, pixel, pixel)) as ds:
+        ds.write(data)
+
+
+def _trees_dock(make_napari_viewer):
+    viewer = make_napari_viewer()
+    dock = FastSAMWidget(viewer)
+    dock.model.weights.value = "demo-trees"
+    dock.model.device.value = "cpu"
+    viewer.window.add_dock_widget(dock, name="FastSAM")
+    return viewer, dock
+
+
+def test_a_geotiff_scene_is_segmented_in_the_models_tiles_and_the_dock_says_so(make_napari_viewer, qtbot, tmp_path):
+    _scene(tmp_path / "scene.tif")
+    viewer, dock = _trees_dock(make_napari_viewer)
+    composite = viewer.open(str(tmp_path / "scene.tif"), plugin="napari-fastsam")[-1]
+    dock.controller.image.value = composite
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert dock.controller.current_result() is not None  # prompts find the result the run cached
+    assert "0.6 m/px, tiles of 256 px, 416 px model input, zoom 1.62 (pixel size)" in dock.status.value
+
+
+def test_the_object_size_field_sets_the_zoom(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    dock = FastSAMWidget(viewer)
+    dock.model.weights.value = "demo-nuclei"
+    dock.model.device.value = "cpu"
+    viewer.window.add_dock_widget(dock, name="FastSAM")
+    image = viewer.add_image(np.random.default_rng(1).integers(0, 4000, (300, 300)).astype(np.uint16))
+    dock.controller.image.value = image
+    dock.model.object_size.value = 47.4  # nuclei twice the size demo-nuclei was trained on
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert "one pass, 192 px model input, zoom 0.62 (object size)" in dock.status.value
+    assert dock.controller.current_result().scale_plan.source == "object size"
