@@ -84,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
                     "conf": params.conf, "iou": params.iou}
     if args.sweep:
         for conf in CONFS:
-            session.use_operating_point(args.imgsz, conf)
+            session.params = replace(session.use_operating_point(args.imgsz, conf), iou=params.iou)
             row = {m: evaluate_instances(session, p)["by_threshold"][0.5]["accuracy"] for m, p in groups.items()}
             print(f"conf {conf:.2f}: " + "  ".join(f"{m} {v:.3f}" for m, v in row.items()), flush=True)
             report[f"conf {conf}"] = row
-        session.use_operating_point(args.imgsz, args.conf)
+        session.params = params
     else:
         for modality, pairs in groups.items():
             convert = hematoxylin_channel if args.stain == "hematoxylin" and modality == "colour" else None
