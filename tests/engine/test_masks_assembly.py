@@ -130,7 +130,7 @@ def test_random_weight_fastsam_s_masks_agree_with_ultralytics(fastsam_s_checkpoi
     assert len(result) > 0
 
 
-def test_demo_model_masks_agree_with_ultralytics_retina_pipeline():
+def test_demo_model_masks_agree_with_ultralytics_retina_pipeline(tmp_path):
     """The bundled demo model on a demo scene: real-looking masks, compared object by object."""
     from fastsam_plugin.engine.model import DEMO_PARAMS
     from fastsam_plugin.training.synthetic import make_scene
@@ -142,7 +142,11 @@ def test_demo_model_masks_agree_with_ultralytics_retina_pipeline():
 
     # end to end: Ultralytics' own FastSAM predictor with retina masks, objects matched by box
     ul = ultralytics()
-    (theirs,) = ul.FastSAM(str(seg.weights))(
+    # Ultralytics reads only its .pt format: the bundled safetensors model, loaded without unpickling, saved as
+    # one here (this test's own file) for Ultralytics' predictor
+    own_pt = tmp_path / "demo.pt"
+    seg.model.save(str(own_pt))
+    (theirs,) = ul.FastSAM(str(own_pt))(
         image[..., ::-1].copy(), retina_masks=True, imgsz=DEMO_PARAMS.imgsz, conf=DEMO_PARAMS.conf,
         iou=DEMO_PARAMS.iou, device="cpu", verbose=False,
     )
