@@ -134,7 +134,8 @@ class ScalePlan:
 
 
 def _ceil_stride(n: float) -> int:
-    return max(MIN_IMGSZ, STRIDE * math.ceil(n / STRIDE))
+    # a hair of tolerance: a GeoTIFF's 0.6000000000000106 m pixels must not turn 416 px into 448
+    return max(MIN_IMGSZ, STRIDE * math.ceil(n / STRIDE - 1e-6))
 
 
 def plan_scale(

@@ -21,6 +21,8 @@ def test_a_whole_scene_is_cut_into_the_models_tiles_not_shrunk():
 
 def test_an_image_at_the_models_scale_runs_exactly_as_before():
     assert plan_scale((256, 256), TREES, 416) == ScalePlan(416, None, 0, 1.625, "training scale")
+    # a transform's rounding (0.6000000000000106 m) must not push the input to the next stride
+    assert plan_scale((256, 256), TREES, 416, pixel_size=0.6000000000000106, unit="m").imgsz == 416
 
 
 def test_pixel_size_decides_the_zoom():

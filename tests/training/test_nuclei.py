@@ -195,7 +195,7 @@ def test_cli_train_nuclei_builds_the_dataset_and_passes_the_recipe(tmp_path, mon
     assert main([*argv, "--lr0", "0.0005"]) == 0  # a low rate to fine-tune: AdamW at that rate
     assert calls["optimizer"] == "AdamW" and calls["lr0"] == 0.0005
     assert main(["train", "--nuclei", "2", "--real-nuclei", "3", "--workdir", str(tmp_path)]) == 2
-    assert "--real-data" in capsys.readouterr().out
+    assert "--real-data" in capsys.readouterr().err  # a usage error, on stderr
 
 
 def test_napari_sample_nuclei_scene():
