@@ -90,10 +90,8 @@ def main() -> None:
     settle(app)
     from qtpy.QtWidgets import QScrollArea
 
-    scroll = widget.native
-    while scroll is not None and not isinstance(scroll, QScrollArea):
-        scroll = scroll.parentWidget()
-    if scroll is not None:  # the dock scrolls: show the edit panel
+    scroll = widget.scroll  # the scroll area around the panels (widget.native is the dock frame with the status line)
+    if isinstance(scroll, QScrollArea):  # the dock scrolls: show the edit panel
         scroll.ensureWidgetVisible(panel.native, 0, 200)
     settle(app)
     save(viewer, "label_edit_line.png")
