@@ -505,3 +505,33 @@ def as_binary(mask: object, name: str = "mask") -> np.ndarray:
             raise SelectorInputError(f"{name} holds values other than 0 and 1 (min {arr.min()}, max {arr.max()}).")
         arr = arr.astype(bool)
     return arr
+
+
+def as_checked_crops(crops: object, boxes: object, checked: object,
+                     hw: tuple[int, int] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """``crops`` and ``boxes`` as :func:`as_crop_list` returns them, the boxes inside ``hw`` when given.
+
+    With ``checked`` the per-crop loop is skipped; only what costs O(1) (or one
+    vectorised pass over the boxes) is checked, so a wrong argument still gets
+    a :class:`SelectorInputError`, never an ``IndexError`` from the paint loops.
+    """
+    if not as_flag(checked, "checked"):
+        crops, b = as_crop_list(crops, boxes)
+    else:
+        if not (isinstance(crops, list) and isinstance(boxes, np.ndarray) and boxes.dtype == np.int64
+                and boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) == len(crops)):
+            raise SelectorInputError(
+                "checked=True needs crops and boxes exactly as check_crops(crops, boxes) returned them "
+                "(a list and an (N, 4) int64 array of the same length); pass checked=False to have them checked."
+            )
+        b = boxes
+    if hw is not None:
+        check_boxes_inside(b, hw)
+    return crops, b
+
+
+def crop_areas(crops: list[np.ndarray], areas: object) -> np.ndarray:
+    """``(N,)`` pixel counts of box-cropped masks: ``areas`` checked against the crops, or counted from them."""
+    if areas is None:
+        return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
+    return as_area_values(areas, "areas", n=len(crops))

@@ -25,8 +25,8 @@ import numpy as np
 from ._validation import (
     SelectorInputError,
     SelectorTypeError,
-    as_area_values,
     as_array,
+    as_checked_crops,
     as_crop_list,
     as_flag,
     as_hw,
@@ -35,7 +35,7 @@ from ._validation import (
     as_points,
     as_real,
     check_allocation,
-    check_boxes_inside,
+    crop_areas,
 )
 from .boxes import normalize_boxes
 from .masks import descending_order
@@ -64,34 +64,6 @@ def check_crops(crops, boxes) -> tuple[list[np.ndarray], np.ndarray]:
     return as_crop_list(crops, boxes)
 
 
-def _crops(crops, boxes, checked: bool, hw: tuple[int, int] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """``crops`` and ``boxes`` as :func:`check_crops` returns them, the boxes inside ``hw`` when given.
-
-    With ``checked`` the per-crop loop is skipped; only what costs O(1) (or one
-    vectorised pass over the boxes) is checked, so a wrong argument still gets
-    a :class:`SelectorInputError`, never an ``IndexError`` from the paint loops.
-    """
-    if not as_flag(checked, "checked"):
-        crops, b = check_crops(crops, boxes)
-    else:
-        if not (isinstance(crops, list) and isinstance(boxes, np.ndarray) and boxes.dtype == np.int64
-                and boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) == len(crops)):
-            raise SelectorInputError(
-                "checked=True needs crops and boxes exactly as check_crops(crops, boxes) returned them "
-                "(a list and an (N, 4) int64 array of the same length); pass checked=False to have them checked."
-            )
-        b = boxes
-    if hw is not None:
-        check_boxes_inside(b, hw)
-    return crops, b
-
-
-def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
-    if areas is None:
-        return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
-    return as_area_values(areas, "areas", n=len(crops))
-
-
 def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None, *, checked: bool = False) -> np.ndarray:
     """:func:`mask_selectors.point_actions` on box-cropped masks.
 
@@ -117,7 +89,7 @@ def crop_point_actions(crops, boxes, hw: tuple[int, int], points, labels=None, *
         1 add, -1 remove, 0 no point inside the mask.
     """
     hw = as_hw(hw)
-    crops, b = _crops(crops, boxes, checked, hw)
+    crops, b = as_checked_crops(crops, boxes, checked, hw)
     return _point_actions(crops, b, hw, points, labels)
 
 
@@ -161,15 +133,15 @@ def select_by_points_in_crops(
     selection : (H, W) bool
     """
     hw = as_hw(hw)
-    crops, b = _crops(crops, boxes, checked, hw)
+    crops, b = as_checked_crops(crops, boxes, checked, hw)
     actions = _point_actions(crops, b, hw, points, labels)
-    a = None if areas is None else _areas(crops, areas)  # checked before the output is allocated
+    a = None if areas is None else crop_areas(crops, areas)  # checked before the output is allocated
     check_allocation(hw, bool, "hw")
     out = np.zeros(hw, bool)
     acting = np.flatnonzero(actions != NONE)
     if len(acting) == 0:
         return out
-    a = _areas(crops, None) if a is None else a
+    a = crop_areas(crops, None) if a is None else a
     order = acting[descending_order(a[acting])]
     painted = False
     for i, (x0, y0, x1, y1), act in zip(order.tolist(), b[order].tolist(), actions[order].tolist()):
@@ -207,9 +179,9 @@ def crop_box_iou(crops, boxes, hw: tuple[int, int], prompt_boxes, *, areas=None,
     iou : (B, N) float64
     """
     hw = as_hw(hw)
-    crops, b = _crops(crops, boxes, checked, hw)
+    crops, b = as_checked_crops(crops, boxes, checked, hw)
     pb = normalize_boxes(prompt_boxes, hw)
-    a = _areas(crops, areas).astype(np.float64)
+    a = crop_areas(crops, areas).astype(np.float64)
     iou = np.zeros((len(pb), len(b)), np.float64)
     for k, (x0, y0, x1, y1) in enumerate(pb):
         ix0, iy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
@@ -270,7 +242,7 @@ def paint_crops(out: np.ndarray, crops, boxes, indices, values, *, checked: bool
         raise SelectorInputError("out is read-only; pass a writeable array (e.g. out.copy()).")
     if out.dtype.kind not in "biuf":
         raise SelectorTypeError(f"out must be a bool, integer or float array; got dtype {out.dtype}.")
-    crops, b = _crops(crops, boxes, checked, out.shape)
+    crops, b = as_checked_crops(crops, boxes, checked, out.shape)
     idx = as_indices(indices, len(b), allow_negative=True)
     vals = _paint_values(values, len(idx), out.dtype)
     for i, v in zip(idx.tolist(), vals):
@@ -337,8 +309,8 @@ def crop_pictures(
         raise SelectorInputError(f"image must be an (H, W, 3) uint8 RGB array; got {img.shape} {img.dtype}.")
     smallest = as_real(min_area, "min_area", low=0.0)
     fill_background = as_flag(fill_background, "fill_background")
-    crops, b = _crops(crops, boxes, checked, img.shape[:2])
-    a = _areas(crops, areas)
+    crops, b = as_checked_crops(crops, boxes, checked, img.shape[:2])
+    a = crop_areas(crops, areas)
     pictures, kept = [], []
     for i in np.flatnonzero(a > smallest):
         x0, y0, x1, y1 = b[i]

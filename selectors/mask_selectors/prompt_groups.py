@@ -18,10 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import (
-    SelectorInputError,
-    as_area_values,
     as_areas,
-    as_flag,
+    as_checked_crops,
     as_hw,
     as_indices,
     as_labels,
@@ -29,47 +27,15 @@ from ._validation import (
     as_points,
     as_real,
     check_allocation,
-    check_boxes_inside,
+    crop_areas,
 )
 from .boxes import normalize_boxes
-from .crops import check_crops
 from .masks import paint_order
 
 #: default share of a mask's pixels that must lie inside a box for the mask to count as "inside"
 MIN_INSIDE = 0.5
 #: a mask holding at least this share of a smaller mask's pixels contains it (a group, or the whole of a part)
 CONTAINS = 0.5
-
-
-def _checked(crops, boxes, checked) -> tuple[list[np.ndarray], np.ndarray]:
-    """``crops`` and ``boxes`` as :func:`mask_selectors.check_crops` returns them.
-
-    With ``checked`` the per-crop loop is skipped; what costs one vectorised
-    pass is still checked, so a wrong argument gets a :class:`SelectorInputError`.
-    """
-    if not as_flag(checked, "checked"):
-        return check_crops(crops, boxes)
-    if not (isinstance(crops, list) and isinstance(boxes, np.ndarray) and boxes.dtype == np.int64
-            and boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) == len(crops)):
-        raise SelectorInputError(
-            "checked=True needs crops and boxes exactly as check_crops(crops, boxes) returned them "
-            "(a list and an (N, 4) int64 array of the same length); pass checked=False to have them checked."
-        )
-    return crops, boxes
-
-
-def _crops(crops, boxes, checked, hw: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray]:
-    """:func:`_checked`, and the boxes inside an image of size ``hw``."""
-    crops, b = _checked(crops, boxes, checked)
-    check_boxes_inside(b, hw)
-    return crops, b
-
-
-def _areas(crops: list[np.ndarray], areas) -> np.ndarray:
-    """(N,) pixel counts: ``areas`` checked against the crops, or counted from them."""
-    if areas is None:
-        return np.array([np.count_nonzero(c) for c in crops], dtype=np.int64)
-    return as_area_values(areas, "areas", n=len(crops))
 
 
 def _holds(crops: list[np.ndarray], b: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -165,7 +131,7 @@ def each_point_objects_in_crops(
         The object each point made (0 for background points and for foreground points on no mask).
     """
     hw = as_hw(hw)
-    crops, b = _crops(crops, boxes, checked, hw)
+    crops, b = as_checked_crops(crops, boxes, checked, hw)
     xy = as_points(points, hw)
     fg = as_labels(labels, len(xy))
     check_allocation(hw, np.int32, "hw")
@@ -173,7 +139,7 @@ def each_point_objects_in_crops(
     owner = np.zeros(len(xy), np.int64)
     if len(b) == 0:
         return out, owner
-    a = _areas(crops, areas)
+    a = crop_areas(crops, areas)
     holds = _holds(crops, b, xy)
     blocked = holds[:, ~fg].any(axis=1)
     fg_index = np.flatnonzero(fg)
@@ -266,8 +232,8 @@ def innermost_objects(crops, boxes, indices, *, areas=None, checked: bool = Fals
     kept : (M,) int64
         The kept indices, from the largest mask to the smallest (the order to paint them in).
     """
-    crops, b = _checked(crops, boxes, checked)
-    a = _areas(crops, areas)
+    crops, b = as_checked_crops(crops, boxes, checked)
+    a = crop_areas(crops, areas)
     idx = np.unique(as_indices(indices, len(b)))
     k = len(idx)
     contains = np.zeros((k, k), bool)
@@ -314,9 +280,9 @@ def objects_in_boxes_in_crops(
     """
     min_inside = as_real(min_inside, "min_inside", low=0.0, high=1.0, low_open=True)
     hw = as_hw(hw)
-    crops, b = _crops(crops, boxes, checked, hw)
+    crops, b = as_checked_crops(crops, boxes, checked, hw)
     pb = normalize_boxes(prompt_boxes, hw)
-    a = _areas(crops, areas)
+    a = crop_areas(crops, areas)
     found = []
     for x0, y0, x1, y1 in pb.tolist():
         ix0, iy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
