@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 
-import cv2
 import numpy as np
 import pytest
 import tifffile
@@ -22,22 +21,7 @@ from fastsam_plugin.io.outputs import MANIFEST_NAME
 from fastsam_plugin.training.synthetic import make_scene
 
 from ..paths import REPO
-
-DEMO = ["--weights", "demo", "--device", "cpu", "--imgsz", "128"]
-
-
-def scene_png(path, seed=1, size=(128, 128)):
-    cv2.imwrite(str(path), make_scene(seed, size).image[..., ::-1])
-    return path
-
-
-@pytest.fixture
-def two_scenes(tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for k in (1, 2):
-        scene_png(folder / f"scene{k}.png", k)
-    return folder
+from .conftest import DEMO, scene_png
 
 
 def listing(folder):

@@ -6,21 +6,14 @@ import tifffile
 
 from fastsam_plugin.cli import main
 
+from ..io.geo_fixtures import write_naip_like
+
 pytestmark = pytest.mark.slow
 
 
-def _geotiff(path, size=600, pixel=0.6):
-    rasterio = pytest.importorskip("rasterio")
-    from rasterio.transform import from_origin
-
-    data = np.random.default_rng(0).integers(0, 255, (4, size, size), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=4, dtype="uint8",
-                       crs="EPSG:26911", transform=from_origin(430000, 3780000, pixel, pixel)) as ds:
-        ds.write(data)
-
-
 def test_a_geotiff_scene_is_cut_into_the_models_tiles(tmp_path, capsys):
-    _geotiff(tmp_path / "scene.tif")
+    pytest.importorskip("rasterio")
+    write_naip_like(tmp_path / "scene.tif")
     assert main(["segment", str(tmp_path / "scene.tif"), "--out", str(tmp_path / "out"), "--weights", "demo-trees",
                  "--device", "cpu"]) == 0
     out = capsys.readouterr().out
@@ -29,7 +22,8 @@ def test_a_geotiff_scene_is_cut_into_the_models_tiles(tmp_path, capsys):
 
 
 def test_drone_imagery_far_from_the_training_scale_is_resized_and_warned(tmp_path, capsys):
-    _geotiff(tmp_path / "drone.tif", size=300, pixel=0.1)
+    pytest.importorskip("rasterio")
+    write_naip_like(tmp_path / "drone.tif", size=300, pixel=0.1)
     assert main(["segment", str(tmp_path / "drone.tif"), "--out", str(tmp_path / "out"), "--weights", "demo-trees",
                  "--device", "cpu"]) == 0
     out = capsys.readouterr().out

@@ -54,3 +54,16 @@ def write_scene(path: Path, hw: tuple[int, int] = (300, 400)) -> Scene:
         dst.write(data)
         dst.descriptions = ("red", "green", "blue", "nir")
     return scene
+
+
+def write_naip_like(path: Path, size: int = 600, pixel: float = 0.6) -> Path:
+    """A ``size`` x ``size`` 4-band uint8 GeoTIFF of noise in EPSG:26911 with ``pixel`` metre pixels (NAIP's
+    CRS and, at 0.6, its pixel size): for the scale rule, which reads only the pixel size and the shape."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.random.default_rng(0).integers(0, 255, (4, size, size), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=4, dtype="uint8",
+                       crs="EPSG:26911", transform=from_origin(430000, 3780000, pixel, pixel)) as ds:
+        ds.write(data)
+    return path

@@ -7,19 +7,10 @@ import pytest
 
 from fastsam_plugin.napari.widget import FastSAMWidget
 
+from ..io.geo_fixtures import write_naip_like
 from .conftest import wait_idle
 
 pytestmark = pytest.mark.slow
-
-
-def _scene(path, size=600, pixel=0.6):
-    rasterio = pytest.importorskip("rasterio")
-    from rasterio.transform import from_origin
-
-    data = np.random.default_rng(0).integers(0, 255, (4, size, size), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=4, dtype="uint8",
-                       crs="EPSG:26911", transform=from_origin(430000, 3780000, pixel, pixel)) as ds:
-        ds.write(data)
 
 
 def _trees_dock(make_napari_viewer):
@@ -32,7 +23,8 @@ def _trees_dock(make_napari_viewer):
 
 
 def test_a_geotiff_scene_is_segmented_in_the_models_tiles_and_the_dock_says_so(make_napari_viewer, qtbot, tmp_path):
-    _scene(tmp_path / "scene.tif")
+    pytest.importorskip("rasterio")
+    write_naip_like(tmp_path / "scene.tif")
     viewer, dock = _trees_dock(make_napari_viewer)
     composite = viewer.open(str(tmp_path / "scene.tif"), plugin="napari-fastsam")[-1]
     dock.controller.image.value = composite
