@@ -221,22 +221,22 @@ def segment_stack(
     arr = np.asarray(stack)
     if arr.ndim not in (3, 4):
         raise ImageError(f"a stack must have shape (Z, H, W) or (Z, H, W, C); got {arr.shape}.")
+    middle, first = arr.shape[0] // 2, None
     if scale.estimates(scale.plan(arr.shape[1:3], params.imgsz)):
         # one object size for every slice, estimated on the middle one: all slices brought to scale alike
-        middle = segment_image(segmenter, arr[arr.shape[0] // 2], params=params, image_options=image_options,
-                               tiling=tiling, scale=scale, cancel=cancel)
-        if middle.scale_plan.source == "estimated object size":  # the diameter that the middle slice's zoom implies
-            size = scale.model.object_diameter * scale.model.zoom / middle.scale_plan.zoom
-            scale = replace(scale, object_size=size, estimate=False, estimated=True)
-        else:
-            scale = replace(scale, estimate=False)
+        scale = replace(scale, estimate=False)
+        first = segment_image(segmenter, arr[middle], params=params, image_options=image_options, tiling=tiling,
+                              scale=scale, cancel=cancel)
+        if (better := rescaled_for(scale, first)) is not None:
+            scale, first = better, None  # the middle slice too is segmented again, at the estimated scale
     results = []
     for z in range(arr.shape[0]):
         check_cancel(cancel)
-        results.append(
-            segment_image(segmenter, arr[z], params=params, image_options=image_options, tiling=tiling, scale=scale,
-                          cancel=cancel)
-        )
+        if z == middle and first is not None:  # the estimate's pass was at the scale every slice uses: kept
+            results.append(first)
+        else:
+            results.append(segment_image(segmenter, arr[z], params=params, image_options=image_options,
+                                         tiling=tiling, scale=scale, cancel=cancel))
         report(progress, z + 1, arr.shape[0])
     return results
 
