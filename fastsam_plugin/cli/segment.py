@@ -89,8 +89,9 @@ def cmd_segment(args) -> int:
     print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
     if (scale := session.model_scale) is not None and params.imgsz == scale.imgsz:
         trained = f"{scale.pixel_size:g} {scale.unit} pixels, " if scale.pixel_size else ""
+        fallback = "an estimate from a first pass" if scale.object_diameter else "taken as at the training scale"
         print(f"scale: the model was trained on {trained}{scale.tile} px tiles at {scale.imgsz} px input; each image "
-              "is brought to it (its pixel size, else --object-size, else taken as at the training scale)")
+              f"is brought to it (its pixel size, else --object-size, else {fallback})")
     if args.record is not None:  # written first: the record describes the run even if it is interrupted
         write_record(args.record, replay.records_for_batch(session, inputs.files, args), overwrite=True)
         print(f"prompt record: {args.record}")
