@@ -71,9 +71,10 @@ def run(quick: bool = False) -> list[tuple]:
     from fastsam_plugin.distributed.huge import segment_huge, write_result_ome_zarr
     from fastsam_plugin.distributed.worker import SessionSpec, warm_up, worker_session
     from fastsam_plugin.engine.model import DEMO_PARAMS
+    from fastsam_plugin.engine.operating_point import UserChoice
     from fastsam_plugin.io.lazy import LazyImage
 
-    spec = SessionSpec(weights="demo", device="cpu", params=DEMO_PARAMS)
+    spec = SessionSpec(weights="demo", device="cpu", choice=UserChoice.fixed(DEMO_PARAMS))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         n = 16 if quick else 48

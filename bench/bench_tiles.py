@@ -98,7 +98,7 @@ def run(quick: bool = False, weights: str = WEIGHTS, extra: tuple[str, ...] = ()
             whole[k].append(segment_seconds(some, weights, imgsz, extra, threads))
     from fastsam_plugin.engine.session import Session
 
-    point = Session(weights, "cpu").operating_point().imgsz  # a name's entry or a checkpoint's record
+    point = Session(weights, "cpu").choose().imgsz  # a name's entry or a checkpoint's record
     rows = []
     for k, (name, imgsz, some, _) in enumerate(settings):
         n = len(some)

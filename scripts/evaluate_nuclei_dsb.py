@@ -16,7 +16,6 @@ train, never on test).
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import json
 import sys
 import time
@@ -25,11 +24,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fastsam_plugin.engine.imaging import hematoxylin_channel  # noqa: E402
-from fastsam_plugin.engine.session import Session  # noqa: E402
-from fastsam_plugin.evaluation.instances import evaluate_instances, format_instances  # noqa: E402
-from fastsam_plugin.io import read_image  # noqa: E402
-from fastsam_plugin.training.dsb2018 import read_splits  # noqa: E402
+from fastsam_plugin.engine.imaging import hematoxylin_channel
+from fastsam_plugin.engine.session import Session
+from fastsam_plugin.evaluation.instances import evaluate_instances, format_instances
+from fastsam_plugin.io import read_image
+from fastsam_plugin.training.dsb2018 import read_splits
 
 CONFS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -77,18 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.modality:
         groups = {args.modality: groups[args.modality]}
     session = Session(args.weights, "cpu")
-    params = session.use_operating_point(args.imgsz, args.conf)
-    if args.iou is not None:
-        session.params = params = replace(params, iou=args.iou)
+    params = session.choose(imgsz=args.imgsz, conf=args.conf, iou=args.iou)  # None: the weights' operating point
     report: dict = {"weights": args.weights, "split": args.split, "stain": args.stain, "imgsz": params.imgsz,
                     "conf": params.conf, "iou": params.iou}
     if args.sweep:
         for conf in CONFS:
-            session.params = replace(session.use_operating_point(args.imgsz, conf), iou=params.iou)
+            session.choose(conf=conf)
             row = {m: evaluate_instances(session, p)["by_threshold"][0.5]["accuracy"] for m, p in groups.items()}
             print(f"conf {conf:.2f}: " + "  ".join(f"{m} {v:.3f}" for m, v in row.items()), flush=True)
             report[f"conf {conf}"] = row
-        session.params = params
+        session.choose(conf=args.conf)
     else:
         for modality, pairs in groups.items():
             convert = hematoxylin_channel if args.stain == "hematoxylin" and modality == "colour" else None

@@ -102,12 +102,12 @@ def main(epochs: int = 5) -> None:
     if result is None:
         raise SystemExit(f"fine-tuning failed: {dock.status.value}")
     tuned = Session(str(result.checkpoint), "cpu")
-    tuned.use_operating_point(512, 0.1)
+    tuned.choose(imgsz=512, conf=0.1)
     after = score_on_annotations(tuned, [image[:, 256:]], [truth[:, 256:]])
     # the whole image as a user segments it: its contrast stretch is set by a few very bright spots (99.8th
     # percentile 206, the right half's 144), so the nuclei look darker to both models than in the half alone
     demo = Session("demo", "cpu")
-    demo.use_operating_point(512, 0.1)
+    demo.choose(imgsz=512, conf=0.1)
     whole = [score_on_annotations(s, [image], [truth])["recall50"] for s in (demo, tuned)]
     dock.everything.run()  # the panel selected the new model: segment the whole image with it
     settle(app, dock, timeout_s=WAIT_S)

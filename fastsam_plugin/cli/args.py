@@ -6,7 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
-from ..engine.model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, IMGSZ_RANGE, EverythingParams
+from ..engine.model import DEFAULT_CONF, DEFAULT_IMGSZ, DEFAULT_IOU, DEFAULT_MAX_DET, IMGSZ_RANGE
+from ..engine.operating_point import UserChoice
 
 
 def floats(text: str, n: int | tuple[int, ...], what: str) -> list[float]:
@@ -109,21 +110,23 @@ def add_model_args(p: argparse.ArgumentParser, default_weights: str | None) -> N
                    help=f"model input size (default: the weights' operating point, else {DEFAULT_IMGSZ})")
     p.add_argument("--conf", type=float_range(0.0, 1.0), default=None,
                    help=f"confidence threshold (default: the weights' operating point, else {DEFAULT_CONF})")
-    p.add_argument("--iou", type=float_range(0.0, 1.0), default=DEFAULT_IOU)
+    p.add_argument("--iou", type=float_range(0.0, 1.0), default=None,
+                   help=f"NMS IoU (default: the weights' operating point, else {DEFAULT_IOU})")
     p.add_argument("--object-size", type=float_range(0.5, 10000.0), default=None, metavar="PIXELS",
                    help="typical object diameter in pixels: images are resized so objects match the size the "
                         "model was trained on (used when the image has no pixel size; models that record a scale)")
-    p.add_argument("--max-det", type=int_range(1, 10000), default=DEFAULT_MAX_DET,
-                   help="most objects per image (proposals: up to 1000)")
+    p.add_argument("--max-det", type=int_range(1, 10000), default=None,
+                   help=f"most objects per image (default {DEFAULT_MAX_DET}; proposals: up to 1000)")
     from ..io.limits import add_max_pixels_argument  # --max-pixels: the image size limit (io.limits)
 
     add_max_pixels_argument(p)
 
 
-def model_params(args: argparse.Namespace) -> EverythingParams:
-    """Everything-mode settings from the options; imgsz/conf left unset fall back to FastSAM's defaults.
+def user_choice(args: argparse.Namespace) -> UserChoice:
+    """The everything-mode settings the user gave on the command line; the rest is the weights' to decide.
 
-    Call ``session.use_operating_point(args.imgsz, args.conf)`` to use the weights' own operating point instead.
+    Passed as ``Session(choice=...)``: the engine resolves it against the weights' operating point
+    (:func:`fastsam_plugin.engine.operating_point.resolve`), and ``session.params`` says what was used.
     """
-    return EverythingParams(args.imgsz or DEFAULT_IMGSZ, DEFAULT_CONF if args.conf is None else args.conf,
-                            args.iou, args.max_det)
+    return UserChoice(imgsz=args.imgsz, conf=args.conf, iou=args.iou, max_det=args.max_det,
+                      object_size=getattr(args, "object_size", None))

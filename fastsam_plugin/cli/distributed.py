@@ -33,16 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_of(session) -> SessionSpec:
-    """The settings a worker needs to rebuild ``session`` (after its operating point was chosen)."""
+    """The settings a worker needs to rebuild ``session``: its weights and the user's choice, never resolved values."""
     return SessionSpec(
         weights=None if session.weights is None else str(session.weights),
         device=session.device,
-        params=session.params,
+        choice=session.choice,
         image_options=session.image_options,
         tiling=session.tiling,
         clip_model=session.clip_model,
         clip_pretrained=None if session.clip_pretrained is None else str(session.clip_pretrained),
-        object_size=session.object_size,
     )
 
 
@@ -67,21 +66,27 @@ def _segment_file(path: Path, job: SegmentJob, spec: SessionSpec, bases: dict[Pa
     return perfile.segment_file(worker_session(spec), path, job, bases[path])
 
 
-def _segment_huge_file(client, path: Path, target: Path, job: SegmentJob, spec: SessionSpec) -> Path:
+def _segment_huge_file(client, path: Path, target: Path, job: SegmentJob, session, spec: SessionSpec) -> Path:
     from tqdm import tqdm
 
-    from ..distributed.huge import segment_huge, write_result_ome_zarr
+    from ..distributed.huge import huge_scale_plan, segment_huge, write_result_ome_zarr
+    from ..io import pixel_size
     from ..io.lazy import LazyImage
 
     image = LazyImage(path, channels=spec.image_options.channels,
                       percentiles=spec.image_options.percentiles or (1.0, 99.8))
+    size = pixel_size.of_file(path) or (None, None)  # header only: the scale rule as for every image
+    plan = huge_scale_plan(session, image.shape[:2], *size)
+    tile, overlap, imgsz = (spec.tiling.tile, spec.tiling.overlap, None) if plan is None else (
+        plan.tile, plan.overlap, plan.imgsz)
+    if plan is not None:
+        tqdm.write(f"{path.name}: {plan.describe(*size)}" + (f"; warning: {plan.warning}" if plan.warning else ""))
     with tqdm(total=0, desc=f"{path.name} tiles", unit="tile") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        result = segment_huge(client, image, spec, tile=spec.tiling.tile, overlap=spec.tiling.overlap,
-                              progress=progress)
+        result = segment_huge(client, image, spec, tile=tile, overlap=overlap, progress=progress, imgsz=imgsz)
     # replaced when it exists: plan() found it not whole (or --overwrite)
     out = write_result_ome_zarr(result, target, overwrite=job.overwrite or target.exists())
     record_output(out)  # written under a temporary name and renamed by the Zarr writer: enter it now
@@ -132,19 +137,19 @@ def run(job: SegmentJob, files: list[Path], session, report: batch.BatchReport) 
                 run_files(client, small, partial(_segment_file, job=job, spec=spec, bases=bases),
                           on_result=finished, on_failure=crashed)
         for path in huge:
-            report.outcomes.append(_huge_outcome(client, path, job, spec, bases[path]))
+            report.outcomes.append(_huge_outcome(client, path, job, session, spec, bases[path]))
     print(report.summary(job.out))
     return report.exit_code()
 
 
-def _huge_outcome(client, path: Path, job: SegmentJob, spec: SessionSpec, base: str) -> batch.FileOutcome:
+def _huge_outcome(client, path: Path, job: SegmentJob, session, spec: SessionSpec, base: str) -> batch.FileOutcome:
     """One huge image: its outputs planned and kept by the same rule as every other input."""
     outcome = batch.FileOutcome(path)
     todo, kept = perfile.plan(perfile.output_paths(job, path, base, "huge"), job.overwrite)
     outcome.kept += kept.values()
     for target in todo.values():
         try:
-            outcome.written.append(_segment_huge_file(client, path, target, job, spec))
+            outcome.written.append(_segment_huge_file(client, path, target, job, session, spec))
         except Exception as exc:  # noqa: BLE001 - one huge file's failure is reported; the others go on
             outcome.failed.append(batch.describe_failure(exc, path))
             print(f"failed {path.name}: {outcome.failed[-1]}", file=sys.stderr)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..engine.pipeline import TileOptions
-from .args import add_model_args, channels_arg, int_range, model_params
+from .args import add_model_args, channels_arg, int_range, user_choice
 
 # Measured on BSDS500 val by scripts/evaluation_report.py (docs/evaluation.md): how much higher
 # the distance-transform rule puts ODS than the one-to-one benchmark. Keep in step with that page.
@@ -130,9 +130,7 @@ def _model_scores(args) -> dict[str, float]:
     from ..evaluation.boundaries import thresholds
     from ..evaluation.runner import evaluate_bsds, evaluate_coco
 
-    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
-    if args.predictions is None:  # a model will run: at the weights' operating point unless imgsz/conf are given
-        session.use_operating_point(args.imgsz, args.conf)
+    session = Session(args.weights, args.device, choice=user_choice(args), tiling=TileOptions(enabled=False))
     if args.bsds:
         return evaluate_bsds(session, args.bsds, split=args.split, limit=args.limit,
                              rule="distance" if args.fast else "optimal", thresholds=thresholds(args.thresholds),
@@ -153,9 +151,10 @@ def _trees(args) -> int:
         print("error: --trees runs the model on the tiles; --human, --edge-maps, --canny, --predictions and "
               "--box-prompts belong to --bsds / --gt", file=sys.stderr)
         return 2
-    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
+    session = Session(args.weights, args.device, choice=user_choice(args), tiling=TileOptions(enabled=False))
     try:
-        params = session.use_operating_point(args.imgsz, args.conf)  # loads the model, once for all tiles
+        session.segmenter  # noqa: B018 (loads the model once for all tiles; its record is part of the settings)
+        params = session.params
         bands = args.bands or session.model_bands or (1, 2, 3)
         scores = evaluate_trees(session, args.trees, split=args.split, bands=bands, limit=args.limit,
                                 progress=not args.no_progress)
@@ -194,9 +193,10 @@ def _instances(args) -> int:
     if args.images is None:
         print("error: --labels needs --images DIR (the images the label TIFFs belong to)", file=sys.stderr)
         return 2
-    session = Session(args.weights, args.device, params=model_params(args), tiling=TileOptions(enabled=False))
+    session = Session(args.weights, args.device, choice=user_choice(args), tiling=TileOptions(enabled=False))
     try:
-        params = session.use_operating_point(args.imgsz, args.conf)
+        session.segmenter  # noqa: B018 (loads the model; its record is part of the settings)
+        params = session.params
         report = evaluate_instances(session, label_pairs(args.images, args.labels), limit=args.limit,
                                     progress=not args.no_progress)
     except (FastSAMError, FileNotFoundError, ValueError) as exc:

@@ -115,12 +115,15 @@ class SegmentJob:
 def scale_note(result, size: tuple[float | None, str | None], name: str, notes: list[str]) -> None:
     """Say how an input was brought to the model's scale (and warn when far from it), as one line in ``notes``.
 
-    Nothing is said for models that record no scale (the fixed input size applies).
+    Nothing is said for models that record no scale (the fixed input size applies). A stained image
+    shown to the model in another form (its hematoxylin channel) says so too.
     """
     plan = getattr(result, "scale_plan", None)
-    if plan is None:
-        return
-    notes.append(f"{name}: {plan.describe(*size)}" + (f"; warning: {plan.warning}" if plan.warning else ""))
+    parts = [plan.describe(*size) + (f"; warning: {plan.warning}" if plan.warning else "")] if plan else []
+    if getattr(result, "input_note", None):
+        parts.append(result.input_note)
+    if parts:
+        notes.append(f"{name}: " + "; ".join(parts))
 
 
 def selection(session, result, job: SegmentJob, kind: str, notes: list[str], name: str = "") -> np.ndarray:

@@ -17,17 +17,17 @@ from ..errors import FastSAMError, UsageError, log_finalizer_errors
 from ..io.outputs import remove_stale_temps
 from ..io.records import write_record
 from . import batch, distributed, geo, microscopy, perfile, replay
-from .job import SegmentJob
 from .args import (
     add_model_args,
     box_arg,
     channels_arg,
     int_range,
-    model_params,
     nonempty_text,
     percentiles_arg,
     point_arg,
+    user_choice,
 )
+from .job import SegmentJob
 
 
 def add_parser(sub) -> None:
@@ -82,16 +82,18 @@ def cmd_segment(args) -> int:
         _ = session.segmenter  # fail once, early, on missing weights
         if job.text:
             _ = session.embedder  # and on a CLIP model that cannot load, not once per image
-        params = session.use_operating_point(args.imgsz, args.conf)  # demo / trained checkpoint: their imgsz, conf
+        params = session.params  # the weights' operating point (name or record) with the user's settings on top
     except (WeightsNotFoundError, ModelLoadError, FastSAMError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return batch.EXIT_USAGE
-    print(f"operating point: imgsz {params.imgsz}, conf {params.conf}")
+    print(f"operating point: imgsz {params.imgsz}, conf {params.conf}, NMS IoU {params.iou}")
     if (scale := session.model_scale) is not None and params.imgsz == scale.imgsz:
         trained = f"{scale.pixel_size:g} {scale.unit} pixels, " if scale.pixel_size else ""
         fallback = "an estimate from a first pass" if scale.object_diameter else "taken as at the training scale"
         print(f"scale: the model was trained on {trained}{scale.tile} px tiles at {scale.imgsz} px input; each image "
               f"is brought to it (its pixel size, else --object-size, else {fallback})")
+    if (line := input_form_line(session.input_form)) is not None:
+        print(line)
     if args.record is not None:  # written first: the record describes the run even if it is interrupted
         write_record(args.record, replay.records_for_batch(session, inputs.files, args), overwrite=True)
         print(f"prompt record: {args.record}")
@@ -99,6 +101,16 @@ def cmd_segment(args) -> int:
     if job.scheduler:
         return distributed.run(job, inputs.files, session, report)
     return _run_here(session, job, inputs.files, report)
+
+
+def input_form_line(form: str | None) -> str | None:
+    """One line saying how stained (H&E-like) colour images reach the model, for models that record it."""
+    if form == "hematoxylin":
+        return ("input: stained (H&E-like) colour images are shown to the model as their hematoxylin channel "
+                "(colour deconvolution): it was trained on fluorescence-like images")
+    if form == "rgb":
+        return "input: stained (H&E-like) colour images are shown to the model as they are: it learnt them in colour"
+    return None
 
 
 def _session(args):
@@ -109,12 +121,11 @@ def _session(args):
         args.device,
         clip_model=args.clip_model,
         clip_pretrained=args.clip_pretrained,
-        params=model_params(args),
+        choice=user_choice(args),  # only what the user set; the engine resolves the rest against the weights
         image_options=ImageOptions(channels=args.channels, percentiles=args.percentiles,
                                    channels_axis=args.channels_axis),
         tiling=TileOptions(enabled={"auto": None, "on": True, "off": False}[args.tile], tile=args.tile_size),
         allow_untrained=args.untrained,
-        object_size=args.object_size,
     )
 
 

@@ -11,6 +11,7 @@ label image is written chunk by chunk.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +25,16 @@ from .worker import SessionSpec, worker_session
 Box = tuple[int, int, int, int]
 
 
-def segment_window(image, box: Box, spec: SessionSpec) -> SegmentationResult:
-    """Worker task: everything mode on one window of a lazy image (in the window's pixel grid)."""
+def segment_window(image, box: Box, spec: SessionSpec, imgsz: int | None = None) -> SegmentationResult:
+    """Worker task: everything mode on one window of a lazy image (in the window's pixel grid).
+
+    ``imgsz`` is the model input of the image's scale plan (the window resized to the model's scale);
+    None uses the settings' own input size.
+    """
     session = worker_session(spec)
     rgb, valid = image.read_window(box)
-    p = spec.params
-    part = session.segmenter.segment(rgb, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det)
+    p = session.params
+    part = session.segmenter.segment(rgb, imgsz=imgsz or p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det)
     part = keep_valid(part, valid)
     part.image = None  # only the masks travel back
     return part
@@ -44,6 +49,7 @@ def segment_huge(
     overlap: int = DEFAULT_OVERLAP,
     progress: Callable[[int, int], None] | None = None,
     no_worker_timeout: float | None = None,
+    imgsz: int | None = None,
 ) -> SegmentationResult:
     """Everything mode on a huge lazy image, tiles spread over the cluster.
 
@@ -61,6 +67,8 @@ def segment_huge(
     no_worker_timeout : float, optional
         Seconds the cluster may have no worker before giving up (default
         ``$NAPARI_FASTSAM_NO_WORKER_TIMEOUT`` or 60).
+    imgsz : int, optional
+        Model input size of each tile (a scale plan's, :func:`huge_scale_plan`); default the settings' own.
 
     Returns
     -------
@@ -82,7 +90,7 @@ def segment_huge(
     rects = plan_tiles(hw, tile, overlap)
     # the lazy image is a path and contrast limits (a few hundred bytes), sent with each task; scattering it
     # first would wait (up to Dask's connect timeout) for workers that may never come
-    futures = {client.submit(segment_window, image, rect, spec, pure=False): rect for rect in rects}
+    futures = {client.submit(segment_window, image, rect, spec, imgsz, pure=False): rect for rect in rects}
     done: dict[Box, SegmentationResult] = {}
     try:
         for k, future in enumerate(as_finished(client, futures, no_worker_timeout=limit, what="tiles"), start=1):
@@ -99,6 +107,26 @@ def segment_huge(
     for rect in rects:  # merge in plan order: the same objects as the in-process tiler
         merger.add(rect, done.pop(rect))
     return merger.result()
+
+
+def huge_scale_plan(session, hw: tuple[int, int], pixel_size: float | None = None, unit: str | None = None):
+    """The scale rule (engine/scale.py) for a huge image: tiles at the model's scale, never one pass.
+
+    As for any image, the zoom comes from the pixel size, else the user's object size, else the
+    training scale; the first-pass estimate is not made (it would read the whole image).
+
+    Returns
+    -------
+    ScalePlan or None
+        With ``tile`` and ``overlap`` in image pixels and ``imgsz`` the model input of each tile;
+        None for a model without a recorded scale (the settings' tiling and input size apply).
+    """
+    plan = session.scale_options(pixel_size, unit).plan(hw, session.params.imgsz)
+    if plan is None or plan.tile is not None:
+        return plan
+    # the whole image would fit one pass at this zoom: still tiles (of the model's input), never the whole image
+    tile = max(64, round(plan.imgsz / plan.zoom))
+    return replace(plan, tile=tile, overlap=min(tile // 8, tile // 2 - 1))
 
 
 def label_window(result: SegmentationResult, box: Box) -> np.ndarray:

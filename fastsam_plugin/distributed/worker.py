@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from ..engine.model import EverythingParams
+from ..engine.operating_point import UserChoice
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.session import Session
 
@@ -16,17 +16,17 @@ class SessionSpec:
 
     weights: str | None = None
     device: str = "cpu"
-    params: EverythingParams = field(default_factory=EverythingParams)
+    # only what the user set: each worker resolves it against the weights it loads, as the client's session does
+    choice: UserChoice = field(default_factory=UserChoice)
     image_options: ImageOptions = field(default_factory=ImageOptions)
     tiling: TileOptions = field(default_factory=TileOptions)
     clip_model: str = "ViT-B-32"
     clip_pretrained: str | None = None
-    object_size: float | None = None  # the user's --object-size (engine/scale.py): the same scale on every worker
 
     def build(self) -> Session:
         """A new session with these settings (the model loads on first use)."""
-        return Session(self.weights, self.device, self.clip_model, self.clip_pretrained, params=self.params,
-                       image_options=self.image_options, tiling=self.tiling, object_size=self.object_size)
+        return Session(self.weights, self.device, self.clip_model, self.clip_pretrained, choice=self.choice,
+                       image_options=self.image_options, tiling=self.tiling)
 
 
 _sessions: dict[SessionSpec, Session] = {}

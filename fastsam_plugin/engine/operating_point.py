@@ -1,7 +1,8 @@
-"""Which ``imgsz``/``conf`` suit which weights: named models and trained checkpoints.
+"""The one place that decides the everything-mode settings: the weights' operating point and the user's choice.
 
 A model segments best at the input size it was trained at and at a confidence
-threshold measured on held-out data. Three sources, first match wins:
+threshold measured on held-out data. Its **operating point** comes from three
+sources, first match wins:
 
 1. :data:`NAMED_OPERATING_POINTS`, keyed by the weights' name (``"demo"``, ``"demo-nuclei"``, ``"demo-trees"``; other
    bundled models add one entry with :func:`register_operating_point`);
@@ -9,16 +10,19 @@ threshold measured on held-out data. Three sources, first match wins:
    :data:`CHECKPOINT_KEY` (``{"imgsz": int, "conf": float}``);
 3. FastSAM's own defaults (:class:`~fastsam_plugin.engine.model.EverythingParams`).
 
-The faces (CLI, widget, API) start from :func:`operating_point` and let the
-user's explicit ``imgsz``/``conf`` win.
+The faces (CLI, widget, API, Dask workers) never compute settings themselves: they pass a
+:class:`UserChoice` holding only what the user set explicitly, the
+:class:`~fastsam_plugin.engine.session.Session` resolves it once with :func:`resolve` against the loaded
+weights' record, and the faces read back ``session.params`` (and each result's scale plan) to say what was used.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
-from .model import DEFAULT_IOU, DEMO_PARAMS, EverythingParams
+from ..errors import UsageError
+from .model import DEMO_PARAMS, EverythingParams
 from .scale import ModelScale
 
 CHECKPOINT_KEY = "napari_fastsam"
@@ -42,6 +46,11 @@ NAMED_SCALES: dict[str, ModelScale] = {
 }
 
 
+# the form in which each bundled model wants stained (H&E-like) colour images (model_input_form)
+NAMED_INPUT_FORMS: dict[str, str] = {"demo-nuclei": "hematoxylin"}  # trained on fluorescence only
+INPUT_FORMS = ("rgb", "hematoxylin")
+
+
 def register_operating_point(name: str, params: EverythingParams) -> None:
     """Make ``params`` the operating point of the weights called ``name`` (case-insensitive)."""
     if not isinstance(params, EverythingParams):
@@ -57,10 +66,8 @@ def checkpoint_record(checkpoint: dict | None) -> dict:
     return dict(record) if isinstance(record, dict) else {}
 
 
-def operating_point(
-    weights: str | os.PathLike | None = None, checkpoint: dict | None = None, base: EverythingParams | None = None
-) -> EverythingParams:
-    """The operating point of some weights.
+def operating_point(weights: str | os.PathLike | None = None, checkpoint: dict | None = None) -> EverythingParams:
+    """The operating point of some weights: a named model's entry, else the checkpoint's record, else FastSAM's.
 
     Parameters
     ----------
@@ -70,20 +77,15 @@ def operating_point(
     checkpoint : dict, optional
         The loaded checkpoint (Ultralytics' ``YOLO(...).ckpt``), read for the
         record written by :func:`fastsam_plugin.training.train.train`.
-    base : EverythingParams, optional
-        Settings kept where the source says nothing (``iou``, ``max_det``, and
-        everything for unknown weights); FastSAM's defaults when omitted.
 
     Returns
     -------
     EverythingParams
+        The model's own settings; settings it does not name are FastSAM's defaults.
     """
-    base = base or EverythingParams()
     named = NAMED_OPERATING_POINTS.get(str(weights).lower()) if weights is not None else None
     if named is not None:
-        # a named point may also set NMS IoU (demo-nuclei: touching nuclei need 0.5); a non-default base IoU wins
-        iou = named.iou if base.iou == DEFAULT_IOU else base.iou
-        return replace(base, imgsz=named.imgsz, conf=named.conf, iou=iou)
+        return named
     record = checkpoint_record(checkpoint)
     changes = {}
     if isinstance(record.get("imgsz"), int):
@@ -91,9 +93,57 @@ def operating_point(
     if isinstance(record.get("conf"), (int, float)):
         changes["conf"] = float(record["conf"])
     try:
-        return replace(base, **changes)
+        return EverythingParams(**changes)
     except ValueError:  # a damaged record: the checkpoint still works at the defaults
-        return base
+        return EverythingParams()
+
+
+@dataclass(frozen=True)
+class UserChoice:
+    """What the user set explicitly; ``None`` leaves a setting to the weights (operating point, scale rule).
+
+    Attributes
+    ----------
+    imgsz : int, optional
+        Model input size in pixels (the expert override of the scale rule when it differs from the model's).
+    conf, iou : float, optional
+        Confidence threshold and NMS IoU, in [0, 1].
+    max_det : int, optional
+        Most objects per image.
+    object_size : float, optional
+        Typical object diameter in image pixels (:mod:`fastsam_plugin.engine.scale`); used when the image
+        has no pixel size.
+    """
+
+    imgsz: int | None = None
+    conf: float | None = None
+    iou: float | None = None
+    max_det: int | None = None
+    object_size: float | None = None
+
+    def __post_init__(self) -> None:
+        self.over(EverythingParams())  # the same range checks (and messages) as EverythingParams
+        size = self.object_size
+        if size is not None and not (isinstance(size, (int, float)) and 0 < size < float("inf")):
+            raise UsageError(f"object size must be a positive number of pixels; got {size!r}.")
+
+    @classmethod
+    def fixed(cls, params: EverythingParams, object_size: float | None = None) -> UserChoice:
+        """Every everything-mode setting fixed to ``params`` (a replayed record, an expert's full settings)."""
+        if not isinstance(params, EverythingParams):
+            raise TypeError(f"params must be an EverythingParams; got {type(params).__name__}.")
+        return cls(params.imgsz, params.conf, params.iou, params.max_det, object_size)
+
+    def over(self, point: EverythingParams) -> EverythingParams:
+        """``point`` with every setting this choice names (raises UsageError for an out-of-range value)."""
+        names = {f.name for f in fields(EverythingParams)}
+        changes = {f.name: getattr(self, f.name) for f in fields(self) if f.name in names}
+        return replace(point, **{k: v for k, v in changes.items() if v is not None})
+
+
+def resolve(weights: str | os.PathLike | None, checkpoint: dict | None, choice: UserChoice) -> EverythingParams:
+    """The settings a run uses: the weights' :func:`operating_point` with the user's ``choice`` on top."""
+    return choice.over(operating_point(weights, checkpoint))
 
 
 def model_bands(checkpoint: dict | None) -> tuple[int, ...] | None:
@@ -110,6 +160,21 @@ def model_bands(checkpoint: dict | None) -> tuple[int, ...] | None:
     return tuple(bands)
 
 
+def model_input_form(weights: str | os.PathLike | None = None, checkpoint: dict | None = None) -> str | None:
+    """How the weights want stained (H&E-like) colour images: ``"hematoxylin"``, ``"rgb"`` or None (not said).
+
+    ``"hematoxylin"``: the model knows nuclei bright on dark (fluorescence), so the engine shows it a stained
+    image's hematoxylin channel (:func:`fastsam_plugin.engine.imaging.hematoxylin_channel`); ``"rgb"``: it
+    learnt stained tissue in colour and gets the image as it is. A named model's entry, else the checkpoint
+    record's ``input`` (``napari-fastsam train`` writes it); None leaves colour images as they are.
+    """
+    named = NAMED_INPUT_FORMS.get(str(weights).lower()) if weights is not None else None
+    if named is not None:
+        return named
+    form = checkpoint_record(checkpoint).get("input")
+    return form if form in INPUT_FORMS else None
+
+
 def model_scale(weights: str | os.PathLike | None = None, checkpoint: dict | None = None) -> ModelScale | None:
     """The scale some weights were trained at: a named model's entry, else the checkpoint record's ``scale``.
 
@@ -122,13 +187,7 @@ def model_scale(weights: str | os.PathLike | None = None, checkpoint: dict | Non
     return ModelScale.from_record(checkpoint_record(checkpoint).get("scale"))
 
 
-def with_user_choice(point: EverythingParams, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
-    """``point`` with the user's explicit ``imgsz``/``conf`` (None keeps the operating point's)."""
-    changes = {k: v for k, v in (("imgsz", imgsz), ("conf", conf)) if v is not None}
-    return replace(point, **changes)
-
-
-def file_operating_point(path: str | os.PathLike, base: EverythingParams | None = None) -> EverythingParams | None:
+def file_operating_point(path: str | os.PathLike) -> EverythingParams | None:
     """The operating point recorded in a checkpoint file, or None when it records none.
 
     The file is read by :func:`fastsam_plugin.engine.loader.load_checkpoint` (restricted, never
@@ -145,4 +204,4 @@ def file_operating_point(path: str | os.PathLike, base: EverythingParams | None 
     checkpoint = load_checkpoint(path, trust=False).checkpoint  # the one restricted loader; never trusted here
     if not checkpoint_record(checkpoint):
         return None
-    return operating_point(None, checkpoint, base=base)
+    return operating_point(None, checkpoint)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .imaging import ImageError, is_blank, normalize_image
+from .imaging import ImageError, hematoxylin_channel, is_blank, looks_stained, normalize_image
 from .model import EverythingParams
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult
@@ -24,6 +24,9 @@ class ImageOptions:
     ``model_bands`` are the 1-based bands the model was trained on (its checkpoint's record, e.g.
     ``(4, 1, 2)``: near-infrared, red, green); :meth:`for_image` applies them to a raw multi-band
     image (more than 3 channels, channels last) for which the user chose no channels.
+    ``stain`` is the form the model wants stained colour images in (its record,
+    :func:`~fastsam_plugin.engine.operating_point.model_input_form`): ``"hematoxylin"`` shows an image that
+    :func:`~fastsam_plugin.engine.imaging.looks_stained` as its hematoxylin channel; ``"rgb"`` or None as it is.
     """
 
     rgb: bool | None = None
@@ -31,6 +34,7 @@ class ImageOptions:
     percentiles: tuple[float, float] | None = None
     channels_axis: int | None = None
     model_bands: tuple[int, ...] | None = None
+    stain: str | None = None
 
     def for_image(self, shape: tuple[int, ...]) -> ImageOptions:
         """These options for an image of ``shape``: the model's bands when the user's choice leaves it open."""
@@ -81,6 +85,8 @@ class ScaleOptions:
         return (self.estimate and plan is not None and plan.source == "training scale"
                 and self.model is not None and self.model.object_diameter is not None)
 
+
+STAINED_NOTE = "stained colour image shown to the model as its hematoxylin channel (the form it was trained on)"
 
 ESTIMATE_MIN_OBJECTS = 5  # fewer objects than this say too little about their size
 ESTIMATE_TOLERANCE = 1.4  # a first pass within this factor of the model's object size is kept as it is
@@ -174,15 +180,18 @@ def _segment_planned(segmenter, image, params, image_options, tiling, plan, prog
             cancel=cancel,
         )
     image_options = image_options.for_image(np.shape(image))
+    note = None
+    if image_options.stain == "hematoxylin" and image_options.channels is None and looks_stained(image):
+        image, note = hematoxylin_channel(image), STAINED_NOTE  # the form the model was trained on
     rgb = normalize_image(
         image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles,
         channels_axis=image_options.channels_axis,
     )
     if is_blank(rgb):  # no contrast, no objects: the model would invent some
         report(progress, 1, 1)
-        return empty_result(rgb)
-    if tiling.applies(rgb.shape[:2]):
-        return segment_tiled(
+        result = empty_result(rgb)
+    elif tiling.applies(rgb.shape[:2]):
+        result = segment_tiled(
             lambda t: empty_result(t) if is_blank(t) else segmenter.segment(t, **kwargs),
             rgb,
             tile=tiling.tile,
@@ -190,9 +199,11 @@ def _segment_planned(segmenter, image, params, image_options, tiling, plan, prog
             progress=progress,
             cancel=cancel,
         )
-    check_cancel(cancel)
-    result = segmenter.segment(rgb, **kwargs)
-    report(progress, 1, 1)
+    else:
+        check_cancel(cancel)
+        result = segmenter.segment(rgb, **kwargs)
+        report(progress, 1, 1)
+    result.input_note = note
     return result
 
 

@@ -63,6 +63,9 @@ class SegmentationResult:
     scale_plan : ScalePlan, optional
         How the image was brought to the model's scale (input size, tiles, zoom and why); None
         when the model records no scale and the fixed input size applied.
+    input_note : str, optional
+        Set when the image reached the model in another form than it came (a stained image as its
+        hematoxylin channel, for a model that wants that).
     """
 
     crops: list[np.ndarray]
@@ -73,6 +76,7 @@ class SegmentationResult:
     image: np.ndarray | None = field(default=None, repr=False)
     uid: int = field(default_factory=lambda: next(_ids), compare=False)
     scale_plan: object | None = field(default=None, compare=False, repr=False)
+    input_note: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.crops)

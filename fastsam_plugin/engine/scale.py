@@ -34,7 +34,10 @@ STRIDE = 32  # YOLOv8's largest stride: input sizes are multiples of it
 MIN_IMGSZ = 64
 FAR_FROM_TRAINING = 2.0  # a zoom change beyond this factor either way is "far from what the model saw"
 
-_UNIT_IN_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "micron": 1e-6, "nm": 1e-9, "cm": 1e-2, "km": 1e3}
+_UNIT_IN_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "micron": 1e-6, "nm": 1e-9, "cm": 1e-2, "km": 1e3,
+                   # OME-NGFF's unit names (an OME-Zarr's axes)
+                   "meter": 1.0, "metre": 1.0, "millimeter": 1e-3, "centimeter": 1e-2, "nanometer": 1e-9,
+                   "kilometer": 1e3}
 
 
 def metres(value: float, unit: str) -> float:

@@ -37,7 +37,15 @@ from ..errors import FastSAMError
 from .backends import create_embedder, create_segmenter
 from .measure import measure, object_scores
 from .model import DEMO_PARAMS, EverythingParams
-from .operating_point import model_bands, model_scale, operating_point, with_user_choice
+from .operating_point import (
+    CHECKPOINT_KEY,
+    UserChoice,
+    checkpoint_record,
+    model_bands,
+    model_input_form,
+    model_scale,
+    resolve,
+)
 from .pipeline import ImageOptions, ScaleOptions, TileOptions, segment_image, segment_stack, stack_labels
 from .progress import CancelCheck, ProgressCallback
 from .result import SegmentationResult
@@ -70,10 +78,15 @@ class Session:
         Text model (``"ViT-B-32"``/``"openai"`` by default, or ``"demo"``).
     backend, text_backend : str
         Names registered through the pluggy hooks.
-    params, image_options, tiling
-        Everything-mode settings; part of the cache key. Without ``params``, the weights'
-        operating point (:meth:`operating_point`: the demo's 416/0.25, a trained checkpoint's
-        record once loaded, else FastSAM's 1024/0.4).
+    choice : UserChoice, optional
+        The settings the user set explicitly (imgsz, conf, iou, max_det, object size); everything
+        else is the weights' operating point (:func:`~fastsam_plugin.engine.operating_point.resolve`:
+        the demo's 416/0.25, a trained checkpoint's record once loaded, else FastSAM's 1024/0.4).
+        :attr:`params` reads back what is used.
+    params : EverythingParams, optional
+        Fix every everything-mode setting instead (``UserChoice.fixed(params)``; a replayed record).
+    image_options, tiling
+        Image and tiling settings; with the resolved params, part of the cache key.
     cache_size : int
         How many results are kept.
     allow_untrained : bool
@@ -112,14 +125,17 @@ class Session:
         allow_untrained: bool = False,
         trust: bool | None = None,
         object_size: float | None = None,
+        choice: UserChoice | None = None,
     ) -> None:
         self.weights, self.device = weights, device
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
         self.backend, self.text_backend = backend, text_backend
-        # no params given: the weights' operating point (a checkpoint's record is read when it loads)
-        self._auto_params = params is None
-        params = operating_point(weights) if params is None else params
-        self.params, self.image_options, self.tiling = params, image_options, tiling
+        if params is not None and choice is not None:
+            raise TypeError("give params (every setting fixed) or choice (the user's settings), not both")
+        choice = UserChoice.fixed(params) if params is not None else (choice or UserChoice())
+        self.choice = choice if object_size is None else replace(choice, object_size=object_size)
+        self._record: dict | None = None  # the loaded checkpoint's record (operating point), once loaded
+        self.image_options, self.tiling = image_options, tiling
         self._segmenter, self._embedder = segmenter, embedder
         self._cache: OrderedDict[Hashable, SegmentationResult] = OrderedDict()
         # crop embeddings per result: a second text query runs only the text encoder
@@ -131,8 +147,8 @@ class Session:
         self._cache_lock = threading.RLock()  # the two caches (held briefly)
         self._embedder_failure: tuple[tuple, BaseException] | None = None
         self._model_bands: tuple[int, ...] | None = None
-        self.object_size = object_size  # the user's typical object diameter in pixels (engine/scale.py)
         self._model_scale = model_scale(weights)
+        self._input_form = model_input_form(weights)
 
     # -- backends ---------------------------------------------------------
     @property
@@ -147,10 +163,10 @@ class Session:
                     extra["trust"] = self.trust
                 self._segmenter = create_segmenter(self.backend, weights=self.weights, device=self.device, **extra)
                 checkpoint = getattr(getattr(self._segmenter, "model", None), "ckpt", None)
-                if self._auto_params:
-                    self.params = operating_point(self.weights, checkpoint, base=self.params)
+                self._record = {CHECKPOINT_KEY: checkpoint_record(checkpoint)}  # not the whole checkpoint
                 self._model_bands = model_bands(checkpoint)
                 self._model_scale = model_scale(self.weights, checkpoint)
+                self._input_form = model_input_form(self.weights, checkpoint)
             return self._segmenter
 
     @property
@@ -184,11 +200,19 @@ class Session:
         """:attr:`model_bands` if the segmenter has loaded, else None (never loads: for previews)."""
         return self._model_bands
 
+    @property
+    def input_form(self) -> str | None:
+        """How the weights want stained colour images (``"hematoxylin"``, ``"rgb"``, or None: not said)."""
+        return self._input_form
+
     def _image_options(self) -> ImageOptions:
-        """The user's image options plus the loaded model's bands (none before it loads)."""
-        if self._model_bands is None or self.image_options.model_bands is not None:
-            return self.image_options
-        return replace(self.image_options, model_bands=self._model_bands)
+        """The user's image options plus the loaded model's bands and stain form (where the user left them)."""
+        options = self.image_options
+        if self._model_bands is not None and options.model_bands is None:
+            options = replace(options, model_bands=self._model_bands)
+        if self._input_form is not None and options.stain is None:
+            options = replace(options, stain=self._input_form)
+        return options
 
     @property
     def embedder(self):
@@ -209,19 +233,36 @@ class Session:
                     raise
             return self._embedder
 
-    def operating_point(self) -> EverythingParams:
-        """The ``imgsz``/``conf`` suited to the loaded weights (loads them), other settings as now.
+    # -- settings: the user's choice, resolved once against the weights ----
+    @property
+    def params(self) -> EverythingParams:
+        """The everything-mode settings used: the weights' operating point with the user's :attr:`choice` on top.
 
-        See :func:`fastsam_plugin.engine.operating_point.operating_point`: a named model's entry, else
-        the record a ``napari-fastsam train`` checkpoint carries, else FastSAM's defaults.
+        Before the weights load, a checkpoint file's record is not known yet (a named model's is); every
+        run loads them first, so results always use the resolved settings.
         """
-        checkpoint = getattr(getattr(self.segmenter, "model", None), "ckpt", None)
-        return operating_point(self.weights, checkpoint, base=self.params)
+        return resolve(self.weights, self._record, self.choice)
 
-    def use_operating_point(self, imgsz: int | None = None, conf: float | None = None) -> EverythingParams:
-        """Switch to the weights' operating point; explicit ``imgsz``/``conf`` win. Returns the new params."""
-        self.params = with_user_choice(self.operating_point(), imgsz, conf)
+    @params.setter
+    def params(self, params: EverythingParams) -> None:
+        """Fix every everything-mode setting (the object size stays the user's)."""
+        self.choice = UserChoice.fixed(params, self.choice.object_size)
+
+    def choose(self, **settings) -> EverythingParams:
+        """Change some of the user's settings (``imgsz=``, ``conf=``, ``iou=``, ``max_det=``, ``object_size=``;
+        ``None`` gives one back to the weights); returns the settings now used (loads the weights)."""
+        self.choice = replace(self.choice, **settings)
+        self.segmenter  # noqa: B018 (a checkpoint's record is part of the answer)
         return self.params
+
+    @property
+    def object_size(self) -> float | None:
+        """The user's typical object diameter in pixels (engine/scale.py), or None (pixel size, else estimate)."""
+        return self.choice.object_size
+
+    @object_size.setter
+    def object_size(self, size: float | None) -> None:
+        self.choice = replace(self.choice, object_size=size)
 
     @property
     def model_scale(self) -> ModelScale | None:

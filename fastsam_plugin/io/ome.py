@@ -127,6 +127,31 @@ def _channels_last(data: np.ndarray, axes: str) -> tuple[np.ndarray, str]:
     return data, axes
 
 
+def _tiff_sizes(tif: tifffile.TiffFile) -> tuple[dict[str, float], str, tuple[str, ...]]:
+    """Physical sizes, unit and channel names from an open TIFF's OME-XML, else its ImageJ/resolution tags."""
+    sizes, unit, names = ({}, UM, ())
+    if tif.is_ome and tif.ome_metadata:
+        sizes, unit, names = _ome_sizes(tif.ome_metadata)
+    if not sizes:
+        sizes, unit = _imagej_sizes(tif)
+    return sizes, unit, names
+
+
+def read_tiff_meta(path: str | Path) -> ImageMeta:
+    """The physical pixel sizes of a TIFF from its header (no pixels decoded; for images too large to read whole).
+
+    ``axes`` is the file's own (tifffile's letters). Unreadable files give an uncalibrated ``ImageMeta()``:
+    the caller's scale rule then falls back as for any image without a pixel size.
+    """
+    try:
+        with tifffile.TiffFile(Path(path)) as tif:
+            sizes, unit, names = _tiff_sizes(tif)
+            axes = tif.series[0].axes
+    except Exception:  # noqa: BLE001 - the pixels' reader reports a broken file; here only the size is wanted
+        return ImageMeta()
+    return ImageMeta(axes=axes, pixel_size=sizes, unit=unit, channel_names=names)
+
+
 def read_tiff(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
     """Read a TIFF / OME-TIFF / ImageJ TIFF with its axes and physical pixel sizes.
 
@@ -152,11 +177,7 @@ def read_tiff(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
             check_tiff(tif, p.name)  # the declared size, before decoding (io.limits)
             series = tif.series[0]
             data, axes = series.asarray(), series.axes
-            sizes, unit, names = ({}, UM, ())
-            if tif.is_ome and tif.ome_metadata:
-                sizes, unit, names = _ome_sizes(tif.ome_metadata)
-            if not sizes:
-                sizes, unit = _imagej_sizes(tif)
+            sizes, unit, names = _tiff_sizes(tif)
     except ImageTooLargeError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: any reader error means the same

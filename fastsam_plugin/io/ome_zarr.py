@@ -104,6 +104,20 @@ def read_labels_ome_zarr(path: str | Path):
     return da.from_zarr(open_array(path))
 
 
+def pixel_size_unit_of(path: str | Path) -> str | None:
+    """The unit of an OME-Zarr's last (x) axis, e.g. ``"micrometer"``, or None when it names none."""
+    import zarr
+
+    node = zarr.open(str(path), mode="r")
+    if isinstance(node, zarr.Array):
+        return None
+    scales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
+    axes = scales[0].get("axes") if scales else None
+    last = axes[-1] if axes else None
+    unit = last.get("unit") if isinstance(last, dict) else None
+    return str(unit) if unit else None
+
+
 def pixel_size_of(path: str | Path) -> tuple[float, float] | None:
     """The ``(y, x)`` scale of an OME-Zarr's first dataset, or None when it has none."""
     import zarr

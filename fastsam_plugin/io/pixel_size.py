@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 
 def of_geotiff(raster) -> tuple[float, str] | None:
@@ -57,3 +58,32 @@ def of_georef_record(georef: object) -> tuple[float, str] | None:
     except Exception:  # noqa: BLE001 - a damaged record: the pixel size stays unknown
         return None
     return of_geotiff(ref)
+
+
+def of_file(path: str | Path) -> tuple[float, str] | None:
+    """The pixel size a large image's file declares, read from its header only (no pixels decoded).
+
+    A georeferenced GeoTIFF's ground size (metres), else an OME/ImageJ TIFF's calibration, else an
+    OME-Zarr's scale with its axis unit; None when the file says nothing (or cannot be read: the
+    pixel reader reports that). For the huge-image path, which never holds the whole image.
+    """
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() == ".zarr":
+        from .ome_zarr import pixel_size_of, pixel_size_unit_of
+
+        try:
+            yx, unit = pixel_size_of(p), pixel_size_unit_of(p)
+        except Exception:  # noqa: BLE001 - no or damaged metadata: the pixel size stays unknown
+            return None
+        if yx is None or unit is None:
+            return None
+        size = math.sqrt(abs(yx[0] * yx[1]))
+        return (size, unit) if math.isfinite(size) and size > 0 else None
+    from .geotiff import is_georeferenced, open_raster
+
+    if is_georeferenced(p):
+        with open_raster(p) as ds:
+            return of_geotiff(ds)
+    from .ome import read_tiff_meta
+
+    return of_microscopy(read_tiff_meta(p))

@@ -225,14 +225,10 @@ class Controller:
             self._session = Session(
                 settings.weights, settings.device, settings.clip_model, settings.clip_pretrained,
                 trust=True if settings.weights in self.trusted else None,
-                # the panel's imgsz/conf (which show the weights' operating point until the user edits them) win:
-                # without params, the session would replace them by the operating point when the weights load,
-                # so the first run after a model change ignored the user's values
-                params=self.model.params(),
             )
             self._settings = settings
-        self._session.params = self.model.params()
-        self._session.object_size = self.model.chosen_object_size()
+        # only what the user changed; the engine resolves the rest against the weights (engine.operating_point)
+        self._session.choice = self.model.choice()
         self._session.image_options = self.image_options(self.image.value)
         self._session.tiling = self.model.tile_options()
         return self._session

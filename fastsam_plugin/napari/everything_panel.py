@@ -69,7 +69,7 @@ class EverythingPanel(Container):
         else:
             indices = [c.slice_index(layer)]
         keys = {index: c.key(layer, index) for index in indices}  # the data version this run starts from
-        version, found, made, gone, plans = c.version(layer), [], [], [], []
+        version, found, made, gone, plans, forms = c.version(layer), [], [], [], [], []
         size = c.pixel_size(layer)  # a GeoTIFF's ground pixel size: the model's scale rule (engine/scale.py)
         layer_added, removed = threading.Event(), threading.Event()
 
@@ -95,6 +95,7 @@ class EverythingPanel(Container):
                     result = session.segment(c.plane(layer, index), key=keys[index], cancel=cancelled,
                                              pixel_size=size[0], unit=size[1])
                     plans.append(result.scale_plan)
+                    forms.append(result.input_note)  # e.g. a stained image shown as its hematoxylin channel
                     labels = result.labels()  # painted here, not on the GUI thread
                     gentle_import.warm_type_checks()  # lazy imports during the run emptied them again
                     yield index, (result, labels), None
@@ -131,11 +132,15 @@ class EverythingPanel(Container):
 
         def summary():
             self.viewer.layers.events.removed.disconnect(watch_removal)
+            if session.is_loaded("segmenter"):  # what the engine used (a checkpoint's record included)
+                c.model.show_used(session.params, session.choice)
             if found and None not in found:
                 where = f" in {len(found)} slices" if len(found) > 1 else ""
                 scale = plans[-1].describe(*size) if plans and plans[-1] is not None else ""
                 warning = f" Warning: {plans[-1].warning}" if plans and plans[-1] is not None and plans[-1].warning else ""
-                c.status.show(f"{plural(sum(found), 'object')} found{where}" + (f" ({scale}).{warning}" if scale else ""))
+                form = f" The {forms[-1]}." if forms and forms[-1] else ""
+                c.status.show(f"{plural(sum(found), 'object')} found{where}" + (f" ({scale}).{warning}" if scale else "")
+                              + form)
             new = made[0] if made else None
             if new is not None and new in self.viewer.layers and all(n is None for n in found):  # failed: none stays
                 self.viewer.layers.remove(new)

@@ -8,6 +8,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinB
 
 from ..engine.imaging import DEFAULT_PERCENTILES
 from ..engine.model import EverythingParams
+from ..engine.operating_point import UserChoice, operating_point
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import cache_dir, resolve_weights
 
@@ -25,13 +26,6 @@ def fastsam_s_path():
         return resolve_weights("FastSAM-s", download=False)
     except FileNotFoundError:
         return None
-
-
-def _operating_point(weights: str) -> EverythingParams:
-    """imgsz/conf a named model works best at: a bundled model's own (demo, demo-nuclei), else FastSAM's defaults."""
-    from ..engine.operating_point import NAMED_OPERATING_POINTS
-
-    return NAMED_OPERATING_POINTS.get(str(weights).lower(), EverythingParams())
 
 
 @dataclass(frozen=True)
@@ -58,11 +52,13 @@ class ModelPanel(Container):
         self.text_model = ComboBox(label="text model", choices=TEXT_CHOICES,
                                    value=TEXT_CHOICES[0] if fastsam_s else "demo")
         self.text_file = FileEdit(label="CLIP checkpoint", visible=False)
-        point = _operating_point(self.weights.value)
-        self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32, value=point.imgsz)
-        self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05, value=point.conf)
-        self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05, value=point.iou)
-        self.max_det = SpinBox(label="max objects", min=1, max=1000, value=300)
+        # imgsz, conf, iou and max objects show the weights' operating point (the engine's); only fields the
+        # user changes from it are passed on as their choice (choice()), the rest the engine resolves
+        self.imgsz = SpinBox(label="imgsz", min=64, max=4096, step=32)
+        self.conf = FloatSpinBox(label="conf", min=0.0, max=1.0, step=0.05)
+        self.iou = FloatSpinBox(label="iou", min=0.0, max=1.0, step=0.05)
+        self.max_det = SpinBox(label="max objects", min=1, max=1000)
+        self.show_settings(operating_point(self.weights.value))
         self.object_size = FloatSpinBox(
             label="object size (px)", min=0.0, max=10000.0, step=1.0, value=0.0,
             tooltip="typical object diameter in pixels; 0 = automatic (the image's pixel size, else an estimate). "
@@ -91,8 +87,7 @@ class ModelPanel(Container):
         self.weights_file.visible = choice == "file"
         self.note.visible = choice == "demo" and fastsam_s_path() is None
         if choice != "file":
-            point = _operating_point(choice)
-            self.imgsz.value, self.conf.value, self.iou.value = point.imgsz, point.conf, point.iou
+            self.show_settings(operating_point(choice))
 
     def use_demo(self) -> None:
         """Switch to the bundled demo models (their operating point follows)."""
@@ -107,8 +102,7 @@ class ModelPanel(Container):
             point = file_operating_point(path) if path and str(path).endswith(".pt") else None
         except Exception:  # noqa: BLE001 - unreadable or refused file: the run reports why, with advice
             point = None
-        if point is not None:
-            self.imgsz.value, self.conf.value = point.imgsz, point.conf
+        self.show_settings(point or EverythingParams())  # no record: FastSAM's defaults, as the engine will use
 
     def model_settings(self) -> ModelSettings:
         weights = str(self.weights_file.value) if self.weights.value == "file" else self.weights.value
@@ -124,9 +118,32 @@ class ModelPanel(Container):
         """The user's typical object diameter in pixels, or None for automatic (field at 0)."""
         return float(self.object_size.value) or None
 
-    def params(self) -> EverythingParams:
-        return EverythingParams(int(self.imgsz.value), float(self.conf.value), float(self.iou.value),
-                                int(self.max_det.value))
+    def _shown_values(self) -> tuple:
+        return (int(self.imgsz.value), float(self.conf.value), float(self.iou.value), int(self.max_det.value))
+
+    def show_settings(self, params: EverythingParams) -> None:
+        """Show ``params`` (the weights' operating point, or what a run used) as the fields' unchosen values."""
+        self.imgsz.value, self.conf.value, self.iou.value, self.max_det.value = (
+            params.imgsz, params.conf, params.iou, params.max_det)
+        self._shown = self._shown_values()  # read back: the widgets round to their steps and decimals
+
+    def show_used(self, params: EverythingParams, choice: UserChoice) -> None:
+        """After a run: show the settings the engine used in the fields the user left to it (``choice`` None)."""
+        names = ("imgsz", "conf", "iou", "max_det")
+        # left to the engine in that run and not edited since (an edit during the run stays the user's)
+        free = [getattr(choice, n) is None and now == shown
+                for n, now, shown in zip(names, self._shown_values(), self._shown)]
+        for name, update in zip(names, free):
+            if update:
+                getattr(self, name).value = getattr(params, name)
+        used = self._shown_values()
+        self._shown = tuple(u if update else s for u, update, s in zip(used, free, self._shown))
+
+    def choice(self) -> UserChoice:
+        """What the user set: each field changed from the shown operating point, and the object size."""
+        names = ("imgsz", "conf", "iou", "max_det")
+        chosen = {n: v for n, v, shown in zip(names, self._shown_values(), self._shown) if v != shown}
+        return UserChoice(**chosen, object_size=self.chosen_object_size())
 
     def image_options(self) -> ImageOptions:
         text = self.channels.value.strip()

@@ -17,7 +17,7 @@ epoch; no warm-up, one AdamW step (lr 2e-3) per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -198,9 +198,8 @@ def record_lineage(checkpoint: Path, parent: str, parent_sha256: str | None, dat
     """Add the parent model and a training-data summary (and the operating ``imgsz``/``conf``) to the record."""
     import torch
 
-    from ..engine.operating_point import CHECKPOINT_KEY
-
     from ..engine.loader import load_checkpoint
+    from ..engine.operating_point import CHECKPOINT_KEY
 
     ckpt = load_checkpoint(checkpoint, trust=False).checkpoint  # through the one loader, even for our own file
     record = ckpt.setdefault(CHECKPOINT_KEY, {})
@@ -326,7 +325,7 @@ def finetune(
     record_lineage(best, str(session.weights), weights_digest(parent), summary.as_dict(), imgsz=imgsz,
                    conf=None if honest_val else session.params.conf)
     tuned = Session(str(best), session.device, session.clip_model, session.clip_pretrained,
-                    image_options=session.image_options, tiling=session.tiling)
-    tuned.use_operating_point(imgsz, session.params.conf)
+                    image_options=session.image_options, tiling=session.tiling,
+                    choice=replace(session.choice, imgsz=imgsz, conf=session.params.conf))  # as the parent ran
     after = score_on_annotations(tuned, val_images, val_labels)
     return FinetuneResult(best, before, after, summary, improved=finetuned_is_better(before, after))

@@ -44,3 +44,24 @@ def test_object_size_must_be_a_positive_number(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--object-size", "nan"])
     assert exit_.value.code == 2 and "--object-size" in capsys.readouterr().err
+
+
+def test_the_operating_point_is_the_models_unless_the_user_gives_a_setting(tmp_path, capsys):
+    tifffile.imwrite(tmp_path / "cells.tif", np.random.default_rng(2).integers(0, 4000, (96, 96), np.uint16))
+    args = ["segment", str(tmp_path / "cells.tif"), "--weights", "demo-nuclei", "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert "operating point: imgsz 640, conf 0.3, NMS IoU 0.5" in capsys.readouterr().out  # demo-nuclei's own
+    assert main([*args, "--out", str(tmp_path / "b"), "--iou", "0.7", "--conf", "0.25"]) == 0
+    assert "operating point: imgsz 640, conf 0.25, NMS IoU 0.7" in capsys.readouterr().out  # only those two
+
+
+def test_stained_tissue_reaches_a_fluorescence_model_as_its_hematoxylin_channel_and_the_cli_says_so(tmp_path, capsys):
+    from ..engine.test_stain_input import stained_tissue
+
+    tifffile.imwrite(tmp_path / "he.tif", stained_tissue(3), photometric="rgb")
+    assert main(["segment", str(tmp_path / "he.tif"), "--weights", "demo-nuclei", "--device", "cpu", "--out",
+                 str(tmp_path / "out"), "--object-size", "18"]) == 0
+    out = capsys.readouterr().out
+    assert "input: stained (H&E-like) colour images are shown to the model as their hematoxylin channel" in out
+    assert "he.tif: one pass" in out and "hematoxylin channel (the form it was trained on)" in out
+    assert tifffile.imread(tmp_path / "out" / "he_labels.tif").max() > 0

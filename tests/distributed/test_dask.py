@@ -22,11 +22,12 @@ from fastsam_plugin.cli import main
 from fastsam_plugin.distributed.batch import run_files
 from fastsam_plugin.distributed.cluster import LOCAL_CLUSTER_CONFIG, make_client
 from fastsam_plugin.distributed.huge import label_window, segment_huge, write_result_ome_zarr
+from fastsam_plugin.distributed.watch import ENV_NO_WORKER_TIMEOUT, NoWorkersError, WorkerLostError
 from fastsam_plugin.distributed.worker import SessionSpec
 from fastsam_plugin.engine.model import DEMO_PARAMS
+from fastsam_plugin.engine.operating_point import UserChoice
 from fastsam_plugin.engine.pipeline import TileOptions
 from fastsam_plugin.engine.result import crop_in_window
-from fastsam_plugin.distributed.watch import ENV_NO_WORKER_TIMEOUT, NoWorkersError, WorkerLostError
 from fastsam_plugin.engine.session import Session
 from fastsam_plugin.errors import FastSAMError, UsageError
 from fastsam_plugin.io.lazy import LazyImage
@@ -34,7 +35,7 @@ from fastsam_plugin.io.ome_zarr import pixel_size_of, read_labels_ome_zarr, writ
 from fastsam_plugin.training.synthetic import make_scene
 
 pytestmark = pytest.mark.slow
-SPEC = SessionSpec(weights="demo", device="cpu", params=DEMO_PARAMS)
+SPEC = SessionSpec(weights="demo", device="cpu", choice=UserChoice.fixed(DEMO_PARAMS))
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +78,9 @@ def _box_crop_iou(box_a, crop_a, box_b, crop_b) -> float:
     return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
 
 
-def _same_objects(a, b, min_iou: float) -> None:
+def _same_objects(a, b, min_iou: float, min_count: int = 100) -> None:
     """``a`` and ``b`` (SegmentationResult) hold the same objects: equal counts, boxes within 1 px, IoU >= min_iou."""
-    assert len(a) == len(b) > 100
+    assert len(a) == len(b) > min_count
     ba, bb = a.pixel_boxes.astype(np.int64), b.pixel_boxes.astype(np.int64)
     unmatched = set(range(len(b)))
     for i in range(len(a)):
@@ -128,6 +129,34 @@ def test_huge_zarr_on_two_workers_equals_in_process_tiling(client, tmp_path):
     lazy = read_labels_ome_zarr(out)
     assert lazy.shape == (4096, 4096) and lazy.chunksize == (1000, 1000)
     np.testing.assert_array_equal(lazy[1500:2700, 300:3000].compute(), result.labels()[1500:2700, 300:3000])
+
+
+def test_huge_image_is_tiled_at_the_models_scale_as_in_process(client, tmp_path):
+    """One scale rule for every path: a huge image on Dask gets the tiles and input size of the in-process plan."""
+    import zarr
+
+    from fastsam_plugin.distributed.huge import huge_scale_plan
+
+    big = np.zeros((1536, 1536, 3), np.uint8)
+    for k, (y, x) in enumerate(np.ndindex(3, 3)):
+        scene = make_scene(300 + k, (512, 512), n_objects=(5, 8)).image
+        # gray: demo-nuclei shows stained-looking colour images as their hematoxylin channel in process, which
+        # the huge path (per-window reads) does not (docs/scale.md)
+        big[y * 512:(y + 1) * 512, x * 512:(x + 1) * 512] = cv2.cvtColor(scene, cv2.COLOR_RGB2GRAY)[..., None]
+    z = zarr.open_array(str(tmp_path / "big.zarr"), mode="w", shape=big.shape, chunks=(512, 512, 3), dtype="uint8")
+    z[:] = big
+    choice = UserChoice(object_size=47.4)  # objects twice demo-nuclei's 23.7 px: the image is shrunk 2x
+    spec = SessionSpec(weights="demo-nuclei", device="cpu", choice=choice)
+    local_session = Session("demo-nuclei", "cpu", choice=choice)
+    plan = huge_scale_plan(local_session, big.shape[:2])
+    assert (plan.tile, plan.imgsz, plan.source) == (1024, 640, "object size")  # not the fixed 1024 px / 640 px
+    assert huge_scale_plan(Session("demo", "cpu"), big.shape[:2]) is None  # no recorded scale: tiling settings
+
+    result = segment_huge(client, LazyImage(tmp_path / "big.zarr"), spec, tile=plan.tile, overlap=plan.overlap,
+                          imgsz=plan.imgsz)
+    local = local_session.segment(big)
+    assert local.scale_plan.tile == plan.tile and local.scale_plan.imgsz == plan.imgsz
+    _same_objects(result, local, min_iou=0.99, min_count=9)
 
 
 def _wait_until(condition, limit_s: float, what: str) -> None:

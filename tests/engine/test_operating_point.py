@@ -11,19 +11,32 @@ from fastsam_plugin.engine.model import DEMO_PARAMS, EverythingParams
 from fastsam_plugin.engine.operating_point import (
     CHECKPOINT_KEY,
     NAMED_OPERATING_POINTS,
+    UserChoice,
     operating_point,
     register_operating_point,
-    with_user_choice,
+    resolve,
 )
 from fastsam_plugin.engine.session import Session
+from fastsam_plugin.errors import UsageError
 from fastsam_plugin.training.train import recommended_conf, record_operating_point
 
 
-def test_demo_name_gives_demo_point_and_keeps_other_settings():
-    base = EverythingParams(imgsz=1024, conf=0.4, iou=0.7, max_det=50)
-    p = operating_point("DEMO", base=base)
+def test_demo_name_gives_demo_point_and_the_users_choice_wins_setting_by_setting():
+    assert operating_point("DEMO") == DEMO_PARAMS
+    p = resolve("DEMO", None, UserChoice(iou=0.7, max_det=50))
     assert (p.imgsz, p.conf, p.iou, p.max_det) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf, 0.7, 50)
     assert operating_point("FastSAM-s") == EverythingParams()  # no entry: FastSAM's defaults
+    assert resolve("FastSAM-s", None, UserChoice()) == EverythingParams()
+
+
+def test_user_choice_is_checked_when_made_with_a_clear_message():
+    with pytest.raises(UsageError, match="imgsz"):
+        UserChoice(imgsz=5)
+    with pytest.raises(UsageError, match="conf"):
+        UserChoice(conf=1.5)
+    with pytest.raises(UsageError, match="object size"):
+        UserChoice(object_size=-3.0)
+    assert UserChoice.fixed(DEMO_PARAMS).over(EverythingParams()) == DEMO_PARAMS
 
 
 def test_registered_name_and_user_choice(monkeypatch):
@@ -31,8 +44,8 @@ def test_registered_name_and_user_choice(monkeypatch):
     register_operating_point("My-Model", EverythingParams(imgsz=256, conf=0.3))
     p = operating_point("my-model")
     assert (p.imgsz, p.conf) == (256, 0.3)
-    assert with_user_choice(p, conf=0.5) == EverythingParams(imgsz=256, conf=0.5)
-    assert with_user_choice(p, imgsz=640, conf=None).conf == 0.3
+    assert resolve("My-Model", None, UserChoice(conf=0.5)) == EverythingParams(imgsz=256, conf=0.5)
+    assert resolve("my-model", None, UserChoice(imgsz=640)).conf == 0.3
     with pytest.raises(TypeError):
         register_operating_point("x", {"imgsz": 3})
 
@@ -56,17 +69,21 @@ def test_recommended_conf_is_the_max_mean_f1_confidence():
 
 def test_session_uses_demo_point_unless_user_sets_it():
     s = Session("demo", "cpu")
-    assert s.use_operating_point() == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=DEMO_PARAMS.conf)
-    assert s.use_operating_point(conf=0.5) == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=0.5)
+    assert s.params == DEMO_PARAMS
+    assert s.choose(conf=0.5) == EverythingParams(imgsz=DEMO_PARAMS.imgsz, conf=0.5, iou=DEMO_PARAMS.iou)
+    assert s.choose(conf=None) == DEMO_PARAMS  # given back to the weights
+    with pytest.raises(TypeError, match="not both"):
+        Session("demo", "cpu", params=DEMO_PARAMS, choice=UserChoice())
 
 
 def test_trained_checkpoint_record_reaches_the_session(fastsam_s_checkpoint, tmp_path):
     ckpt = tmp_path / "best.pt"
     shutil.copy(fastsam_s_checkpoint, ckpt)
     record_operating_point(ckpt, 352, 0.21)
-    s = Session(str(ckpt), "cpu")
-    assert (s.operating_point().imgsz, s.operating_point().conf) == (352, 0.21)
-    assert s.use_operating_point(imgsz=640).imgsz == 640
+    s = Session(str(ckpt), "cpu", choice=UserChoice(imgsz=640))
+    _ = s.segmenter
+    assert (s.params.imgsz, s.params.conf) == (640, 0.21)  # the user's imgsz, the record's conf
+    assert s.choose(imgsz=None).imgsz == 352
 
 
 def test_file_operating_point_reads_the_record_through_the_safe_loader(fastsam_s_checkpoint, tmp_path):

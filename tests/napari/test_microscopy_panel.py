@@ -148,6 +148,7 @@ def test_trained_checkpoint_file_brings_its_operating_point(dock, fastsam_s_chec
     panel = dock.model
     panel.weights.value = "file"
     panel.weights_file.value = str(ckpt)
-    assert (panel.params().imgsz, panel.params().conf) == (352, 0.21)
-    panel.weights_file.value = str(fastsam_s_checkpoint)  # no record: the settings stay as they are
-    assert (panel.params().imgsz, panel.params().conf) == (352, 0.21)
+    assert (panel.imgsz.value, panel.conf.value) == (352, 0.21)
+    panel.weights_file.value = str(fastsam_s_checkpoint)  # no record: FastSAM's defaults, as the engine will use
+    assert (panel.imgsz.value, panel.conf.value) == (1024, 0.4)
+    assert panel.choice().imgsz is None and panel.choice().conf is None

@@ -3,13 +3,15 @@
 import pytest
 
 from fastsam_plugin.engine.model import DEMO_PARAMS, EverythingParams
+from fastsam_plugin.engine.operating_point import UserChoice
 
 
 def test_demo_choice_sets_models_and_operating_point(dock):
     panel = dock.model
     settings = panel.model_settings()
     assert (settings.weights, settings.clip_model, settings.device) == ("demo", "demo", "cpu")
-    assert (panel.params().imgsz, panel.params().conf) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)
+    assert (panel.imgsz.value, panel.conf.value) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)
+    assert panel.choice() == UserChoice()  # shown, not chosen: the engine decides
 
 
 def test_channels_text_becomes_image_options_or_a_clear_error(dock):
@@ -54,6 +56,20 @@ def test_choosing_a_model_applies_its_operating_point(dock):
     assert (panel.imgsz.value, panel.conf.value) == (EverythingParams().imgsz, EverythingParams().conf)
     panel.weights.value = "demo"
     assert (panel.imgsz.value, panel.conf.value) == (DEMO_PARAMS.imgsz, DEMO_PARAMS.conf)
+
+
+def test_only_the_fields_the_user_changes_are_passed_on_and_runs_show_what_was_used(dock):
+    panel = dock.model
+    panel.conf.value = 0.5
+    panel.object_size.value = 30.0
+    assert panel.choice() == UserChoice(conf=0.5, object_size=30.0)
+    panel.weights.value = "demo-nuclei"  # another model: its operating point is shown, nothing chosen but the size
+    assert panel.choice() == UserChoice(object_size=30.0)
+    panel.conf.value = 0.45
+    # a run on a checkpoint whose record says imgsz 320: shown in the free fields, the user's conf stays theirs
+    panel.show_used(EverythingParams(imgsz=320, conf=0.45, iou=0.5), panel.choice())
+    assert (panel.imgsz.value, panel.conf.value) == (320, 0.45)
+    assert panel.choice() == UserChoice(conf=0.45, object_size=30.0)
 
 
 def test_rare_settings_are_folded_away_until_asked_for(dock):

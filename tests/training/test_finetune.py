@@ -57,7 +57,7 @@ def test_finetune_reports_progress_records_lineage_and_cancels(tmp_path):
     import torch
 
     images, labels = _annotated(4)
-    session = Session("demo", "cpu", params=Session("demo", "cpu").use_operating_point())
+    session = Session("demo", "cpu")  # at the demo's operating point
     seen = []
     result = finetune(session, images, labels, tmp_path / "ft", epochs=2, imgsz=160, tile=160, batch=2,
                       progress=lambda e, n, m: seen.append((e, n, m)))

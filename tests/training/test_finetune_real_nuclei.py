@@ -48,13 +48,13 @@ def test_finetuning_the_demo_on_20_prompted_nuclei_finds_more_of_the_others(tmp_
     import tifffile
     from skimage.measure import regionprops
 
+    from fastsam_plugin.engine.operating_point import UserChoice
     from fastsam_plugin.engine.session import Session
     from fastsam_plugin.training.finetune import finetune, score_on_annotations
 
     image = tifffile.imread(MICRO / "nuclei2d_dsb2018.tif")
     truth = tifffile.imread(MICRO / "nuclei2d_dsb2018_labels.tif").astype(np.int32)
-    session = Session("demo", "cpu")
-    session.use_operating_point(512, 0.1)  # the image's own scale
+    session = Session("demo", "cpu", choice=UserChoice(imgsz=512, conf=0.1))  # the image's own scale
     left = [r.label for r in regionprops(truth) if r.bbox[3] < 256][:20]  # wholly in the left half
     made = annotate_with_points(session.segment(image), truth, left)
     assert made.prompted + made.painted == 20 and len(np.unique(made.labels)) == 21
@@ -65,8 +65,8 @@ def test_finetuning_the_demo_on_20_prompted_nuclei_finds_more_of_the_others(tmp_
     # the whole image, as the training panel passes it; only crops holding annotations (left half) are trained on
     result = finetune(session, [image], [made.labels], tmp_path, epochs=3, val_fraction=0.0)
     assert result.export.as_dict()["train_objects"] == 20
-    tuned = Session(str(result.checkpoint), "cpu")
-    tuned.use_operating_point(512, 0.1)  # the same operating point as the untuned model: a fair comparison
+    # the same operating point as the untuned model: a fair comparison
+    tuned = Session(str(result.checkpoint), "cpu", choice=UserChoice(imgsz=512, conf=0.1))
     after = score_on_annotations(tuned, held_image, held_truth)
     # measured: recall 0.25 -> 0.89 after 3 epochs, 0.91 after 5 (docs/annotate-finetune.md)
     assert after["recall50"] > before["recall50"] + 0.05, (before, after)

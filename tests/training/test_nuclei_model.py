@@ -37,8 +37,9 @@ def test_bundled_model_finds_held_out_real_nuclei():
 
 
 def test_named_nms_iou_applies_unless_the_caller_chose_one():
-    from fastsam_plugin.engine.model import EverythingParams
+    from fastsam_plugin.engine.operating_point import UserChoice, resolve
 
     assert operating_point("demo-nuclei").iou == NAMED_OPERATING_POINTS["demo-nuclei"].iou < 0.9
-    assert operating_point("demo-nuclei", base=EverythingParams(iou=0.7)).iou == 0.7
-    assert operating_point("demo", base=EverythingParams(iou=0.7)).iou == 0.7
+    assert resolve("demo-nuclei", None, UserChoice()).iou == NAMED_OPERATING_POINTS["demo-nuclei"].iou
+    assert resolve("demo-nuclei", None, UserChoice(iou=0.7)).iou == 0.7
+    assert resolve("demo", None, UserChoice(iou=0.7)).iou == 0.7
