@@ -318,6 +318,7 @@ def finetune(
     best = train(write_data_yaml(work / "tiles"), str(parent), epochs=epochs, imgsz=tile, batch=batch,
                  device="cpu" if session.device == "auto" else session.device, project=work, name="run",
                  seed=seed, plots=False, callbacks={"on_fit_epoch_end": epoch_end}, workers=0, trust=session.trust,
+                 record_scale=False,  # crops at the parent's input scale: the lineage keeps the parent's point
                  **{"nbs": batch, **FINETUNE_DEFAULTS, **overrides})
     # with no held-out image, Ultralytics' recommended conf comes from the training images and is over-confident
     # (0.75 on the DSB2018 nuclei): keep the parent's conf then

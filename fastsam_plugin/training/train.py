@@ -182,6 +182,7 @@ def train(
     trust: bool | None = None,
     callbacks: dict | None = None,
     record: dict | None = None,
+    record_scale: bool = True,
     **overrides,
 ) -> Path:
     """Train a single-class segmentation model with Ultralytics.
@@ -204,7 +205,9 @@ def train(
         ``{event: fn}`` Ultralytics callbacks (e.g. ``on_fit_epoch_end`` for progress and cancel).
     record : dict, optional
         More entries for the checkpoint's operating-point record (e.g. ``{"bands": [4, 1, 2]}``, the
-        1-based bands the model was trained on); kept in ``args.yaml`` too, for :func:`resume`.
+        1-based bands the model was trained on); kept in ``args.yaml`` too, for :func:`resume`. Without
+        a ``scale`` entry, the training set's (:func:`~fastsam_plugin.training.dataset_scale.dataset_scale`:
+        tile side, median object diameter, pixel size) is recorded, unless ``record_scale`` is False.
     overrides
         Any other Ultralytics train argument (``lr0``, ``mosaic``, ...).
 
@@ -224,6 +227,8 @@ def train(
     run_dir = Path(project).resolve() / name
     data = safe_data_yaml(data, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if record_scale and not (record or {}).get("scale") and (scale := _scale_of(data, imgsz)) is not None:
+        record = {**(record or {}), "scale": scale.as_record()}  # engine/scale.py brings later images to it
     if record:  # resume() reads it back after an interruption
         (run_dir / RECORD_FILE).write_text(yaml.safe_dump(dict(record)))
     settings = {"epochs": int(epochs), "imgsz": int(imgsz), "batch": int(batch), "seed": int(seed),
@@ -256,6 +261,16 @@ def train(
                 **overrides,
             )
     return _finish(yolo, imgsz, record)
+
+
+def _scale_of(data: Path, imgsz: int):
+    """The training set's scale (:func:`~fastsam_plugin.training.dataset_scale.dataset_scale`), or None."""
+    from .dataset_scale import dataset_scale
+
+    try:
+        return dataset_scale(data, imgsz)
+    except (OSError, ValueError, TypeError, KeyError):  # an unusual set layout: the model records no scale
+        return None
 
 
 def _finish(yolo, imgsz: int, record: dict | None) -> Path:

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastsam_plugin.engine.scale import ModelScale
 from fastsam_plugin.training.trees_data import (
     MAX_RADIUS,
     MIN_RADIUS,
@@ -132,6 +133,8 @@ def test_an_interrupted_run_resumes_to_its_last_epoch(tmp_path):
     best = resume(tmp_path / "runs" / "r")
     ckpt = torch.load(best, map_location="cpu", weights_only=False)
     assert ckpt[CHECKPOINT_KEY]["bands"] == [4, 1, 2] and ckpt[CHECKPOINT_KEY]["imgsz"] == 96
+    scale = ModelScale.from_record(ckpt[CHECKPOINT_KEY]["scale"])  # the training set's, recorded by train()
+    assert scale is not None and scale.imgsz == 96 and scale.tile > 0
     rows = (tmp_path / "runs" / "r" / "results.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 2  # header, then both epochs: the second ran after the interruption
 
