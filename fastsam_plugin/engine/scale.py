@@ -33,6 +33,9 @@ from ..errors import UsageError
 STRIDE = 32  # YOLOv8's largest stride: input sizes are multiples of it
 MIN_IMGSZ = 64
 FAR_FROM_TRAINING = 2.0  # a zoom change beyond this factor either way is "far from what the model saw"
+# an image whose zoomed longer side is at most this many model inputs runs in one pass: that costs at most
+# what the 4 tiles (9 near the limit, with overlap) covering it would, without seams to merge
+ONE_PASS_LIMIT = 2.0
 
 _UNIT_IN_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "micron": 1e-6, "nm": 1e-9, "cm": 1e-2, "km": 1e3,
                    # OME-NGFF's unit names (an OME-Zarr's axes)
@@ -193,7 +196,7 @@ def plan_scale(
         warning = (f"this image is {factor:.2g}x the scale the model was trained on ({seen}); "
                    "it is resized to match, but results may be poor that far from the training data.")
     longest = max(hw) * zoom
-    if longest <= model.imgsz * 1.25:  # fits one pass: an input just large enough, never blown up
+    if longest <= model.imgsz * ONE_PASS_LIMIT:  # one pass: an input just large enough, never blown up
         return ScalePlan(_ceil_stride(longest), None, 0, zoom, source, warning)
     tile = max(64, round(model.imgsz / zoom))
     pass_size = _ceil_stride(tile * zoom)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastsam_plugin.engine.operating_point import NAMED_SCALES, model_scale
-from fastsam_plugin.engine.scale import ModelScale, ScalePlan, metres, plan_scale
+from fastsam_plugin.engine.scale import ONE_PASS_LIMIT, ModelScale, ScalePlan, metres, plan_scale
 from fastsam_plugin.errors import UsageError
 
 TREES = ModelScale(tile=256, imgsz=416, pixel_size=0.6, unit="m")
@@ -78,7 +78,7 @@ def test_plans_are_always_runnable(h, w, tile, imgsz, factor):
     plan = plan_scale((h, w), model, imgsz, object_size=20.0 / factor)
     assert plan.imgsz % 32 == 0 and plan.imgsz >= 64
     if plan.tile is None:
-        assert max(h, w) * plan.zoom <= imgsz * 1.25 and plan.imgsz >= max(h, w) * plan.zoom - 1e-6
+        assert max(h, w) * plan.zoom <= imgsz * ONE_PASS_LIMIT and plan.imgsz >= max(h, w) * plan.zoom - 1e-6
     else:
         assert plan.tile >= 64 and 0 <= plan.overlap < plan.tile / 2
         assert plan.imgsz >= plan.tile * plan.zoom - 1e-6  # a tile is never shrunk below the model's scale
