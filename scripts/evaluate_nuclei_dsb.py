@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fastsam_plugin.engine.imaging import hematoxylin_channel
+from fastsam_plugin.engine.pipeline import ImageOptions
 from fastsam_plugin.engine.session import Session
 from fastsam_plugin.evaluation.instances import evaluate_instances, format_instances
 from fastsam_plugin.io import read_image
@@ -67,15 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most N images per modality")
     ap.add_argument("--sweep", action="store_true", help=f"score conf in {CONFS} (accuracy at IoU 0.5)")
     ap.add_argument("--speed", action="store_true", help="images/s at 256 x 256")
-    ap.add_argument("--stain", choices=("rgb", "hematoxylin"), default="rgb",
-                    help="stained tissue as it is (rgb) or as its hematoxylin channel (colour deconvolution)")
+    ap.add_argument("--stain", choices=("model", "rgb", "hematoxylin"), default="model",
+                    help="stained tissue in the form the model records (model: the engine decides), as it is "
+                         "(rgb), or as its hematoxylin channel (colour deconvolution)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
 
     groups = pairs_by_modality(read_splits(args.splits, args.data)[args.split], args.limit)
     if args.modality:
         groups = {args.modality: groups[args.modality]}
-    session = Session(args.weights, "cpu")
+    stain = None if args.stain == "model" else args.stain  # the engine's choice, or the one asked for
+    session = Session(args.weights, "cpu", image_options=ImageOptions(stain=stain))
     params = session.choose(imgsz=args.imgsz, conf=args.conf, iou=args.iou)  # None: the weights' operating point
     report: dict = {"weights": args.weights, "split": args.split, "stain": args.stain, "imgsz": params.imgsz,
                     "conf": params.conf, "iou": params.iou}
@@ -88,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         session.choose(conf=args.conf)
     else:
         for modality, pairs in groups.items():
-            convert = hematoxylin_channel if args.stain == "hematoxylin" and modality == "colour" else None
-            r = evaluate_instances(session, pairs, transform=convert)
+            r = evaluate_instances(session, pairs)
             print(f"== {modality} ({args.split}) model {args.weights} imgsz {params.imgsz} conf {params.conf} "
                   f"NMS IoU {params.iou}")
             print(format_instances(r), flush=True)

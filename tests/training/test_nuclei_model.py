@@ -23,14 +23,14 @@ def test_nuclei_weights_have_their_own_operating_point():
 @pytest.mark.slow
 @pytest.mark.skipif(not (MICRO / "nuclei2d_dsb2018.tif").is_file(), reason="shared microscopy data absent")
 def test_bundled_model_finds_held_out_real_nuclei():
-    from fastsam_plugin.engine.model import FastSAMSegmenter
-    from fastsam_plugin.evaluation.instances import score_image
+    from fastsam_plugin.engine.operating_point import UserChoice
+    from fastsam_plugin.engine.session import Session
+    from fastsam_plugin.evaluation.instances import score_result
     from fastsam_plugin.training.nuclei_data import load_real
 
     held = load_real(MICRO).held_out_part()  # columns 342-511: never trained on
-    point = NAMED_OPERATING_POINTS["demo-nuclei"]
-    seg = FastSAMSegmenter("demo-nuclei", device="cpu")
-    s = score_image(seg, held.image, held.labels, point.imgsz, point.conf, iou=point.iou, max_det=1000)
+    session = Session("demo-nuclei", "cpu", choice=UserChoice(max_det=1000))  # its defaults: point and scale rule
+    s = score_result(held.labels, session.segment(held.image))
     # documented in docs/models.md (scripts/evaluate_nuclei.py); the shapes demo model reaches 0.17 / 0.05
     assert s.recall50 >= 0.8  # measured 0.889
     assert s.coco_ap50 >= 0.8  # measured 0.876
