@@ -181,7 +181,8 @@ def _segment_planned(segmenter, image, params, image_options, tiling, plan, prog
         )
     image_options = image_options.for_image(np.shape(image))
     note = None
-    if image_options.stain == "hematoxylin" and image_options.channels is None and looks_stained(image):
+    whole_colour = image_options.channels in (None, (0, 1, 2))  # the dock names an RGB layer's channels 0,1,2
+    if image_options.stain == "hematoxylin" and whole_colour and looks_stained(image):
         image, note = hematoxylin_channel(image), STAINED_NOTE  # the form the model was trained on
     rgb = normalize_image(
         image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles,

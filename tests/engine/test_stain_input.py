@@ -65,3 +65,7 @@ def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so():
     as_is = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="rgb"))  # the user's choice wins
     assert as_is.segment(he).input_note is None
     assert Session("demo", "cpu").segment(he).input_note is None  # a model that says nothing: as it is
+    all_three = Session("demo-nuclei", "cpu", image_options=ImageOptions(channels=(0, 1, 2)))  # the dock's RGB
+    assert all_three.segment(he).input_note == STAINED_NOTE
+    one = Session("demo-nuclei", "cpu", image_options=ImageOptions(channels=(2,)))  # a channel the user chose
+    assert one.segment(he).input_note is None

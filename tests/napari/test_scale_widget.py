@@ -47,3 +47,22 @@ def test_the_object_size_field_sets_the_zoom(make_napari_viewer, qtbot):
     wait_idle(qtbot, dock)
     assert "one pass, 192 px model input, zoom 0.62 (object size)" in dock.status.value
     assert dock.controller.current_result().scale_plan.source == "object size"
+
+
+def test_a_stained_image_goes_to_demo_nuclei_as_its_hematoxylin_channel_and_the_dock_says_so(make_napari_viewer,
+                                                                                             qtbot):
+    from ..engine.test_stain_input import stained_tissue
+
+    viewer = make_napari_viewer()
+    dock = FastSAMWidget(viewer)
+    dock.model.weights.value = "demo-nuclei"
+    dock.model.device.value = "cpu"
+    viewer.window.add_dock_widget(dock, name="FastSAM")
+    dock.controller.image.value = viewer.add_image(stained_tissue(4), rgb=True)
+    dock.model.conf.value = 0.35  # a setting of the user's: kept through the run's read-back
+    dock.everything.run()
+    wait_idle(qtbot, dock)
+    assert "hematoxylin channel" in dock.status.value
+    assert dock.controller.current_result().input_note is not None
+    assert dock.model.choice().conf == 0.35 and dock.controller.existing_session.params.conf == 0.35
+    assert dock.model.imgsz.value == dock.controller.existing_session.params.imgsz  # what the engine used
