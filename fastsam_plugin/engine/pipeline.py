@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -108,6 +109,40 @@ def estimated_object_size(result: SegmentationResult) -> float | None:
     return float(diameters[order][np.searchsorted(cumulative, 0.5)])
 
 
+PROBE_ZOOM = 2.0  # a first pass that finds too few objects on a small image is repeated this much larger
+
+
+def estimate_scale(scale: ScaleOptions, hw: tuple[int, int], imgsz: int, first: SegmentationResult,
+                   run: Callable[[ScalePlan], SegmentationResult]) -> tuple[ScaleOptions | None, SegmentationResult | None]:
+    """The scale a first pass at the training scale suggests, and a result already at it when one was made.
+
+    When the first pass finds too few objects to tell their size (small objects the model cannot see at
+    its training scale, as in a 61 x 57 slice of 9 px nuclei) and the image is small enough for one pass at
+    :data:`PROBE_ZOOM` times that zoom, that probe is run and measured instead.
+
+    Returns
+    -------
+    (ScaleOptions or None, SegmentationResult or None)
+        The options with the estimated object size (None: keep the first pass), and the probe's result
+        when the probe is already at that scale (None: segment again).
+    """
+    better = rescaled_for(scale, first)
+    if better is not None or estimated_object_size(first) is not None:
+        return better, None
+    probe = replace(scale, object_size=scale.model.object_diameter / PROBE_ZOOM, estimate=False)
+    probe_plan = probe.plan(hw, imgsz)
+    if probe_plan is None or probe_plan.tile is not None:  # a large image: the first pass said what it could
+        return None, None
+    probed = run(probe_plan)
+    size = estimated_object_size(probed)
+    if size is None:
+        return None, None
+    estimated = replace(scale, object_size=size, estimate=False, estimated=True)
+    if 1 / ESTIMATE_TOLERANCE <= probe.object_size / size <= ESTIMATE_TOLERANCE:
+        return replace(probe, estimated=True), probed  # the probe is at scale: its pass is the result
+    return estimated, None
+
+
 def rescaled_for(scale: ScaleOptions, result: SegmentationResult) -> ScaleOptions | None:
     """``scale`` with the object size a first pass measured, or None when the first pass is at scale already."""
     size = estimated_object_size(result)
@@ -153,10 +188,13 @@ def segment_image(
     hw = tuple(np.shape(image)[:2])
     plan = scale.plan(hw, params.imgsz)
     result = _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel)
-    if scale.estimates(plan) and (better := rescaled_for(scale, result)) is not None:
-        # the first pass found objects far from the model's size: once more at the scale they suggest
-        scale, plan = better, better.plan(hw, params.imgsz)
-        result = _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel)
+    if scale.estimates(plan):
+        run = lambda p: _segment_planned(segmenter, image, params, image_options, tiling, p, progress, cancel)  # noqa: E731
+        better, at_scale = estimate_scale(scale, hw, params.imgsz, result, run)
+        if better is not None:  # the first pass found objects far from the model's size
+            scale, plan = better, better.plan(hw, params.imgsz)
+            # once more at the scale they suggest, unless the pass that measured them was at that scale
+            result = at_scale if at_scale is not None else run(plan)
     if scale.estimated and plan is not None and plan.source == "object size":
         plan = replace(plan, source="estimated object size")
     result.scale_plan = plan
@@ -237,10 +275,20 @@ def segment_stack(
     if scale.estimates(scale.plan(arr.shape[1:3], params.imgsz)):
         # one object size for every slice, estimated on the middle one: all slices brought to scale alike
         scale = replace(scale, estimate=False)
+        hw = arr.shape[1:3]
         first = segment_image(segmenter, arr[middle], params=params, image_options=image_options, tiling=tiling,
                               scale=scale, cancel=cancel)
-        if (better := rescaled_for(scale, first)) is not None:
-            scale, first = better, None  # the middle slice too is segmented again, at the estimated scale
+
+        def run(plan):
+            return _segment_planned(segmenter, arr[middle], params, image_options, tiling, plan, None, cancel)
+
+        better, at_scale = estimate_scale(scale, hw, params.imgsz, first, run)
+        if better is not None:  # every slice at the estimated scale; the middle one again unless already there
+            scale = better
+            first = None
+            if at_scale is not None:
+                at_scale.scale_plan = replace(better.plan(hw, params.imgsz), source="estimated object size")
+                first = at_scale
     results = []
     for z in range(arr.shape[0]):
         check_cancel(cancel)

@@ -113,7 +113,9 @@ def test_small_slices_of_a_volume_give_about_one_object_per_nucleus():
     plans = {r.scale_plan for r in results}
     assert len(plans) == 1  # every slice brought to scale alike
     plan = plans.pop()
-    assert plan.tile is None and plan.source == "estimated object size" and plan.imgsz < 640
+    bundled = NAMED_SCALES["demo-nuclei"]
+    assert plan.tile is None and plan.source in ("estimated object size", "training scale")
+    assert plan.imgsz <= 2 * bundled.imgsz  # one small pass per slice, never blown up
     objects = len(np.unique(session.stitch(results, 0.25))) - 1
     assert 41 <= objects <= 61, objects  # 51 labelled nuclei (50 found); 6,615 with the fixed 640 px input
 
@@ -163,3 +165,33 @@ def test_the_object_size_estimate_weights_by_area():
     assert estimated_object_size(result([4] * 4)) is None  # too few objects to say
     # twenty 3 px fragments and six 40 px objects: the objects' size, not the fragments'
     assert estimated_object_size(result([3] * 20 + [40] * 6)) == pytest.approx(40 * 2 / np.sqrt(np.pi))
+
+
+def test_a_first_pass_that_sees_nothing_is_probed_at_twice_the_zoom():
+    """Objects too small for the model at its training scale (9 px nuclei in a 61 x 57 slice) are found by a probe."""
+    from skimage.draw import disk
+
+    from fastsam_plugin.engine.model import EverythingParams
+    from fastsam_plugin.engine.pipeline import PROBE_ZOOM, ScaleOptions, segment_image
+    from fastsam_plugin.engine.result import SegmentationResult
+
+    from ..components_backend import ComponentsSegmenter
+
+    class SeesOnlyLargeObjects(ComponentsSegmenter):
+        """Connected components, minus those under 12 px across in the model input (as a model trained on 12-40 px)."""
+
+        def segment(self, image, **params):
+            result = super().segment(image, **params)
+            zoom = params["imgsz"] / max(np.shape(image)[:2])
+            keep = [i for i, a in enumerate(result.areas) if np.sqrt(4 * a / np.pi) * zoom >= 12]
+            return SegmentationResult([result.crops[i] for i in keep], result.pixel_boxes[keep], result.boxes[keep],
+                                      result.scores[keep], result.shape, result.image)
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    for k in range(8):
+        image[disk((10 + 14 * (k // 4) * 2, 8 + 15 * (k % 4)), 4, shape=(64, 64))] = 200
+    model = ModelScale(tile=256, imgsz=256, object_diameter=20.0)
+    seg = SeesOnlyLargeObjects()
+    result = segment_image(seg, image, params=EverythingParams(imgsz=256), scale=ScaleOptions(model))
+    assert len(result) == 8 and seg.calls == 2  # the first pass (nothing), then the probe, kept: at scale
+    assert result.scale_plan.zoom == pytest.approx(PROBE_ZOOM) and result.scale_plan.source == "estimated object size"
