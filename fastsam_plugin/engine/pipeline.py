@@ -11,7 +11,7 @@ from .imaging import ImageError, hematoxylin_channel, is_blank, looks_stained, n
 from .model import EverythingParams
 from .progress import CancelCheck, ProgressCallback, check_cancel, report
 from .result import SegmentationResult
-from .scale import ModelScale, ScalePlan, plan_scale
+from .scale import ModelScale, ScalePlan, area_weighted_diameter, plan_scale
 from .tiling import DEFAULT_OVERLAP, DEFAULT_TILE, segment_tiled
 from .windows import WindowedImage
 
@@ -103,10 +103,7 @@ def estimated_object_size(result: SegmentationResult) -> float | None:
     areas = np.asarray(result.areas, np.float64)
     if len(areas) < ESTIMATE_MIN_OBJECTS or areas.sum() <= 0:
         return None
-    diameters = np.sqrt(4.0 * areas / np.pi)
-    order = np.argsort(diameters)
-    cumulative = np.cumsum(areas[order]) / areas.sum()
-    return float(diameters[order][np.searchsorted(cumulative, 0.5)])
+    return area_weighted_diameter(areas)
 
 
 PROBE_ZOOM = 2.0  # a first pass that finds too few objects on a small image is repeated this much larger

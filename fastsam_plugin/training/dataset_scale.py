@@ -7,13 +7,12 @@ learnt, without the user knowing which ``--imgsz`` matches.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..engine.scale import ModelScale, metres
+from ..engine.scale import ModelScale, area_weighted_diameter, metres
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 SAMPLE = 400  # images read (headers and label files only): enough for a median, quick on any set
@@ -48,9 +47,9 @@ def _label_file(image: Path) -> Path:
     return Path(*parts).with_suffix(".txt")
 
 
-def _polygon_diameters(label: Path, width: int, height: int) -> list[float]:
-    """Equivalent diameters (pixels) of the polygons in one YOLO segmentation label file."""
-    diameters = []
+def _polygon_areas(label: Path, width: int, height: int) -> list[float]:
+    """Areas (square pixels) of the polygons in one YOLO segmentation label file."""
+    areas = []
     for line in label.read_text(encoding="utf-8").splitlines():
         values = line.split()[1:]
         if len(values) < 6 or len(values) % 2:
@@ -59,8 +58,8 @@ def _polygon_diameters(label: Path, width: int, height: int) -> list[float]:
         x, y = xy[:, 0], xy[:, 1]
         area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
         if area > 0:
-            diameters.append(math.sqrt(4.0 * area / math.pi))
-    return diameters
+            areas.append(area)
+    return areas
 
 
 def dataset_scale(data_yaml: str | os.PathLike, imgsz: int, sample: int = SAMPLE) -> ModelScale | None:
@@ -79,7 +78,8 @@ def dataset_scale(data_yaml: str | os.PathLike, imgsz: int, sample: int = SAMPLE
     -------
     ModelScale or None
         ``tile``: the median longer side of the training images; ``imgsz``; ``object_diameter``: the
-        median equivalent diameter of the labelled outlines, in training-image pixels; ``pixel_size``
+        area-weighted median equivalent diameter of the labelled outlines (the first-pass estimate's
+        statistic, :func:`~fastsam_plugin.engine.scale.area_weighted_diameter`), in training-image pixels; ``pixel_size``
         and ``unit`` when every sampled image file declares the same physical pixel size (GeoTIFF,
         OME/ImageJ TIFF). None when the set has no readable images.
     """
@@ -96,7 +96,7 @@ def dataset_scale(data_yaml: str | os.PathLike, imgsz: int, sample: int = SAMPLE
     if not images:
         return None
     step = max(1, len(images) // sample)
-    sides, diameters, sizes = [], [], []
+    sides, areas, sizes = [], [], []
     for image in images[::step][:sample]:
         try:
             with Image.open(image) as im:  # the header: no pixels decoded
@@ -106,7 +106,7 @@ def dataset_scale(data_yaml: str | os.PathLike, imgsz: int, sample: int = SAMPLE
         sides.append(max(width, height))
         label = _label_file(image)
         if label.is_file():
-            diameters += _polygon_diameters(label, width, height)
+            areas += _polygon_areas(label, width, height)
         sizes.append(of_file(image) if image.suffix.lower() in (".tif", ".tiff") else None)
     if not sides:
         return None
@@ -115,6 +115,7 @@ def dataset_scale(data_yaml: str | os.PathLike, imgsz: int, sample: int = SAMPLE
         in_m = [metres(s, u) for s, u in sizes]
         if max(in_m) <= min(in_m) * 1.01:  # one pixel size for the whole set
             pixel_size, unit = sizes[0]
-    diameter = round(float(np.median(diameters)), 1) if diameters else None
+    diameter = area_weighted_diameter(areas)
+    diameter = round(diameter, 1) if diameter is not None else None
     return ModelScale(tile=int(np.median(sides)), imgsz=int(imgsz), pixel_size=pixel_size, unit=unit,
                       object_diameter=diameter)

@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from fastsam_plugin.engine.scale import ModelScale
+from fastsam_plugin.engine.scale import ModelScale, area_weighted_diameter
 from fastsam_plugin.training.dataset_scale import dataset_scale
 
 
@@ -39,7 +39,10 @@ def _yolo_set(root, sides, size=(200, 100), tiff_pixel=None):
 def test_tile_side_and_median_object_diameter_come_from_images_and_outlines(tmp_path):
     scale = dataset_scale(_yolo_set(tmp_path, sides=[10, 20, 20, 30]), imgsz=224)
     assert isinstance(scale, ModelScale) and (scale.tile, scale.imgsz) == (200, 224)
-    assert scale.object_diameter == pytest.approx(math.sqrt(4 * 400 / math.pi), abs=0.1)  # 20 px squares
+    # area-weighted median: the 10 and 20 px squares reach half of the 3,600 px^2 of objects
+    areas = [100] * 2 + [400] * 4 + [900] * 2
+    assert scale.object_diameter == pytest.approx(area_weighted_diameter(areas), abs=0.1)
+    assert scale.object_diameter == pytest.approx(math.sqrt(4 * 400 / math.pi), abs=0.1)
     assert scale.pixel_size is None  # PNGs say nothing about their pixels
 
 
