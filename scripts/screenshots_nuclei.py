@@ -63,7 +63,33 @@ def main() -> None:
         widget.annotations.accept_selection()
     viewer.screenshot(str(OUT / "nuclei_points.png"), canvas_only=False)
     viewer.close()
-    print(f"wrote {OUT / 'nuclei_everything.png'} and {OUT / 'nuclei_points.png'}")
+    stained(data, app)
+    print(f"wrote {OUT / 'nuclei_everything.png'}, {OUT / 'nuclei_points.png'} and {OUT / 'nuclei_stained.png'}")
+
+
+def stained(data: Path, app) -> None:
+    """A real H&E picture (he_histology.jpg) with demo-nuclei: the dock says in which form the model saw it."""
+    import napari
+    from skimage.io import imread
+
+    from fastsam_plugin.napari.widget import FastSAMWidget
+
+    viewer = napari.Viewer(title="napari-fastsam", show=True)
+    viewer.window.resize(1400, 1040)
+    image = viewer.add_image(imread(str(data / "he_histology.jpg")), name="he_histology (H&E, real)", rgb=True)
+    widget = FastSAMWidget(viewer)
+    widget.model.weights.value = "demo-nuclei"
+    widget.model.device.value = "cpu"
+    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
+    widget.controller.image.value = image
+    widget.everything.run()
+    settle(app, widget, timeout_s=600)
+    viewer.reset_view()
+    for _ in range(20):
+        app.processEvents()
+    viewer.screenshot(str(OUT / "nuclei_stained.png"), canvas_only=False)
+    print("status:", widget.status.value)
+    viewer.close()
 
 
 if __name__ == "__main__":

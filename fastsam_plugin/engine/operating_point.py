@@ -27,9 +27,10 @@ from .scale import ModelScale
 
 CHECKPOINT_KEY = "napari_fastsam"
 
-# the nuclei model's operating point, chosen on the real image's training columns by
-# scripts/evaluate_nuclei.py (docs/models.md, "Nuclei segmenter")
-NUCLEI_PARAMS = EverythingParams(imgsz=640, conf=0.3, iou=0.5)
+# the nuclei model's operating point: its training input size (256 px crops with nuclei about 20 px across), conf
+# chosen on training images by scripts/evaluate_nuclei_dsb.py --split train --sweep, NMS IoU 0.5 for touching
+# nuclei (docs/models.md, "Nuclei segmenter")
+NUCLEI_PARAMS = EverythingParams(imgsz=256, conf=0.3, iou=0.5)
 
 # the trees model's: input size (256-px tiles upsampled; trained at 384), conf and NMS IoU chosen on the training
 # tiles by scripts/evaluate_trees.py --imgsz 352 384 416 (docs/models.md, "Trees segmenter")
@@ -39,15 +40,17 @@ NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "dem
                                                        "demo-trees": TREES_PARAMS}
 
 # the scale each bundled model was trained at (engine/scale.py). demo-trees: 256 px NAIP tiles of 0.6 m pixels,
-# seen at 416 px; demo-nuclei: the 512 px DSB2018 image at 640 px, median nucleus 23.7 px across (its labels)
+# seen at 416 px; demo-nuclei: 256 px crops of DSB2018 images resized so the median nucleus is about 20 px across
+# (training/dsb2018.py), seen at 256 px. Its object_diameter is in the first-pass estimate's statistic (the
+# area-weighted median diameter; 29.4 px on its training crops) and was chosen on training images (17-32 px)
 NAMED_SCALES: dict[str, ModelScale] = {
     "demo-trees": ModelScale(tile=256, imgsz=TREES_PARAMS.imgsz, pixel_size=0.6, unit="m"),
-    "demo-nuclei": ModelScale(tile=512, imgsz=NUCLEI_PARAMS.imgsz, object_diameter=23.7),
+    "demo-nuclei": ModelScale(tile=256, imgsz=NUCLEI_PARAMS.imgsz, object_diameter=28.0),
 }
 
 
 # the form in which each bundled model wants stained (H&E-like) colour images (model_input_form)
-NAMED_INPUT_FORMS: dict[str, str] = {"demo-nuclei": "hematoxylin"}  # trained on fluorescence only
+NAMED_INPUT_FORMS: dict[str, str] = {"demo-nuclei": "rgb"}  # learnt DSB2018's stained tissue in colour
 INPUT_FORMS = ("rgb", "hematoxylin")
 
 

@@ -50,8 +50,8 @@ ENV_CACHE = "NAPARI_FASTSAM_CACHE"
 BUNDLED_SHA256 = {
     "fastsam-demo-n.safetensors": "7cf57ce5cd825ca567a454e28e398aa0804f4cf04921572ae6a79c56f8aa0f53",
     "fastsam-demo-n.json": "3a0714bc706fff40e10071edc71ae1c6ed7dc18b40840b87e637ac7dd1383435",
-    "fastsam-demo-nuclei.safetensors": "a98be5097202193cd9850a7f467f00bf80badefc626e5bee5f68c95d251d976f",
-    "fastsam-demo-nuclei.json": "5e7cb96e7e7ad4d058eb6409c4a5e9563e15cfd9ae2e189917ba99d0f97bcf48",
+    "fastsam-demo-nuclei.safetensors": "ba02da8d82efe1b5c364a1ea0e32886ceb07180210e5561012bca9344e17d5ae",
+    "fastsam-demo-nuclei.json": "986b6d9ee3408a4e50e5dff4da4d617587f21e2a814d3ebdc1916320b429d19f",
     "fastsam-demo-trees.safetensors": "b65853bd9bfc334817a7f47eec1c0363f01f55ac7b1a18e150a44dbd55dcf4ce",
     "fastsam-demo-trees.json": "59aa6b2c399a3a95ff73625e659aeb9127494e98b358112c471af0047cd58e4b",
     "fastsam-demo-clip.safetensors": "60f606f52661bdd9749c48e3f53f922101d7247280e1370307c68211ee01ff0d",

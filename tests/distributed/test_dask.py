@@ -140,16 +140,16 @@ def test_huge_image_is_tiled_at_the_models_scale_as_in_process(client, tmp_path)
     big = np.zeros((1536, 1536, 3), np.uint8)
     for k, (y, x) in enumerate(np.ndindex(3, 3)):
         scene = make_scene(300 + k, (512, 512), n_objects=(5, 8)).image
-        # gray: demo-nuclei shows stained-looking colour images as their hematoxylin channel in process, which
-        # the huge path (per-window reads) does not (docs/scale.md)
+        # gray: a model that wants stained-looking colour images as their hematoxylin channel gets that in
+        # process, which the huge path (per-window reads) does not (docs/models.md); gray is the same on both
         big[y * 512:(y + 1) * 512, x * 512:(x + 1) * 512] = cv2.cvtColor(scene, cv2.COLOR_RGB2GRAY)[..., None]
     z = zarr.open_array(str(tmp_path / "big.zarr"), mode="w", shape=big.shape, chunks=(512, 512, 3), dtype="uint8")
     z[:] = big
-    choice = UserChoice(object_size=47.4)  # objects twice demo-nuclei's 23.7 px: the image is shrunk 2x
+    choice = UserChoice(object_size=56.0)  # objects twice demo-nuclei's 28 px: the image is shrunk 2x
     spec = SessionSpec(weights="demo-nuclei", device="cpu", choice=choice)
     local_session = Session("demo-nuclei", "cpu", choice=choice)
     plan = huge_scale_plan(local_session, big.shape[:2])
-    assert (plan.tile, plan.imgsz, plan.source) == (1024, 640, "object size")  # not the fixed 1024 px / 640 px
+    assert (plan.tile, plan.imgsz, plan.source) == (512, 256, "object size")  # not the fixed 1024 px tiles
     assert huge_scale_plan(Session("demo", "cpu"), big.shape[:2]) is None  # no recorded scale: tiling settings
 
     result = segment_huge(client, LazyImage(tmp_path / "big.zarr"), spec, tile=plan.tile, overlap=plan.overlap,

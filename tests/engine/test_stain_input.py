@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tifffile
 
+import fastsam_plugin.engine.operating_point as op
 from fastsam_plugin.engine.imaging import hematoxylin_channel, looks_stained
 from fastsam_plugin.engine.operating_point import CHECKPOINT_KEY, model_input_form
 from fastsam_plugin.engine.pipeline import STAINED_NOTE, ImageOptions
@@ -44,14 +45,20 @@ def test_looks_stained_on_real_dsb2018_images():
     assert not any(looks_stained(tifffile.imread(p)) for p in fluo)
 
 
+@pytest.fixture
+def fluorescence_only(monkeypatch):
+    """demo-nuclei declared a fluorescence-only model (as the one bundled before the DSB2018 model was)."""
+    monkeypatch.setitem(op.NAMED_INPUT_FORMS, "demo-nuclei", "hematoxylin")
+
+
 def test_input_form_comes_from_the_name_or_the_record():
-    assert model_input_form("demo-nuclei") == "hematoxylin"  # the bundled one learnt fluorescence only
-    assert model_input_form("/x.pt", {CHECKPOINT_KEY: {"input": "rgb"}}) == "rgb"
+    assert model_input_form("demo-nuclei") == "rgb"  # the bundled one learnt DSB2018's stained tissue in colour
+    assert model_input_form("/x.pt", {CHECKPOINT_KEY: {"input": "hematoxylin"}}) == "hematoxylin"
     assert model_input_form("/x.pt", {CHECKPOINT_KEY: {"input": "sepia"}}) is None  # damaged: as it is
     assert model_input_form("FastSAM-s") is None
 
 
-def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so():
+def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so(fluorescence_only):
     he = stained_tissue(1)
     session = Session("demo-nuclei", "cpu")
     result = session.segment(he)
@@ -62,10 +69,18 @@ def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so():
 
     fluorescence = 255 - he  # not stained-looking: as it is
     assert session.segment(fluorescence).input_note is None
-    as_is = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="rgb"))  # the user's choice wins
+    as_is = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="rgb"))  # the caller's choice wins
     assert as_is.segment(he).input_note is None
     assert Session("demo", "cpu").segment(he).input_note is None  # a model that says nothing: as it is
     all_three = Session("demo-nuclei", "cpu", image_options=ImageOptions(channels=(0, 1, 2)))  # the dock's RGB
     assert all_three.segment(he).input_note == STAINED_NOTE
     one = Session("demo-nuclei", "cpu", image_options=ImageOptions(channels=(2,)))  # a channel the user chose
     assert one.segment(he).input_note is None
+
+
+def test_a_model_that_learnt_colour_gets_the_stained_image_as_it_is():
+    he = stained_tissue(2)
+    result = Session("demo-nuclei", "cpu").segment(he)  # the bundled DSB2018 model records "rgb"
+    assert result.input_note is None
+    forced = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="hematoxylin")).segment(he)
+    assert forced.input_note == STAINED_NOTE

@@ -42,16 +42,20 @@ def test_the_object_size_field_sets_the_zoom(make_napari_viewer, qtbot):
     viewer.window.add_dock_widget(dock, name="FastSAM")
     image = viewer.add_image(np.random.default_rng(1).integers(0, 4000, (300, 300)).astype(np.uint16))
     dock.controller.image.value = image
-    dock.model.object_size.value = 47.4  # nuclei twice the size demo-nuclei was trained on
+    dock.model.object_size.value = 56.0  # nuclei twice the size demo-nuclei records (28 px)
     dock.everything.run()
     wait_idle(qtbot, dock)
-    assert "one pass, 192 px model input, zoom 0.62 (object size)" in dock.status.value
+    assert "one pass, 160 px model input, zoom 0.50 (object size)" in dock.status.value
     assert dock.controller.current_result().scale_plan.source == "object size"
 
 
-def test_a_stained_image_goes_to_demo_nuclei_as_its_hematoxylin_channel_and_the_dock_says_so(make_napari_viewer,
-                                                                                             qtbot):
+def test_a_stained_image_goes_to_a_fluorescence_model_as_its_hematoxylin_channel_and_the_dock_says_so(
+        make_napari_viewer, qtbot, monkeypatch):
+    import fastsam_plugin.engine.operating_point as op
+
     from ..engine.test_stain_input import stained_tissue
+
+    monkeypatch.setitem(op.NAMED_INPUT_FORMS, "demo-nuclei", "hematoxylin")  # a fluorescence-only model
 
     viewer = make_napari_viewer()
     dock = FastSAMWidget(viewer)
