@@ -88,6 +88,7 @@ class ScaleOptions:
 
 
 STAINED_NOTE = "stained colour image shown to the model as its hematoxylin channel (the form it was trained on)"
+COLOUR_NOTE = "stained colour image shown to the model as it is (it learnt stained tissue in colour)"
 
 ESTIMATE_MIN_OBJECTS = 5  # fewer objects than this say too little about their size
 ESTIMATE_TOLERANCE = 1.4  # a first pass within this factor of the model's object size is kept as it is
@@ -217,8 +218,11 @@ def _segment_planned(segmenter, image, params, image_options, tiling, plan, prog
     image_options = image_options.for_image(np.shape(image))
     note = None
     whole_colour = image_options.channels in (None, (0, 1, 2))  # the dock names an RGB layer's channels 0,1,2
-    if image_options.stain == "hematoxylin" and whole_colour and looks_stained(image):
-        image, note = hematoxylin_channel(image), STAINED_NOTE  # the form the model was trained on
+    if image_options.stain in ("hematoxylin", "rgb") and whole_colour and looks_stained(image):
+        if image_options.stain == "hematoxylin":
+            image, note = hematoxylin_channel(image), STAINED_NOTE  # the form the model was trained on
+        else:
+            note = COLOUR_NOTE
     rgb = normalize_image(
         image, rgb=image_options.rgb, channels=image_options.channels, percentiles=image_options.percentiles,
         channels_axis=image_options.channels_axis,

@@ -68,6 +68,7 @@ def test_stained_tissue_reaches_a_fluorescence_model_as_its_hematoxylin_channel_
     assert main([*args, "--out", str(tmp_path / "rgb")]) == 0  # the bundled model learnt colour: as it is
     out = capsys.readouterr().out
     assert "input: stained (H&E-like) colour images are shown to the model as they are" in out
+    assert "he.tif: one pass" in out and "shown to the model as it is (it learnt stained tissue in colour)" in out
     assert "hematoxylin" not in out
     monkeypatch.setitem(op.NAMED_INPUT_FORMS, "demo-nuclei", "hematoxylin")  # a fluorescence-only model
 

@@ -9,7 +9,7 @@ import tifffile
 import fastsam_plugin.engine.operating_point as op
 from fastsam_plugin.engine.imaging import hematoxylin_channel, looks_stained
 from fastsam_plugin.engine.operating_point import CHECKPOINT_KEY, model_input_form
-from fastsam_plugin.engine.pipeline import STAINED_NOTE, ImageOptions
+from fastsam_plugin.engine.pipeline import COLOUR_NOTE, STAINED_NOTE, ImageOptions
 from fastsam_plugin.engine.session import Session
 
 DSB = Path(__file__).resolve().parents[3] / "shared" / "data" / "microscopy" / "dsb2018-stage1"
@@ -70,7 +70,7 @@ def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so(flu
     fluorescence = 255 - he  # not stained-looking: as it is
     assert session.segment(fluorescence).input_note is None
     as_is = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="rgb"))  # the caller's choice wins
-    assert as_is.segment(he).input_note is None
+    assert as_is.segment(he).input_note == COLOUR_NOTE
     assert Session("demo", "cpu").segment(he).input_note is None  # a model that says nothing: as it is
     all_three = Session("demo-nuclei", "cpu", image_options=ImageOptions(channels=(0, 1, 2)))  # the dock's RGB
     assert all_three.segment(he).input_note == STAINED_NOTE
@@ -81,6 +81,7 @@ def test_a_stained_image_is_segmented_as_its_hematoxylin_channel_and_says_so(flu
 def test_a_model_that_learnt_colour_gets_the_stained_image_as_it_is():
     he = stained_tissue(2)
     result = Session("demo-nuclei", "cpu").segment(he)  # the bundled DSB2018 model records "rgb"
-    assert result.input_note is None
+    assert result.input_note == COLOUR_NOTE
+    assert Session("demo-nuclei", "cpu").segment(255 - he).input_note is None  # not stained-looking: nothing said
     forced = Session("demo-nuclei", "cpu", image_options=ImageOptions(stain="hematoxylin")).segment(he)
     assert forced.input_note == STAINED_NOTE
