@@ -187,7 +187,9 @@ def segment_image(
     plan = scale.plan(hw, params.imgsz)
     result = _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel)
     if scale.estimates(plan):
-        run = lambda p: _segment_planned(segmenter, image, params, image_options, tiling, p, progress, cancel)  # noqa: E731
+        def run(p: ScalePlan | None) -> SegmentationResult:
+            return _segment_planned(segmenter, image, params, image_options, tiling, p, progress, cancel)
+
         better, at_scale = estimate_scale(scale, hw, params.imgsz, result, run)
         if better is not None:  # the first pass found objects far from the model's size
             scale, plan = better, better.plan(hw, params.imgsz)
