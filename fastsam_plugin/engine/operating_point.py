@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from numbers import Real
 
 from ..errors import UsageError
 from .model import DEMO_PARAMS, EverythingParams
@@ -127,7 +128,7 @@ class UserChoice:
     def __post_init__(self) -> None:
         self.over(EverythingParams())  # the same range checks (and messages) as EverythingParams
         size = self.object_size
-        if size is not None and not (isinstance(size, (int, float)) and 0 < size < float("inf")):
+        if size is not None and not (isinstance(size, Real) and not isinstance(size, bool) and 0 < size < float("inf")):
             raise UsageError(f"object size must be a positive number of pixels; got {size!r}.")
 
     @classmethod

@@ -36,6 +36,9 @@ def test_user_choice_is_checked_when_made_with_a_clear_message():
         UserChoice(conf=1.5)
     with pytest.raises(UsageError, match="object size"):
         UserChoice(object_size=-3.0)
+    with pytest.raises(UsageError, match="object size"):
+        UserChoice(object_size=True)
+    assert UserChoice(object_size=np.float32(12.5)).object_size == 12.5  # a number from numpy is a number
     assert UserChoice.fixed(DEMO_PARAMS).over(EverythingParams()) == DEMO_PARAMS
 
 
