@@ -11,7 +11,6 @@ label image is written chunk by chunk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,12 +120,7 @@ def huge_scale_plan(session, hw: tuple[int, int], pixel_size: float | None = Non
         With ``tile`` and ``overlap`` in image pixels and ``imgsz`` the model input of each tile;
         None for a model without a recorded scale (the settings' tiling and input size apply).
     """
-    plan = session.scale_options(pixel_size, unit).plan(hw, session.params.imgsz)
-    if plan is None or plan.tile is not None:
-        return plan
-    # the whole image would fit one pass at this zoom: still tiles (of the model's input), never the whole image
-    tile = max(64, round(plan.imgsz / plan.zoom))
-    return replace(plan, tile=tile, overlap=min(tile // 8, tile // 2 - 1))
+    return session.scale_options(pixel_size, unit).plan(hw, session.params.imgsz, tiles_only=True)
 
 
 def label_window(result: SegmentationResult, box: Box) -> np.ndarray:

@@ -77,9 +77,9 @@ class ScaleOptions:
     estimate: bool = True  # no pixel or object size: estimate the object size from a first pass (Cellpose-like)
     estimated: bool = False  # object_size is such an estimate (said so in the plan)
 
-    def plan(self, hw: tuple[int, int], imgsz: int) -> ScalePlan | None:
+    def plan(self, hw: tuple[int, int], imgsz: int, tiles_only: bool = False) -> ScalePlan | None:
         return plan_scale(hw, self.model, imgsz, pixel_size=self.pixel_size, unit=self.unit,
-                          object_size=self.object_size)
+                          object_size=self.object_size, tiles_only=tiles_only)
 
     def estimates(self, plan: ScalePlan | None) -> bool:
         """Whether a first pass at ``plan`` should estimate the object size (nothing else tells the scale)."""

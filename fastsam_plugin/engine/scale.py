@@ -172,6 +172,7 @@ def plan_scale(
     pixel_size: float | None = None,
     unit: str | None = None,
     object_size: float | None = None,
+    tiles_only: bool = False,
 ) -> ScalePlan | None:
     """The scale plan for an image of height and width ``hw``, or None for the fixed-size rule.
 
@@ -188,6 +189,8 @@ def plan_scale(
         The image's physical pixel size (used when the model records one).
     object_size : float, optional
         Typical object diameter in image pixels (the user's estimate).
+    tiles_only : bool
+        Always cut into tiles of the model's input, never one pass (an image read window by window).
 
     Returns
     -------
@@ -216,7 +219,7 @@ def plan_scale(
         warning = (f"this image is {factor:.2g}x the scale the model was trained on ({seen}); "
                    "it is resized to match, but results may be poor that far from the training data.")
     longest = max(hw) * zoom
-    if longest <= model.imgsz * ONE_PASS_LIMIT:  # one pass: an input just large enough, never blown up
+    if not tiles_only and longest <= model.imgsz * ONE_PASS_LIMIT:  # one pass: just large enough, never blown up
         return ScalePlan(_ceil_stride(longest), None, 0, zoom, source, warning)
     tile = max(64, round(model.imgsz / zoom))
     pass_size = _ceil_stride(tile * zoom)

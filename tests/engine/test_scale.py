@@ -195,3 +195,10 @@ def test_a_first_pass_that_sees_nothing_is_probed_at_twice_the_zoom():
     result = segment_image(seg, image, params=EverythingParams(imgsz=256), scale=ScaleOptions(model))
     assert len(result) == 8 and seg.calls == 2  # the first pass (nothing), then the probe, kept: at scale
     assert result.scale_plan.zoom == pytest.approx(PROBE_ZOOM) and result.scale_plan.source == "estimated object size"
+
+
+def test_tiles_only_cuts_even_a_small_image_into_tiles_of_the_models_scale():
+    model = ModelScale(tile=256, imgsz=256, object_diameter=20.0)
+    assert plan_scale((100, 100), model, 256).tile is None  # one pass in memory
+    plan = plan_scale((100, 100), model, 256, object_size=40.0, tiles_only=True)  # a window-by-window read
+    assert (plan.tile, plan.imgsz, plan.zoom) == (512, 256, 0.5)
