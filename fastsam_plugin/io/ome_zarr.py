@@ -104,15 +104,21 @@ def read_labels_ome_zarr(path: str | Path):
     return da.from_zarr(open_array(path))
 
 
-def pixel_size_unit_of(path: str | Path) -> str | None:
-    """The unit of an OME-Zarr's last (x) axis, e.g. ``"micrometer"``, or None when it names none."""
+def _read_multiscales(path: str | Path) -> dict | None:
+    """The first ``multiscales`` entry of an OME-Zarr group (NGFF 0.4 or 0.5 layout), or None."""
     import zarr
 
     node = zarr.open(str(path), mode="r")
     if isinstance(node, zarr.Array):
         return None
     scales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
-    axes = scales[0].get("axes") if scales else None
+    return scales[0] if scales else None
+
+
+def pixel_size_unit_of(path: str | Path) -> str | None:
+    """The unit of an OME-Zarr's last (x) axis, e.g. ``"micrometer"``, or None when it names none."""
+    scales = _read_multiscales(path)
+    axes = scales.get("axes") if scales else None
     last = axes[-1] if axes else None
     unit = last.get("unit") if isinstance(last, dict) else None
     return str(unit) if unit else None
@@ -120,15 +126,10 @@ def pixel_size_unit_of(path: str | Path) -> str | None:
 
 def pixel_size_of(path: str | Path) -> tuple[float, float] | None:
     """The ``(y, x)`` scale of an OME-Zarr's first dataset, or None when it has none."""
-    import zarr
-
-    node = zarr.open(str(path), mode="r")
-    if isinstance(node, zarr.Array):
-        return None
-    scales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
+    scales = _read_multiscales(path)
     if not scales:
         return None
-    for t in scales[0]["datasets"][0].get("coordinateTransformations", []):
+    for t in scales["datasets"][0].get("coordinateTransformations", []):
         if t.get("type") == "scale":
             return tuple(float(v) for v in t["scale"][-2:])
     return None
