@@ -21,6 +21,8 @@ from fastsam_plugin.training.train import (
     train,
 )
 
+from .interrupted import train_interrupted_after_first_epoch
+
 
 @pytest.fixture
 def marker(tmp_path):
@@ -186,18 +188,7 @@ def test_resume_takes_data_and_folders_from_the_run_never_from_the_checkpoint(tm
     from fastsam_plugin.training.train import resume
 
     data = synthetic_dataset(tmp_path / "ds", 2, 1, size=64)
-
-    class Interrupted(Exception):
-        pass
-
-    def stop_after_first_epoch(trainer):
-        if trainer.epoch == 0:
-            raise Interrupted
-
-    with pytest.raises(Interrupted):
-        train(data, "demo", epochs=2, imgsz=64, batch=2, project=tmp_path / "runs", name="r", plots=False,
-              workers=0, callbacks={"on_fit_epoch_end": stop_after_first_epoch})
-    last = tmp_path / "runs" / "r" / "weights" / "last.pt"
+    last = train_interrupted_after_first_epoch(data, tmp_path / "runs", imgsz=64, batch=2)
     # a tampered last.pt: its train_args point at a dataset with download code and at a folder elsewhere
     evil_data = tmp_path / "evil.yaml"
     evil_data.write_text(f"path: missing\ntrain: a\nval: a\nnames: {{0: x}}\ndownload: open({str(marker)!r}, 'w')\n")

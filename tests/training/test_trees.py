@@ -19,6 +19,7 @@ from fastsam_plugin.training.trees_data import (
 )
 
 from ..paths import SHARED
+from .interrupted import train_interrupted_after_first_epoch
 
 TREES = SHARED / "aerial" / "urban-trees"
 
@@ -114,21 +115,10 @@ def test_an_interrupted_run_resumes_to_its_last_epoch(tmp_path):
     import torch
 
     from fastsam_plugin.engine.operating_point import CHECKPOINT_KEY
-    from fastsam_plugin.training.train import resume, synthetic_dataset, train
+    from fastsam_plugin.training.train import resume, synthetic_dataset
 
     data = synthetic_dataset(tmp_path / "ds", 6, 3, size=96)
-
-    class Interrupted(Exception):
-        pass
-
-    def stop_after_first_epoch(trainer):
-        if trainer.epoch == 0:
-            raise Interrupted
-
-    with pytest.raises(Interrupted):
-        train(data, "demo", epochs=2, imgsz=96, batch=3, project=tmp_path / "runs", name="r", plots=False,
-              workers=0, record={"bands": [4, 1, 2]}, callbacks={"on_fit_epoch_end": stop_after_first_epoch})
-    last = tmp_path / "runs" / "r" / "weights" / "last.pt"
+    last = train_interrupted_after_first_epoch(data, tmp_path / "runs", imgsz=96, batch=3, record={"bands": [4, 1, 2]})
     assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 0
     best = resume(tmp_path / "runs" / "r")
     ckpt = torch.load(best, map_location="cpu", weights_only=False)
