@@ -50,22 +50,10 @@ def machine() -> str:
 
 def object_recall_3d(true: np.ndarray, pred: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int]:
     """(matched true objects, true objects, predicted objects): one-to-one 3D matches at IoU >= threshold."""
-    from fastsam_plugin.evaluation.instances import matched_pairs
+    from evaluate_nuclei_3d import match_3d  # the same matching as the CLI's 3-D figures
 
-    tids = np.unique(true)
-    tids = tids[tids != 0]
-    pids = np.unique(pred)
-    pids = pids[pids != 0]
-    iou = np.zeros((len(tids), len(pids)))
-    pindex = {p: j for j, p in enumerate(pids)}
-    psize = {p: int((pred == p).sum()) for p in pids}
-    for i, t in enumerate(tids):
-        m = true == t
-        under, counts = np.unique(pred[m], return_counts=True)
-        for p, c in zip(under, counts):
-            if p:
-                iou[i, pindex[p]] = c / (m.sum() + psize[p] - c)
-    return matched_pairs(iou, threshold), len(tids), len(pids)
+    found, n_true, n_pred, _ = match_3d(true, pred, threshold)
+    return found, n_true, n_pred
 
 
 def main() -> int:
