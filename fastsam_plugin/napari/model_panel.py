@@ -12,6 +12,7 @@ from ..engine.operating_point import UserChoice, operating_point
 from ..engine.pipeline import ImageOptions, TileOptions
 from ..engine.weights import cache_dir, resolve_weights
 
+POINT_FIELDS = ("imgsz", "conf", "iou", "max_det")  # the operating point's fields, in _shown_values' order
 WEIGHT_CHOICES = ("FastSAM-s", "FastSAM-x", "demo", "demo-nuclei", "demo-trees", "file")
 TEXT_CHOICES = ("ViT-B-32 (openai)", "demo", "file")
 
@@ -129,11 +130,10 @@ class ModelPanel(Container):
 
     def show_used(self, params: EverythingParams, choice: UserChoice) -> None:
         """After a run: show the settings the engine used in the fields the user left to it (``choice`` None)."""
-        names = ("imgsz", "conf", "iou", "max_det")
         # left to the engine in that run and not edited since (an edit during the run stays the user's)
         free = [getattr(choice, n) is None and now == shown
-                for n, now, shown in zip(names, self._shown_values(), self._shown)]
-        for name, update in zip(names, free):
+                for n, now, shown in zip(POINT_FIELDS, self._shown_values(), self._shown)]
+        for name, update in zip(POINT_FIELDS, free):
             if update:
                 getattr(self, name).value = getattr(params, name)
         used = self._shown_values()
@@ -141,8 +141,7 @@ class ModelPanel(Container):
 
     def choice(self) -> UserChoice:
         """What the user set: each field changed from the shown operating point, and the object size."""
-        names = ("imgsz", "conf", "iou", "max_det")
-        chosen = {n: v for n, v, shown in zip(names, self._shown_values(), self._shown) if v != shown}
+        chosen = {n: v for n, v, shown in zip(POINT_FIELDS, self._shown_values(), self._shown) if v != shown}
         return UserChoice(**chosen, object_size=self.chosen_object_size())
 
     def image_options(self) -> ImageOptions:
