@@ -1,6 +1,6 @@
 """Score a nuclei model on the DSB2018 stage-1 images it never saw, fluorescence and stained tissue apart.
 
-    .venv/bin/python scripts/evaluate_nuclei_dsb.py --weights W [--split test] [--splits /work/nuclei-run/dataset/splits.tsv]
+    .venv/bin/python scripts/evaluate_nuclei_dsb.py --weights W [--split test] [--splits WORKDIR/dataset/splits.tsv]
     .venv/bin/python scripts/evaluate_nuclei_dsb.py --weights W --split train --limit 40 --sweep   # choose conf
 
 The split file is the one the training run wrote (whole experiments on one side,
@@ -28,7 +28,7 @@ from fastsam_plugin.engine.pipeline import ImageOptions
 from fastsam_plugin.engine.session import Session
 from fastsam_plugin.evaluation.instances import evaluate_instances, format_instances
 from fastsam_plugin.io import read_image
-from fastsam_plugin.training.dsb2018 import read_splits
+from fastsam_plugin.training.dsb2018 import experiment_splits, read_splits
 
 CONFS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="demo-nuclei")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared/data/microscopy/dsb2018-stage1")
-    ap.add_argument("--splits", type=Path, default=Path("/work/nuclei-run/dataset/splits.tsv"))
+    ap.add_argument("--splits", type=Path, default=None,
+                    help="a training run's splits.tsv (default: the same split, worked out from the images)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--imgsz", type=int, default=None)
     ap.add_argument("--conf", type=float, default=None)
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
 
-    groups = pairs_by_modality(read_splits(args.splits, args.data)[args.split], args.limit)
+    splits = read_splits(args.splits, args.data) if args.splits else experiment_splits(args.data)
+    groups = pairs_by_modality(splits[args.split], args.limit)
     if args.modality:
         groups = {args.modality: groups[args.modality]}
     stain = None if args.stain == "model" else args.stain  # the engine's choice, or the one asked for

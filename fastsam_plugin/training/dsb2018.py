@@ -261,6 +261,24 @@ def dsb_dataset(out_dir: str | Path, root: str | Path, rounds: int = 2, seed: in
     return write_data_yaml(out_dir), splits
 
 
+def group_by_split(items: list[Item], splits: dict[str, str]) -> dict[str, list[Item]]:
+    """``{split: [Item, ...]}`` from ``{id: split}``."""
+    out: dict[str, list[Item]] = defaultdict(list)
+    for it in items:
+        out[splits[it.id]].append(it)
+    return dict(out)
+
+
+def experiment_splits(root: str | Path) -> dict[str, list[Item]]:
+    """``{split: [Item, ...]}`` as :func:`dsb_dataset` splits the set, worked out again from the images.
+
+    The split depends only on the images (:func:`assign_splits`), so an evaluation on a machine that never
+    ran the training gets the training run's held-out experiments; reads every image once (about 20 s).
+    """
+    items = list_items(root)
+    return group_by_split(items, assign_splits(items))
+
+
 def read_splits(path: str | Path, root: str | Path) -> dict[str, list[Item]]:
     """``{split: [Item, ...]}`` from a ``splits.tsv`` written by :func:`dsb_dataset`."""
     root = dataset_root(root)

@@ -87,6 +87,8 @@ def test_dataset_writes_splits_and_ultralytics_layout(tiny_set, tmp_path):
     assert data_yaml.is_file() and set(splits.values()) <= {"train", "val", "test"}
     back = dsb2018.read_splits(tmp_path / "out" / "splits.tsv", tiny_set)
     assert sum(len(v) for v in back.values()) == 6
+    # an evaluation without the run's file works the same split out from the images
+    assert dsb2018.experiment_splits(tiny_set) == back
     n_train = len(list((tmp_path / "out" / "images" / "train").glob("*.png")))
     assert n_train >= sum(1 for s in splits.values() if s == "train")
 
