@@ -43,10 +43,11 @@ NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "dem
 # the scale each bundled model was trained at (engine/scale.py). demo-trees: 256 px NAIP tiles of 0.6 m pixels,
 # seen at 416 px; demo-nuclei: 256 px crops of DSB2018 images resized so the median nucleus is about 20 px across
 # (training/dsb2018.py), seen at 256 px. Its object_diameter is in the first-pass estimate's statistic (the
-# area-weighted median diameter; 29.4 px on its training crops) and was chosen on training images (17-32 px)
+# area-weighted median diameter; 29.4 px on its training crops) and was chosen on training images (17-32 px);
+# its resize range is dsb2018.resize_range of its training images (nuclei of 11-52 px brought to 12-40 px)
 NAMED_SCALES: dict[str, ModelScale] = {
     "demo-trees": ModelScale(tile=256, imgsz=TREES_PARAMS.imgsz, pixel_size=0.6, unit="m"),
-    "demo-nuclei": ModelScale(tile=256, imgsz=NUCLEI_PARAMS.imgsz, object_diameter=28.0),
+    "demo-nuclei": ModelScale(tile=256, imgsz=NUCLEI_PARAMS.imgsz, object_diameter=28.0, resize_range=(0.23, 3.51)),
 }
 
 

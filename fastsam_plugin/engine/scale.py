@@ -32,7 +32,7 @@ from ..errors import UsageError
 
 STRIDE = 32  # YOLOv8's largest stride: input sizes are multiples of it
 MIN_IMGSZ = 64
-FAR_FROM_TRAINING = 2.0  # a zoom change beyond this factor either way is "far from what the model saw"
+FAR_FROM_TRAINING = 2.0  # without a recorded resize range, a resize beyond this factor is "far from what it saw"
 # an image whose zoomed longer side is at most this many model inputs runs in one pass: that costs at most
 # what the 4 tiles (9 near the limit, with overlap) covering it would, without seams to merge
 ONE_PASS_LIMIT = 2.0
@@ -68,6 +68,10 @@ class ModelScale:
     object_diameter : float, optional
         Typical object diameter in training pixels: the area-weighted median (:func:`area_weighted_diameter`),
         the statistic the first-pass estimate measures.
+    resize_range : (float, float), optional
+        The resize factors the training images went through on their way to this scale (a set of images
+        of many magnifications, each brought to one object size). An image that needs a resize inside it
+        is like the training data; without it, factors beyond :data:`FAR_FROM_TRAINING` either way are not.
     """
 
     tile: int
@@ -75,12 +79,23 @@ class ModelScale:
     pixel_size: float | None = None
     unit: str | None = None
     object_diameter: float | None = None
+    resize_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if int(self.tile) < 8 or int(self.imgsz) < STRIDE:
             raise ValueError(f"a model scale needs tile >= 8 and imgsz >= {STRIDE}; got {self}.")
         if self.pixel_size is not None and (not self.pixel_size > 0 or self.unit is None):
             raise ValueError(f"a model's pixel size must be > 0 and have a unit; got {self}.")
+        if self.resize_range is not None:
+            lo, hi = (float(v) for v in self.resize_range)  # a record's list becomes a tuple
+            if not (0 < lo <= hi and math.isfinite(hi)):
+                raise ValueError(f"a model's resize range must be 0 < low <= high; got {self}.")
+            object.__setattr__(self, "resize_range", (lo, hi))
+
+    @property
+    def usual_resize(self) -> tuple[float, float]:
+        """The resize factors within which an image is like this model's training data."""
+        return self.resize_range or (1 / FAR_FROM_TRAINING, FAR_FROM_TRAINING)
 
     @property
     def zoom(self) -> float:
@@ -93,14 +108,14 @@ class ModelScale:
         if not isinstance(record, dict):
             return None
         try:
-            return cls(**{k: record[k] for k in ("tile", "imgsz", "pixel_size", "unit", "object_diameter")
-                          if record.get(k) is not None})
+            return cls(**{k: record[k] for k in ("tile", "imgsz", "pixel_size", "unit", "object_diameter",
+                                                 "resize_range") if record.get(k) is not None})
         except (TypeError, ValueError):
             return None
 
     def as_record(self) -> dict:
         """Plain data for a checkpoint's or a model card's record."""
-        return {k: v for k, v in vars(self).items() if v is not None}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -213,7 +228,8 @@ def plan_scale(
         factor, source = model.object_diameter / float(object_size), "object size"
     zoom = model.zoom * factor
     warning = None
-    if not 1 / FAR_FROM_TRAINING <= factor <= FAR_FROM_TRAINING:
+    low, high = model.usual_resize
+    if not low <= factor <= high:
         seen = (f"{model.pixel_size:g} {model.unit} pixels" if source == "pixel size"
                 else f"objects about {model.object_diameter:g} px across")
         warning = (f"this image is {factor:.2g}x the scale the model was trained on ({seen}); "

@@ -290,13 +290,28 @@ def read_splits(path: str | Path, root: str | Path) -> dict[str, list[Item]]:
     return dict(out)
 
 
-def record(imgsz: int) -> dict:
+def resize_range(items: list[Item]) -> tuple[float, float]:
+    """The resize factors :func:`item_samples` puts these images through: drawn diameter over median diameter.
+
+    Recorded as the model's ``scale.resize_range``: an image that needs a resize within it is like the
+    training data (DSB2018's 12-52 px nuclei come to about 20 px), so the engine does not warn about it.
+    """
+    diameters = [d for d in (median_diameter(it.read()[1]) for it in items) if d > 0]
+    low, high = TARGET_DIAMETER * DIAMETER_JITTER[0], TARGET_DIAMETER * DIAMETER_JITTER[1]
+    return round(low / max(diameters), 2), round(high / min(diameters), 2)
+
+
+def record(imgsz: int, resized: tuple[float, float] | None = None) -> dict:
     """The checkpoint record of a DSB2018 model: its nuclei scale and its input form.
 
     ``scale`` is read by :func:`fastsam_plugin.engine.operating_point.model_scale`: crops of ``CROP`` px seen
-    at ``imgsz``, median nucleus ``TARGET_DIAMETER`` px; ``input: rgb`` says stained tissue is taken as colour.
+    at ``imgsz``, median nucleus ``TARGET_DIAMETER`` px, images resized by ``resized`` (:func:`resize_range`)
+    to get there; ``input: rgb`` says stained tissue is taken as colour.
     """
-    return {"scale": {"tile": CROP, "imgsz": int(imgsz), "object_diameter": TARGET_DIAMETER}, "input": "rgb",
+    scale = {"tile": CROP, "imgsz": int(imgsz), "object_diameter": TARGET_DIAMETER}
+    if resized is not None:
+        scale["resize_range"] = list(resized)
+    return {"scale": scale, "input": "rgb",
             "training_data": "DSB2018 stage 1 (fluorescence + stained tissue), split by experiment"}
 
 
@@ -327,9 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         if not yaml_path.is_file():
             yaml_path, _ = dsb_dataset(args.work / "dataset", args.data, rounds=args.rounds, seed=args.seed)
         extra = {"time": args.hours} if args.hours else {}
+        resized = resize_range(experiment_splits(args.data)["train"])
         best = train(yaml_path, args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
                      project=args.work, name=args.name, seed=args.seed, workers=args.workers, plots=False,
-                     record=record(args.imgsz), **DSB_TRAIN_OVERRIDES, **extra)
+                     record=record(args.imgsz, resized), **DSB_TRAIN_OVERRIDES, **extra)
     (run / "done").write_text(str(best) + "\n")
     print(f"best checkpoint: {best}")
     return 0

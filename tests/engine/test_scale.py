@@ -34,6 +34,22 @@ def test_pixel_size_decides_the_zoom():
     assert drone.warning is not None and "far from the training data" in drone.warning
 
 
+def test_a_recorded_resize_range_says_which_images_are_like_the_training_data():
+    # trained on images of many magnifications, each resized by 0.25x-3.5x to one nuclei scale
+    many = ModelScale(tile=256, imgsz=256, object_diameter=28.0, resize_range=(0.25, 3.5))
+    small_nuclei = plan_scale((256, 256), many, 256, object_size=9.0)  # a 3.1x resize: as in training
+    assert small_nuclei.zoom == pytest.approx(28 / 9) and small_nuclei.warning is None
+    assert plan_scale((256, 256), NUCLEI, 640, object_size=23.7 / 3.1).warning is not None  # no range: > 2x
+    tiny = plan_scale((256, 256), many, 256, object_size=7.0)  # 4x: beyond anything it saw
+    assert tiny.warning is not None and "4x the scale" in tiny.warning
+    assert plan_scale((2048, 2048), many, 256, object_size=140.0).warning is not None  # 0.2x
+    # the range travels through a checkpoint record (a list in YAML/JSON) and back
+    assert ModelScale.from_record(many.as_record()) == many
+    assert many.as_record()["resize_range"] == [0.25, 3.5]
+    assert ModelScale.from_record({"tile": 256, "imgsz": 256, "resize_range": [2, 1]}) is None  # damaged
+    assert NAMED_SCALES["demo-nuclei"].resize_range is not None
+
+
 def test_object_size_is_used_when_no_pixel_size_is_known():
     plan = plan_scale((600, 600), NUCLEI, 640, object_size=47.4)  # nuclei twice as large as in training
     assert plan.source == "object size" and plan.zoom == pytest.approx(0.625)

@@ -8,6 +8,7 @@ import tifffile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastsam_plugin.engine.scale import ModelScale
 from fastsam_plugin.training import dsb2018
 from fastsam_plugin.training.nuclei import make_nuclei_scene
 
@@ -91,6 +92,18 @@ def test_dataset_writes_splits_and_ultralytics_layout(tiny_set, tmp_path):
     assert dsb2018.experiment_splits(tiny_set) == back
     n_train = len(list((tmp_path / "out" / "images" / "train").glob("*.png")))
     assert n_train >= sum(1 for s in splits.values() if s == "train")
+
+
+def test_resize_range_spans_the_factors_the_crops_are_drawn_at(tiny_set):
+    items = dsb2018.list_items(tiny_set)
+    low, high = dsb2018.resize_range(items)
+    diameters = [dsb2018.median_diameter(it.read()[1]) for it in items]
+    target = dsb2018.TARGET_DIAMETER
+    # the smallest nuclei drawn largest and the largest drawn smallest bound every factor item_samples uses
+    assert low == pytest.approx(target * dsb2018.DIAMETER_JITTER[0] / max(diameters), abs=0.01)
+    assert high == pytest.approx(target * dsb2018.DIAMETER_JITTER[1] / min(diameters), abs=0.01)
+    scale = dsb2018.record(256, (low, high))["scale"]
+    assert ModelScale.from_record(scale).resize_range == (low, high)
 
 
 def test_missing_folder_says_what_to_give(tmp_path):
