@@ -109,11 +109,11 @@ def cmd_train(args) -> int:
                               n_val=args.n_val, seed=args.seed, size=args.imgsz)
         overrides = {**NUCLEI_TRAIN_OVERRIDES, **overrides}
     elif args.trees:
-        from ..training.trees_data import TREE_BANDS, TREES_TRAIN_OVERRIDES, trees_dataset
+        from ..training.trees_data import TREE_BANDS, TREES_TRAIN_OVERRIDES, trees_dataset, trees_scale
 
         data = trees_dataset(work / "dataset", args.trees)
         overrides = {**TREES_TRAIN_OVERRIDES, **overrides}
-        record = {"bands": list(TREE_BANDS)}
+        record = {"bands": list(TREE_BANDS), "scale": trees_scale(args.trees, args.imgsz).as_record()}
     elif args.synthetic:
         data = synthetic_dataset(work / "dataset", args.synthetic, args.n_val, seed=args.seed, size=args.imgsz)
     else:

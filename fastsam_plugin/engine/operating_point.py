@@ -33,8 +33,8 @@ CHECKPOINT_KEY = "napari_fastsam"
 # nuclei (docs/models.md, "Nuclei segmenter")
 NUCLEI_PARAMS = EverythingParams(imgsz=256, conf=0.3, iou=0.5)
 
-# the trees model's: input size (256-px tiles upsampled; trained at 384), conf and NMS IoU chosen on the training
-# tiles by scripts/evaluate_trees.py --imgsz 352 384 416 (docs/models.md, "Trees segmenter")
+# the trees model's: input size (256-px tiles upsampled; trained at 416), conf and NMS IoU chosen on the training
+# tiles by scripts/evaluate_trees.py --imgsz 384 416 (docs/models.md, "Trees segmenter")
 TREES_PARAMS = EverythingParams(imgsz=416, conf=0.1, iou=0.3)
 
 NAMED_OPERATING_POINTS: dict[str, EverythingParams] = {"demo": DEMO_PARAMS, "demo-nuclei": NUCLEI_PARAMS,

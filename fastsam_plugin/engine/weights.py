@@ -52,8 +52,8 @@ BUNDLED_SHA256 = {
     "fastsam-demo-n.json": "3a0714bc706fff40e10071edc71ae1c6ed7dc18b40840b87e637ac7dd1383435",
     "fastsam-demo-nuclei.safetensors": "ba02da8d82efe1b5c364a1ea0e32886ceb07180210e5561012bca9344e17d5ae",
     "fastsam-demo-nuclei.json": "986b6d9ee3408a4e50e5dff4da4d617587f21e2a814d3ebdc1916320b429d19f",
-    "fastsam-demo-trees.safetensors": "b65853bd9bfc334817a7f47eec1c0363f01f55ac7b1a18e150a44dbd55dcf4ce",
-    "fastsam-demo-trees.json": "59aa6b2c399a3a95ff73625e659aeb9127494e98b358112c471af0047cd58e4b",
+    "fastsam-demo-trees.safetensors": "0317cf0adcc3891bc555a999ff162fffc259f98aa3b9bbce32df155115e9d886",
+    "fastsam-demo-trees.json": "2a249324940be3e9663420ea5c47704fc840a6fb2e96b3ddada1955cdef10190",
     "fastsam-demo-clip.safetensors": "60f606f52661bdd9749c48e3f53f922101d7247280e1370307c68211ee01ff0d",
     "fastsam-demo-clip.json": "7a60c967bbe05666aa33de4c04babfa0a0225bc733f3ee01c18844363d477523",
 }

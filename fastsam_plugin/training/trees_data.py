@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..engine.scale import ModelScale
 from .yolo_dataset import Sample, write_data_yaml, write_split
 
 #: bands shown to the model as (red, green, blue), numbered from 1: NIR, red, green
@@ -169,6 +170,26 @@ def tree_samples(root: str | Path, split: str, bands: tuple[int, ...] = TREE_BAN
     for name in split_names(root, split):
         image, points = read_tile(root, name)
         yield Sample(name, false_colour(image, bands), derive_crowns(image, points))
+
+
+def trees_scale(shared: str | Path, imgsz: int) -> ModelScale:
+    """The scale a model trained on these tiles records: their side and pixel size, from the source GeoTIFFs.
+
+    The training set's PNG copies carry no pixel size, so :func:`~fastsam_plugin.training.dataset_scale.dataset_scale`
+    could not tell it; read from the first training tile's transform (NAIP: 0.6 m). No object diameter is
+    recorded: crowns grown from points are no size to estimate from, and the pixel size decides the zoom.
+    """
+    import tifffile
+
+    from ..io.pixel_size import of_file
+
+    root = dataset_root(shared)
+    first = root / "images" / f"{split_names(root, 'train')[0]}.tif"
+    with tifffile.TiffFile(first) as tif:
+        side = max(tif.pages[0].shape[:2])
+    size = of_file(first)
+    pixel_size, unit = (round(size[0], 6), size[1]) if size else (None, None)
+    return ModelScale(tile=int(side), imgsz=int(imgsz), pixel_size=pixel_size, unit=unit)
 
 
 def trees_dataset(out_dir: str | Path, shared: str | Path, bands: tuple[int, ...] = TREE_BANDS) -> Path:

@@ -110,6 +110,17 @@ def test_real_tiles_get_a_crown_for_nearly_every_tree():
     assert np.median(areas) >= 25 and max(areas) <= np.pi * (MAX_RADIUS + 1) ** 2
 
 
+@pytest.mark.skipif(not TREES.is_dir(), reason="needs ../shared/data/aerial/urban-trees")
+def test_a_trees_model_records_the_tiles_pixel_size_from_their_geotiffs():
+    from fastsam_plugin.engine.operating_point import NAMED_SCALES
+    from fastsam_plugin.training.trees_data import trees_scale
+
+    scale = trees_scale(SHARED, 416)
+    # the recipe's model brings images to scale as the bundled one does: by their pixel size (NAIP 0.6 m)
+    assert scale == NAMED_SCALES["demo-trees"]
+    assert ModelScale.from_record(scale.as_record()) == scale
+
+
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_to_its_last_epoch(tmp_path):
     import torch
