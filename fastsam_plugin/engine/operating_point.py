@@ -95,8 +95,9 @@ def operating_point(weights: str | os.PathLike | None = None, checkpoint: dict |
     changes = {}
     if isinstance(record.get("imgsz"), int):
         changes["imgsz"] = record["imgsz"]
-    if isinstance(record.get("conf"), (int, float)):
-        changes["conf"] = float(record["conf"])
+    for key in ("conf", "iou"):  # iou: the NMS IoU, when the model's maker chose one (a bundled model's file)
+        if isinstance(record.get(key), (int, float)) and not isinstance(record.get(key), bool):
+            changes[key] = float(record[key])
     try:
         return EverythingParams(**changes)
     except ValueError:  # a damaged record: the checkpoint still works at the defaults

@@ -60,6 +60,12 @@ def test_checkpoint_record_is_read_and_bad_records_ignored():
     assert operating_point("/some/best.pt", {CHECKPOINT_KEY: {"imgsz": 320}}).conf == EverythingParams().conf
     assert operating_point("/x.pt", {CHECKPOINT_KEY: {"imgsz": 320, "conf": 7.0}}) == EverythingParams()
     assert operating_point("/x.pt", {"train_args": {}}) == EverythingParams()
+    # a model's maker may record the NMS IoU too (a bundled model's JSON); a bad one is ignored like the rest
+    assert operating_point("/x.pt", {CHECKPOINT_KEY: {"imgsz": 416, "conf": 0.1, "iou": 0.3}}) == EverythingParams(
+        imgsz=416, conf=0.1, iou=0.3
+    )
+    assert operating_point("/x.pt", {CHECKPOINT_KEY: {"iou": 1.5}}) == EverythingParams()
+    assert operating_point("/x.pt", {CHECKPOINT_KEY: {"iou": True}}).iou == EverythingParams().iou
 
 
 def test_recommended_conf_is_the_max_mean_f1_confidence():
