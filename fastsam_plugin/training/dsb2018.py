@@ -273,7 +273,7 @@ def experiment_splits(root: str | Path) -> dict[str, list[Item]]:
     """``{split: [Item, ...]}`` as :func:`dsb_dataset` splits the set, worked out again from the images.
 
     The split depends only on the images (:func:`assign_splits`), so an evaluation on a machine that never
-    ran the training gets the training run's held-out experiments; reads every image once (about 20 s).
+    ran the training gets the training run's held-out experiments; reads every image once (a few seconds).
     """
     items = list_items(root)
     return group_by_split(items, assign_splits(items))
@@ -294,7 +294,7 @@ def resize_range(items: list[Item]) -> tuple[float, float]:
     """The resize factors :func:`item_samples` puts these images through: drawn diameter over median diameter.
 
     Recorded as the model's ``scale.resize_range``: an image that needs a resize within it is like the
-    training data (DSB2018's 12-52 px nuclei come to about 20 px), so the engine does not warn about it.
+    training data (DSB2018's 11-52 px nuclei come to about 20 px), so the engine does not warn about it.
     """
     diameters = [d for d in (median_diameter(it.read()[1]) for it in items) if d > 0]
     low, high = TARGET_DIAMETER * DIAMETER_JITTER[0], TARGET_DIAMETER * DIAMETER_JITTER[1]
