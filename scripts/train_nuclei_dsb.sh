@@ -11,7 +11,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-$here/../shared/data/microscopy/dsb2018-stage1}"
-work="${2:-/work/nuclei-run}"
+work="${2:-$here/runs/nuclei}"
 hours="${3:-1.75}"
 py="${PYTHON:-$here/.venv/bin/python}"
 mkdir -p "$work"
