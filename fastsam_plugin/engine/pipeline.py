@@ -78,8 +78,11 @@ class ScaleOptions:
     estimated: bool = False  # object_size is such an estimate (said so in the plan)
 
     def plan(self, hw: tuple[int, int], imgsz: int, tiles_only: bool = False) -> ScalePlan | None:
-        return plan_scale(hw, self.model, imgsz, pixel_size=self.pixel_size, unit=self.unit,
+        plan = plan_scale(hw, self.model, imgsz, pixel_size=self.pixel_size, unit=self.unit,
                           object_size=self.object_size, tiles_only=tiles_only)
+        if self.estimated and plan is not None and plan.source == "object size":
+            plan = replace(plan, source="estimated object size")  # a first pass's, not the user's
+        return plan
 
     def estimates(self, plan: ScalePlan | None) -> bool:
         """Whether a first pass at ``plan`` should estimate the object size (nothing else tells the scale)."""
@@ -183,6 +186,11 @@ def segment_image(
         the normalised RGB picture; ``result.scale_plan`` says how the image was brought to
         the model (None for the fixed-size rule).
     """
+    return _segment_to_scale(segmenter, image, params, image_options, tiling, scale, progress, cancel)[0]
+
+
+def _segment_to_scale(segmenter, image, params, image_options, tiling, scale, progress, cancel):
+    """:func:`segment_image`, also returning the scale options it ended at (an estimated object size)."""
     hw = tuple(np.shape(image)[:2])
     plan = scale.plan(hw, params.imgsz)
     result = _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel)
@@ -195,10 +203,8 @@ def segment_image(
             scale, plan = better, better.plan(hw, params.imgsz)
             # once more at the scale they suggest, unless the pass that measured them was at that scale
             result = at_scale if at_scale is not None else run(plan)
-    if scale.estimated and plan is not None and plan.source == "object size":
-        plan = replace(plan, source="estimated object size")
     result.scale_plan = plan
-    return result
+    return result, scale
 
 
 def _segment_planned(segmenter, image, params, image_options, tiling, plan, progress, cancel) -> SegmentationResult:
@@ -276,26 +282,14 @@ def segment_stack(
         raise ImageError(f"a stack must have shape (Z, H, W) or (Z, H, W, C); got {arr.shape}.")
     middle, first = arr.shape[0] // 2, None
     if scale.estimates(scale.plan(arr.shape[1:3], params.imgsz)):
-        # one object size for every slice, estimated on the middle one: all slices brought to scale alike
+        # one object size for every slice, estimated on the middle one (segmented at that scale on the way):
+        # all slices brought to scale alike
+        first, scale = _segment_to_scale(segmenter, arr[middle], params, image_options, tiling, scale, None, cancel)
         scale = replace(scale, estimate=False)
-        hw = arr.shape[1:3]
-        first = segment_image(segmenter, arr[middle], params=params, image_options=image_options, tiling=tiling,
-                              scale=scale, cancel=cancel)
-
-        def run(plan):
-            return _segment_planned(segmenter, arr[middle], params, image_options, tiling, plan, None, cancel)
-
-        better, at_scale = estimate_scale(scale, hw, params.imgsz, first, run)
-        if better is not None:  # every slice at the estimated scale; the middle one again unless already there
-            scale = better
-            first = None
-            if at_scale is not None:
-                at_scale.scale_plan = replace(better.plan(hw, params.imgsz), source="estimated object size")
-                first = at_scale
     results = []
     for z in range(arr.shape[0]):
         check_cancel(cancel)
-        if z == middle and first is not None:  # the estimate's pass was at the scale every slice uses: kept
+        if z == middle and first is not None:  # segmented at the scale every slice uses: kept
             results.append(first)
         else:
             results.append(segment_image(segmenter, arr[z], params=params, image_options=image_options,
