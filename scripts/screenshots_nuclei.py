@@ -18,24 +18,21 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "images"
 
 
-def main() -> None:
+def segmented(image_data, name: str, max_det: int | None = None, **layer_kwargs):
+    """A viewer with ``image_data`` and the dock, demo-nuclei's everything mode run on it; (viewer, widget)."""
     import napari
-    import tifffile
     from qtpy.QtWidgets import QApplication
 
-    from fastsam_plugin.napari.layers import owned
     from fastsam_plugin.napari.widget import FastSAMWidget
 
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "microscopy"
-    image_data = tifffile.imread(str(data / "nuclei2d_dsb2018.tif"))
-    OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-fastsam", show=True)
-    viewer.window.resize(1400, 1040)
     app = QApplication.instance()
-    image = viewer.add_image(image_data, name="nuclei2d_dsb2018 (DSB2018, real)", colormap="gray")
+    viewer.window.resize(1400, 1040)
+    image = viewer.add_image(image_data, name=name, **layer_kwargs)
     widget = FastSAMWidget(viewer)
     widget.model.weights.value = "demo-nuclei"  # its operating point (imgsz, conf) follows
-    widget.model.max_det.value = 1000
+    if max_det is not None:
+        widget.model.max_det.value = max_det
     widget.model.device.value = "cpu"
     viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
     widget.controller.image.value = image
@@ -44,6 +41,21 @@ def main() -> None:
     viewer.reset_view()  # the dock narrowed the canvas: fit the whole image again
     for _ in range(20):
         app.processEvents()
+    return viewer, widget
+
+
+def main() -> None:
+    import tifffile
+    from qtpy.QtWidgets import QApplication
+    from skimage.io import imread
+
+    from fastsam_plugin.napari.layers import owned
+
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "microscopy"
+    OUT.mkdir(parents=True, exist_ok=True)
+    viewer, widget = segmented(tifffile.imread(str(data / "nuclei2d_dsb2018.tif")),
+                               "nuclei2d_dsb2018 (DSB2018, real)", max_det=1000, colormap="gray")
+    app = QApplication.instance()
     viewer.screenshot(str(OUT / "nuclei_everything.png"), canvas_only=False)
 
     # two nuclei of the held-out right third, each picked with one point and accepted as its own annotation;
@@ -63,33 +75,13 @@ def main() -> None:
         widget.annotations.accept_selection()
     viewer.screenshot(str(OUT / "nuclei_points.png"), canvas_only=False)
     viewer.close()
-    stained(data, app)
-    print(f"wrote {OUT / 'nuclei_everything.png'}, {OUT / 'nuclei_points.png'} and {OUT / 'nuclei_stained.png'}")
 
-
-def stained(data: Path, app) -> None:
-    """A real H&E picture (he_histology.jpg) with demo-nuclei: the dock says in which form the model saw it."""
-    import napari
-    from skimage.io import imread
-
-    from fastsam_plugin.napari.widget import FastSAMWidget
-
-    viewer = napari.Viewer(title="napari-fastsam", show=True)
-    viewer.window.resize(1400, 1040)
-    image = viewer.add_image(imread(str(data / "he_histology.jpg")), name="he_histology (H&E, real)", rgb=True)
-    widget = FastSAMWidget(viewer)
-    widget.model.weights.value = "demo-nuclei"
-    widget.model.device.value = "cpu"
-    viewer.window.add_dock_widget(widget, name="FastSAM", area="right")
-    widget.controller.image.value = image
-    widget.everything.run()
-    settle(app, widget, timeout_s=600)
-    viewer.reset_view()
-    for _ in range(20):
-        app.processEvents()
+    # a real H&E picture: the dock says in which form the model saw it
+    viewer, widget = segmented(imread(str(data / "he_histology.jpg")), "he_histology (H&E, real)", rgb=True)
     viewer.screenshot(str(OUT / "nuclei_stained.png"), canvas_only=False)
     print("status:", widget.status.value)
     viewer.close()
+    print(f"wrote {OUT / 'nuclei_everything.png'}, {OUT / 'nuclei_points.png'} and {OUT / 'nuclei_stained.png'}")
 
 
 if __name__ == "__main__":
